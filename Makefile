@@ -1,0 +1,42 @@
+# Two commands for a fresh machine: `make up` (local stack) and `make test` (every test).
+SHELL := /bin/bash
+VENV ?= .venv
+# Lambda runs python3.12, so the environment does too. A pyenv shim that is present but not
+# installed fails the probe below and is skipped.
+PYTHON312 ?= $(shell for p in python3.12 $$(pyenv root 2>/dev/null)/versions/3.12*/bin/python3.12 \
+	$$HOME/.pyenv/versions/3.12*/bin/python3.12 /usr/local/bin/python3.12 /usr/bin/python3.12; do \
+	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
+STAMP := $(VENV)/.installed-$(shell cat requirements/dev.txt pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: venv up test test-fast bench lint clean
+
+$(STAMP): requirements/dev.txt pyproject.toml
+	@if [ -z "$(PYTHON312)" ]; then \
+	  echo "Python 3.12 is needed (Lambda's python3.12 runtime) and none was found."; \
+	  echo "Install it, e.g. 'pyenv install 3.12' or your OS package 'python3.12', or run"; \
+	  echo "'make PYTHON312=/path/to/python3.12 ...'."; exit 1; fi
+	@test -x $(VENV)/bin/python || $(PYTHON312) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -r requirements/dev.txt
+	$(VENV)/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@rm -f $(VENV)/.installed-*; touch $@
+
+venv: $(STAMP)
+
+up: venv
+	$(VENV)/bin/lepton up
+
+test: venv
+	$(VENV)/bin/python -m pytest
+
+test-fast: venv
+	$(VENV)/bin/python -m pytest -m "not slow"
+
+bench: venv
+	$(VENV)/bin/lepton bench
+
+lint: venv
+	$(VENV)/bin/cfn-lint template.yaml
+
+clean:
+	rm -rf $(VENV) .lepton .aws-sam

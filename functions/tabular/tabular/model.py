@@ -1,0 +1,36 @@
+"""Tabular classifier: three numeric features in, two class probabilities out.
+
+The normalisation learned in training is part of the graph, so both routes take raw values.
+The friendly route also accepts rows as objects keyed by the manifest's feature names.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from lepton_serving.errors import InvalidRequest
+from lepton_serving.model import Model
+from lepton_serving.protocol import decode_tensor
+
+
+class TabularModel(Model):
+    def decode_predict(self, doc: Any) -> dict[str, np.ndarray]:
+        if not isinstance(doc, dict) or not isinstance(doc.get("instances"), list):
+            raise InvalidRequest('send {"instances": [[x1, x2, x3], ...]}, one row per instance')
+        spec = self.inputs[0]
+        width = spec.shape[-1]
+        names = list(self.manifest.preprocessing.get("feature_names", [])) if self.manifest else []
+        rows = [self._row(r, i, names, width) for i, r in enumerate(doc["instances"])]
+        return {spec.name: decode_tensor({"datatype": spec.datatype, "shape": [len(rows), width],
+                                          "data": rows}, spec)}
+
+    @staticmethod
+    def _row(row: Any, index: int, names: list[str], width: int) -> Any:
+        if isinstance(row, dict):
+            missing = [n for n in names if n not in row]
+            if not names or missing:
+                raise InvalidRequest(f"instance {index} is missing feature(s) {missing or 'names'}; expected {names}")
+            return [row[n] for n in names]
+        if not isinstance(row, list) or len(row) != width:
+            raise InvalidRequest(f"instance {index} must be a list of {width} numbers (or an object keyed by {names})")
+        return row

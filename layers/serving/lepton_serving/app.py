@@ -1,0 +1,162 @@
+"""HTTP routes (Powertools' API Gateway HTTP API resolver) and the Lambda handler object.
+
+A model function's handler module is two lines:
+
+    from lepton_serving import serve
+    lambda_handler = serve(TabularModel)
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+
+from .config import ServingConfig
+from .dataplane import DataPlane, LiveResolver
+from .errors import LeptonError, PayloadTooLarge, kind_of, status_for
+from .model import Model
+from .observability import Telemetry
+from .protocol import dumps
+
+JSON = "application/json"
+
+
+def json_response(status: int, payload: Any) -> Response:
+    return Response(status_code=status, content_type=JSON, body=dumps(payload).decode())
+
+
+def error_response(status: int, message: str) -> Response:
+    return json_response(status, {"error": message})
+
+
+def build_resolver(plane: DataPlane) -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver()
+    telemetry = plane.telemetry
+
+    @app.get("/v2/health/live")
+    def live() -> Response:
+        return json_response(200, {"live": True})
+
+    @app.get("/v2/health/ready")
+    def ready() -> Response:
+        ok = plane.ready()
+        return json_response(200 if ok else 503, {"ready": ok})
+
+    @app.get("/v2/models/<name>")
+    def metadata(name: str) -> Response:
+        return json_response(200, plane.metadata(name))
+
+    @app.get("/v2/models/<name>/versions/<version>")
+    def version_metadata(name: str, version: str) -> Response:
+        return json_response(200, plane.metadata(name, version))
+
+    @app.get("/v2/models/<name>/ready")
+    def model_ready(name: str) -> Response:
+        plane.check_target(name)
+        return json_response(200, {"name": name, "ready": True})
+
+    @app.get("/v2/models/<name>/versions/<version>/ready")
+    def version_ready(name: str, version: str) -> Response:
+        plane.check_target(name, version)
+        return json_response(200, {"name": name, "ready": True})
+
+    @app.post("/v2/models/<name>/infer")
+    def infer(name: str) -> Response:
+        return json_response(200, plane.infer(name, app.current_event.decoded_body))
+
+    @app.post("/v2/models/<name>/versions/<version>/infer")
+    def version_infer(name: str, version: str) -> Response:
+        return json_response(200, plane.infer(name, app.current_event.decoded_body, version))
+
+    @app.post("/models/<name>/predict")
+    def predict(name: str) -> Response:
+        return json_response(200, plane.predict(name, app.current_event.decoded_body))
+
+    @app.exception_handler(LeptonError)
+    def lepton_error(exc: LeptonError) -> Response:
+        status = status_for(exc)
+        telemetry.error(kind_of(exc), status)
+        if status >= 500:
+            telemetry.logger.warning("request refused", extra={"status": status, "reason": exc.message})
+        return error_response(status, exc.message)
+
+    @app.not_found
+    def not_found(exc: NotFoundError) -> Response:
+        event = app.current_event
+        telemetry.error("RouteNotFound", 404)
+        return error_response(404, f"no route for {event.http_method} {event.path}")
+
+    @app.exception_handler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        # A bug, not bad input: log the trace for us, give the caller an id to quote.
+        telemetry.logger.exception("unhandled error")
+        telemetry.error(kind_of(exc), 500)
+        return error_response(500, f"internal error; quote request id {app.current_event.request_context.request_id}")
+
+    return app
+
+
+class Handler:
+    """The Lambda entry point for one model function: config, model, data plane, routes."""
+
+    def __init__(self, model_factory: Callable[[str], Model], env: Mapping[str, str] | None = None,
+                 resolve_live: LiveResolver | None = None):
+        self.model_factory = model_factory
+        self.env = dict(os.environ if env is None else env)
+        self.config = ServingConfig.from_env(self.env)
+        self.telemetry = Telemetry(service=self.config.model_name or "lepton-model")
+        self.telemetry.bind(model_name=self.config.model_name)
+        if resolve_live is None and self.config.deployments_table:
+            from .registry import live_model_ref as resolve_live
+        self.plane = DataPlane(model_factory(self.config.model_name), self.config, self.telemetry,
+                               resolve_live=resolve_live)
+        self.app = build_resolver(self.plane)
+        self.init_seconds = 0.0
+
+    def warm(self) -> None:
+        """Load the model now, in Lambda's init phase; a failure is reported per request instead."""
+        started = time.perf_counter()
+        try:
+            self.plane.load()
+        except LeptonError:
+            pass
+        self.init_seconds = time.perf_counter() - started
+
+    def with_environment(self, env: Mapping[str, str]) -> Handler:
+        """The same function under another configuration: how the local API serves each version."""
+        return Handler(self.model_factory, env)
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        self.telemetry.start_invocation(getattr(context, "aws_request_id", None))
+        started = time.perf_counter()
+        try:
+            body = event.get("body") or ""
+            if len(body) > self.config.max_body_bytes:
+                exc = PayloadTooLarge(
+                    f"request body is {len(body)} bytes; the limit is {self.config.max_body_bytes} bytes"
+                )
+                self.telemetry.error(kind_of(exc), 413)
+                return _plain(413, exc.message)
+            response = self.app.resolve(event, context)
+            self.telemetry.count("Invocations")
+            return response
+        finally:
+            self.telemetry.latency("Request", time.perf_counter() - started)
+            self.telemetry.flush()
+
+
+def _plain(status: int, message: str) -> dict[str, Any]:
+    return {"statusCode": status, "headers": {"Content-Type": JSON}, "body": dumps({"error": message}).decode(),
+            "isBase64Encoded": False}
+
+
+def serve(model_factory: Callable[[str], Model], resolve_live: LiveResolver | None = None) -> Handler:
+    handler = Handler(model_factory, resolve_live=resolve_live)
+    # Real Lambda (and `sam local`) set the runtime API address: load during the init phase there.
+    if os.environ.get("AWS_LAMBDA_RUNTIME_API"):
+        handler.warm()
+    return handler

@@ -1,0 +1,92 @@
+"""A model function's configuration, read once from its environment.
+
+The template sets the name and bucket; a deployment adds the model key, sha256 and version.
+With no key set, the function asks the deployment record which version is live.
+"""
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .errors import InvalidRequest
+
+LAMBDA_PAYLOAD_LIMIT = 6 * 1024 * 1024
+_VCPU_MEMORY_MB = 1769  # Lambda allocates one vCPU per 1,769 MB of memory
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """Where one version of a model lives and what its bytes must hash to."""
+
+    bucket: str
+    key: str
+    sha256: str = ""
+    version: str = ""
+
+
+@dataclass(frozen=True)
+class ServingConfig:
+    model_name: str
+    bucket: str = ""
+    key: str = ""
+    sha256: str = ""
+    version: str = ""
+    deployments_table: str = ""
+    cache_dir: str = "/tmp/lepton-models"
+    max_batch: int = 64
+    max_body_bytes: int = LAMBDA_PAYLOAD_LIMIT
+    threads: int = 0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ServingConfig:
+        env = os.environ if env is None else env
+        bucket, key = env.get("LEPTON_MODEL_BUCKET", ""), env.get("LEPTON_MODEL_KEY", "")
+        uri = env.get("LEPTON_MODEL_URI", "")
+        if uri:
+            bucket, key = parse_s3_uri(uri)
+        return cls(
+            model_name=env.get("LEPTON_MODEL_NAME", ""),
+            bucket=bucket,
+            key=key,
+            sha256=env.get("LEPTON_MODEL_SHA256", "").lower(),
+            version=env.get("LEPTON_MODEL_VERSION", ""),
+            deployments_table=env.get("LEPTON_DEPLOYMENTS_TABLE", ""),
+            cache_dir=env.get("LEPTON_CACHE_DIR", "/tmp/lepton-models"),
+            max_batch=_int(env, "LEPTON_MAX_BATCH", 64),
+            max_body_bytes=_int(env, "LEPTON_MAX_BODY_BYTES", LAMBDA_PAYLOAD_LIMIT),
+            threads=_int(env, "LEPTON_THREADS", 0) or vcpus(env),
+        )
+
+    @property
+    def model_ref(self) -> ModelRef | None:
+        if self.bucket and self.key:
+            return ModelRef(self.bucket, self.key, self.sha256, self.version)
+        return None
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    if not uri.startswith("s3://") or "/" not in uri[5:]:
+        raise InvalidRequest(f"'{uri}' is not an s3://bucket/key URI")
+    bucket, _, key = uri[5:].partition("/")
+    return bucket, key
+
+
+def vcpus(env: Mapping[str, str]) -> int:
+    """vCPUs this function really has: from Lambda's memory size, else the CPUs we may use."""
+    memory = env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+    if memory and memory.isdigit():
+        return max(1, min(6, math.ceil(int(memory) / _VCPU_MEMORY_MB)))
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "")
+    try:
+        return int(raw) if raw else default
+    except ValueError:
+        return default

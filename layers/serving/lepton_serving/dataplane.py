@@ -1,0 +1,113 @@
+"""The data plane: load the configured model once, then answer V2 and friendly requests.
+
+Routes are thin and call these methods; each stage is timed into the function's metrics.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .config import ModelRef, ServingConfig
+from .errors import InvalidRequest, LeptonError, LimitExceeded, ModelNotReady, NotFound
+from .model import Model
+from .observability import Telemetry
+from .protocol import infer_response, loads, model_metadata, parse_infer_request, select_outputs
+from .store import ModelStore
+
+#: Finds the live version when the function's environment names none (see registry.py).
+LiveResolver = Callable[[ServingConfig], "ModelRef | None"]
+
+
+class DataPlane:
+    def __init__(self, model: Model, config: ServingConfig, telemetry: Telemetry,
+                 store: ModelStore | None = None, resolve_live: LiveResolver | None = None):
+        self.model = model
+        self.config = config
+        self.telemetry = telemetry
+        self.store = store or ModelStore(config.cache_dir)
+        self.resolve_live = resolve_live
+        self.max_batch = min(model.max_batch, config.max_batch)
+        self.load_error: LeptonError | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def load(self) -> Model:
+        """Fetch, verify and load the configured version. Safe to call again after a failure."""
+        if self.model.ready:
+            return self.model
+        ref = self.config.model_ref or (self.resolve_live(self.config) if self.resolve_live else None)
+        if ref is None:
+            raise ModelNotReady(
+                f"no version of model '{self.config.model_name}' is deployed yet; publish one under "
+                f"models/{self.config.model_name}/<version>/ in the model bucket"
+            )
+        started = time.perf_counter()
+        try:
+            local = self.store.fetch(ref)
+            if local.manifest.name != self.config.model_name:
+                raise ModelNotReady(
+                    f"s3://{ref.bucket}/{ref.key} holds model '{local.manifest.name}', "
+                    f"this function serves '{self.config.model_name}'"
+                )
+            self.model.load(local, threads=self.config.threads)
+        except LeptonError as exc:
+            self.load_error = exc
+            self.telemetry.logger.error("model load failed", extra={"reason": exc.message})
+            raise
+        self.load_error = None
+        self.telemetry.bind(model_version=self.model.version)
+        self.telemetry.latency("Load", time.perf_counter() - started)
+        self.telemetry.logger.info("model loaded", extra={"key": ref.key, "sha256": local.manifest.sha256})
+        return self.model
+
+    def ready(self) -> bool:
+        try:
+            return self.load().ready
+        except LeptonError:
+            return False
+
+    # -- requests ------------------------------------------------------------------------------
+    def check_target(self, name: str, version: str | None = None) -> Model:
+        if name != self.config.model_name:
+            raise NotFound(f"model '{name}' is not served here; this endpoint serves '{self.config.model_name}'")
+        model = self.load()
+        if version is not None and version != model.version:
+            raise NotFound(f"version '{version}' of model '{name}' is not loaded; the live version is {model.version}")
+        return model
+
+    def metadata(self, name: str, version: str | None = None) -> dict[str, Any]:
+        model = self.check_target(name, version)
+        return model_metadata(model.name, model.version, model.inputs, model.outputs)
+
+    def infer(self, name: str, body: bytes | str | None, version: str | None = None) -> dict[str, Any]:
+        model = self.check_target(name, version)
+        t0 = time.perf_counter()
+        request = parse_infer_request(body, model.inputs, self.max_batch)
+        t1 = time.perf_counter()
+        with self.telemetry.segment("inference"):
+            outputs = select_outputs(model(request.inputs), request.outputs)
+        t2 = time.perf_counter()
+        self.telemetry.latency("Decode", t1 - t0)
+        self.telemetry.latency("Inference", t2 - t1)
+        return infer_response(model.name, model.version, outputs, request.id)
+
+    def predict(self, name: str, body: bytes | str | None) -> dict[str, Any]:
+        model = self.check_target(name)
+        t0 = time.perf_counter()
+        doc = loads(body)
+        inputs = model.decode_predict(doc)
+        rows = next(iter(inputs.values())).shape[0] if inputs else 0
+        if rows > self.max_batch:
+            raise LimitExceeded(f"{rows} instances is above this model's maximum of {self.max_batch}; split the request")
+        if rows == 0:
+            raise InvalidRequest("nothing to predict: send at least one instance")
+        t1 = time.perf_counter()
+        with self.telemetry.segment("inference"):
+            outputs = model(inputs)
+        t2 = time.perf_counter()
+        self.telemetry.latency("Decode", t1 - t0)
+        self.telemetry.latency("Inference", t2 - t1)
+        result = model.encode_predict(outputs)
+        result.setdefault("model_name", model.name)
+        result.setdefault("model_version", model.version)
+        return result

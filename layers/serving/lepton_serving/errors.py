@@ -1,0 +1,67 @@
+"""Domain errors, and the one table that maps them to HTTP statuses."""
+from __future__ import annotations
+
+
+class LeptonError(Exception):
+    """Base for every error a client or operator should see as a message, never a trace."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidRequest(LeptonError):
+    """The request cannot be understood: bad JSON, missing fields, wrong types."""
+
+
+class InvalidTensor(InvalidRequest):
+    """A tensor's name, datatype, shape or values do not fit the model."""
+
+
+class LimitExceeded(InvalidRequest):
+    """Batch size, item count or text length above the configured maximum."""
+
+
+class PayloadTooLarge(LeptonError):
+    """Body above Lambda's 6 MB synchronous payload limit."""
+
+
+class UnsupportedMediaType(LeptonError):
+    """A Content-Type the route does not accept."""
+
+
+class NotFound(LeptonError):
+    """Unknown route, model, version or id."""
+
+
+class ModelNotReady(LeptonError):
+    """No model is configured or it failed to load; readiness probes report this."""
+
+
+class ModelIntegrityError(LeptonError):
+    """A model file that must not be loaded: checksum mismatch, external data, not ONNX."""
+
+
+# The only place errors become statuses. Order matters: first match wins, subclasses first.
+_STATUS: tuple[tuple[type[LeptonError], int], ...] = (
+    (LimitExceeded, 422),
+    (InvalidTensor, 400),
+    (InvalidRequest, 400),
+    (PayloadTooLarge, 413),
+    (UnsupportedMediaType, 415),
+    (NotFound, 404),
+    (ModelIntegrityError, 503),
+    (ModelNotReady, 503),
+)
+
+
+def status_for(error: BaseException) -> int:
+    for cls, status in _STATUS:
+        if isinstance(error, cls):
+            return status
+    return 500
+
+
+def kind_of(error: BaseException) -> str:
+    """A stable, low-cardinality name for metrics."""
+    return type(error).__name__

@@ -1,0 +1,180 @@
+"""The model manifest and the S3 layout: the one contract between training, deployer and serving.
+
+A version lives at ``models/<name>/<version>/`` as ``model.onnx`` plus ``manifest.json``.
+The manifest is written last, so its arrival marks a complete version.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+MODELS_PREFIX = "models/"
+MODEL_FILE = "model.onnx"
+MANIFEST_FILE = "manifest.json"
+SCHEMA_VERSION = 1
+
+# Names become URL path segments, S3 prefixes and Lambda function suffixes.
+_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+_MANIFEST_KEY = re.compile(r"^models/([a-z][a-z0-9-]{0,62})/([1-9][0-9]{0,8})/manifest\.json$")
+
+# V2 datatype names <-> numpy dtype names (the KServe/Triton table).
+V2_TO_NUMPY = {
+    "BOOL": "bool",
+    "UINT8": "uint8",
+    "UINT16": "uint16",
+    "UINT32": "uint32",
+    "UINT64": "uint64",
+    "INT8": "int8",
+    "INT16": "int16",
+    "INT32": "int32",
+    "INT64": "int64",
+    "FP16": "float16",
+    "FP32": "float32",
+    "FP64": "float64",
+    "BYTES": "object",
+}
+NUMPY_TO_V2 = {v: k for k, v in V2_TO_NUMPY.items()}
+
+
+class ManifestError(ValueError):
+    """A manifest is missing fields or carries values that cannot be right."""
+
+
+def valid_name(name: str) -> bool:
+    return bool(_NAME.match(name or ""))
+
+
+def version_prefix(name: str, version: int) -> str:
+    return f"{MODELS_PREFIX}{name}/{int(version)}/"
+
+
+def model_key(name: str, version: int) -> str:
+    return version_prefix(name, version) + MODEL_FILE
+
+
+def manifest_key(name: str, version: int) -> str:
+    return version_prefix(name, version) + MANIFEST_FILE
+
+
+def parse_manifest_key(key: str) -> tuple[str, int]:
+    """``models/<name>/<version>/manifest.json`` -> (name, version); ManifestError otherwise."""
+    match = _MANIFEST_KEY.match(key)
+    if not match:
+        raise ManifestError(
+            f"'{key}' is not a model manifest key; expected models/<name>/<version>/manifest.json"
+        )
+    return match.group(1), int(match.group(2))
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One named tensor: V2 datatype and shape, -1 for a free dimension (the batch)."""
+
+    name: str
+    datatype: str
+    shape: list[int]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TensorSpec:
+        try:
+            spec = cls(str(data["name"]), str(data["datatype"]), [int(d) for d in data["shape"]])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ManifestError(f"tensor spec {data!r} needs name, datatype and shape") from exc
+        if spec.datatype not in V2_TO_NUMPY:
+            raise ManifestError(f"tensor '{spec.name}' has unknown datatype '{spec.datatype}'")
+        return spec
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "datatype": self.datatype, "shape": list(self.shape)}
+
+
+@dataclass
+class GoldenExample:
+    """An input the deployer replays, with the outputs it must reproduce."""
+
+    inputs: dict[str, list]
+    outputs: dict[str, list]
+
+
+@dataclass
+class Manifest:
+    name: str
+    version: int
+    sha256: str
+    size: int
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
+    family: str = ""
+    labels: list[str] | None = None
+    preprocessing: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    golden: list[GoldenExample] = field(default_factory=list)
+    golden_tolerance: float = 1e-4
+    training_data_sha256: str = ""
+    framework: dict[str, str] = field(default_factory=dict)
+    quantized: bool = False
+    created_at: str = ""
+    model_file: str = MODEL_FILE
+    schema_version: int = SCHEMA_VERSION
+
+    def __post_init__(self) -> None:
+        if not valid_name(self.name):
+            raise ManifestError(
+                f"model name '{self.name}' must be lower-case letters, digits and '-', "
+                "starting with a letter"
+            )
+        if not isinstance(self.version, int) or self.version < 1:
+            raise ManifestError(f"version must be a positive integer, got {self.version!r}")
+        if not re.fullmatch(r"[0-9a-f]{64}", self.sha256 or ""):
+            raise ManifestError("sha256 must be 64 lower-case hex digits")
+        if not self.inputs or not self.outputs:
+            raise ManifestError("a manifest must list the model's inputs and outputs")
+
+    @property
+    def model_key(self) -> str:
+        return version_prefix(self.name, self.version) + self.model_file
+
+    @property
+    def manifest_key(self) -> str:
+        return manifest_key(self.name, self.version)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Manifest:
+        if not isinstance(data, dict):
+            raise ManifestError("a manifest must be a JSON object")
+        missing = [k for k in ("name", "version", "sha256", "size", "inputs", "outputs") if k not in data]
+        if missing:
+            raise ManifestError(f"manifest is missing {', '.join(missing)}")
+        known = {f for f in cls.__dataclass_fields__}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        try:
+            kwargs["version"] = int(data["version"])
+            kwargs["size"] = int(data["size"])
+        except (TypeError, ValueError) as exc:
+            raise ManifestError("manifest version and size must be integers") from exc
+        kwargs["inputs"] = [TensorSpec.from_dict(t) for t in data["inputs"]]
+        kwargs["outputs"] = [TensorSpec.from_dict(t) for t in data["outputs"]]
+        try:
+            kwargs["golden"] = [GoldenExample(dict(g["inputs"]), dict(g["outputs"])) for g in data.get("golden", [])]
+        except (KeyError, TypeError) as exc:
+            raise ManifestError("each golden example needs 'inputs' and 'outputs' objects") from exc
+        return cls(**kwargs)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Manifest:
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ManifestError(f"manifest is not valid JSON: {exc}") from exc
+        return cls.from_dict(data)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["inputs"] = [t.to_dict() for t in self.inputs]
+        data["outputs"] = [t.to_dict() for t in self.outputs]
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)

@@ -1,0 +1,205 @@
+"""The Open Inference Protocol (KServe / Triton "V2") over JSON: decode, validate, encode.
+
+Every check happens here, before onnxruntime sees a tensor, so a bad request is a 4xx with a
+message naming the tensor and the problem, never an onnxruntime error.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import orjson
+
+from .errors import InvalidRequest, InvalidTensor, LimitExceeded
+from .manifest import NUMPY_TO_V2, V2_TO_NUMPY, TensorSpec
+
+_FLOAT = {"FP16", "FP32", "FP64"}
+_INT = {"INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64"}
+
+
+@dataclass
+class InferRequest:
+    inputs: dict[str, np.ndarray]
+    id: str | None = None
+    outputs: list[str] | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+def loads(body: bytes | str | None) -> Any:
+    if not body:
+        raise InvalidRequest("request body is empty; send a JSON object")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"request body is not valid JSON: {exc}") from exc
+
+
+def dumps(payload: Any) -> bytes:
+    return orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def parse_infer_request(body: bytes | str | None, specs: list[TensorSpec], max_batch: int) -> InferRequest:
+    doc = loads(body)
+    if not isinstance(doc, dict):
+        raise InvalidRequest("an inference request must be a JSON object with an 'inputs' list")
+    raw_inputs = doc.get("inputs")
+    if not isinstance(raw_inputs, list) or not raw_inputs:
+        raise InvalidRequest("'inputs' must be a non-empty list of tensors {name, shape, datatype, data}")
+    by_name = {s.name: s for s in specs}
+    tensors: dict[str, np.ndarray] = {}
+    for raw in raw_inputs:
+        if not isinstance(raw, dict):
+            raise InvalidRequest("each entry of 'inputs' must be an object {name, shape, datatype, data}")
+        name = raw.get("name")
+        if name not in by_name:
+            raise InvalidTensor(f"unknown input '{name}'; this model takes {_names(specs)}")
+        if name in tensors:
+            raise InvalidTensor(f"input '{name}' is given twice")
+        tensors[name] = decode_tensor(raw, by_name[name])
+    missing = [s.name for s in specs if s.name not in tensors]
+    if missing:
+        raise InvalidTensor(f"missing input(s) {', '.join(missing)}; this model takes {_names(specs)}")
+    check_batch(tensors, max_batch)
+    outputs = _requested_outputs(doc.get("outputs"))
+    request_id = doc.get("id")
+    if request_id is not None and not isinstance(request_id, str):
+        raise InvalidRequest("'id' must be a string")
+    parameters = doc.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        raise InvalidRequest("'parameters' must be an object")
+    return InferRequest(tensors, request_id, outputs, parameters)
+
+
+def decode_tensor(raw: dict[str, Any], spec: TensorSpec) -> np.ndarray:
+    name = spec.name
+    datatype, shape, data = raw.get("datatype"), raw.get("shape"), raw.get("data")
+    if datatype != spec.datatype:
+        raise InvalidTensor(f"input '{name}' must have datatype {spec.datatype}, got {datatype!r}")
+    if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
+        raise InvalidTensor(f"input '{name}': 'shape' must be a list of non-negative integers")
+    check_shape(name, shape, spec.shape)
+    if not isinstance(data, list):
+        raise InvalidTensor(f"input '{name}': 'data' must be a list (flat or nested, row-major)")
+    array = to_array(name, data, datatype)
+    expected = math.prod(shape)
+    if array.size != expected:
+        raise InvalidTensor(
+            f"input '{name}': shape {shape} needs {expected} elements, 'data' has {array.size}"
+        )
+    return array.reshape(shape)
+
+
+def to_array(name: str, data: list, datatype: str) -> np.ndarray:
+    if datatype == "BYTES":
+        flat = _flatten(data)
+        if not all(isinstance(v, str) for v in flat):
+            raise InvalidTensor(f"input '{name}': BYTES data must be strings")
+        return np.array(flat, dtype=object)
+    try:
+        array = np.asarray(data)
+    except ValueError as exc:
+        raise InvalidTensor(f"input '{name}': 'data' is ragged; nested lists must be rectangular") from exc
+    kind = array.dtype.kind
+    if array.size and kind not in "biuf":
+        raise InvalidTensor(f"input '{name}': 'data' must contain only numbers for {datatype}")
+    if datatype in _FLOAT:
+        array = array.astype(V2_TO_NUMPY[datatype], copy=False)
+        if not np.isfinite(array).all():
+            raise InvalidTensor(f"input '{name}': values must be finite (no NaN or Infinity)")
+        return array
+    if datatype in _INT:
+        if kind == "f":
+            if array.size and not np.equal(np.mod(array, 1), 0).all():
+                raise InvalidTensor(f"input '{name}': {datatype} data must be whole numbers")
+        target = np.dtype(V2_TO_NUMPY[datatype])
+        info = np.iinfo(target)
+        if array.size and (array.min() < info.min or array.max() > info.max):
+            raise InvalidTensor(f"input '{name}': values out of range for {datatype}")
+        return array.astype(target, copy=False)
+    return array.astype(V2_TO_NUMPY[datatype], copy=False)
+
+
+def check_shape(name: str, shape: list[int], expected: list[int]) -> None:
+    if len(shape) != len(expected) or any(e >= 0 and e != d for d, e in zip(shape, expected)):
+        readable = [d if d >= 0 else -1 for d in expected]
+        raise InvalidTensor(f"input '{name}' must have shape {readable} (-1 = any), got {shape}")
+
+
+def check_batch(tensors: dict[str, np.ndarray], max_batch: int) -> None:
+    sizes = {a.shape[0] for a in tensors.values() if a.ndim}
+    if len(sizes) > 1:
+        raise InvalidTensor(f"inputs disagree on the batch size: {sorted(sizes)}")
+    batch = sizes.pop() if sizes else 1
+    if batch == 0:
+        raise InvalidTensor("the batch is empty; send at least one row")
+    if batch > max_batch:
+        raise LimitExceeded(f"batch size {batch} is above this model's maximum of {max_batch}; split the request")
+
+
+def encode_tensor(name: str, array: np.ndarray) -> dict[str, Any]:
+    datatype = "BYTES" if array.dtype.kind in "OUS" else NUMPY_TO_V2.get(array.dtype.name)
+    if datatype is None:
+        raise TypeError(f"output {name} has unsupported dtype {array.dtype}")
+    data = array.ravel()
+    if datatype == "BYTES":
+        data = [v.decode() if isinstance(v, bytes) else str(v) for v in data]
+    return {"name": name, "datatype": datatype, "shape": list(array.shape), "data": data}
+
+
+def infer_response(model_name: str, model_version: str, outputs: dict[str, np.ndarray],
+                   request_id: str | None, parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "model_name": model_name,
+        "model_version": model_version,
+        "outputs": [encode_tensor(n, a) for n, a in outputs.items()],
+    }
+    if request_id is not None:
+        response["id"] = request_id
+    if parameters:
+        response["parameters"] = parameters
+    return response
+
+
+def model_metadata(name: str, version: str, inputs: list[TensorSpec], outputs: list[TensorSpec]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "versions": [version] if version else [],
+        "platform": "onnxruntime_onnx",
+        "inputs": [s.to_dict() for s in inputs],
+        "outputs": [s.to_dict() for s in outputs],
+    }
+
+
+def select_outputs(outputs: dict[str, np.ndarray], requested: list[str] | None) -> dict[str, np.ndarray]:
+    if not requested:
+        return outputs
+    unknown = [n for n in requested if n not in outputs]
+    if unknown:
+        raise InvalidTensor(f"unknown output(s) {', '.join(unknown)}; this model returns {', '.join(outputs)}")
+    return {n: outputs[n] for n in requested}
+
+
+def _requested_outputs(raw: Any) -> list[str] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not all(isinstance(o, dict) and isinstance(o.get("name"), str) for o in raw):
+        raise InvalidRequest("'outputs' must be a list of objects with a 'name'")
+    return [o["name"] for o in raw]
+
+
+def _flatten(data: list) -> list:
+    flat: list = []
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(reversed(item))
+        else:
+            flat.append(item)
+    return flat
+
+
+def _names(specs: list[TensorSpec]) -> str:
+    return ", ".join(f"'{s.name}' ({s.datatype} {s.shape})" for s in specs)
