@@ -1,0 +1,76 @@
+"""Which configuration serves a request: the function's `live` alias, read from Lambda.
+
+The alias names a version (and, during a canary, a second one with a weight); a published
+version's configuration never changes, so it is fetched once. A background refresh keeps the
+alias current, so a promotion or rollback made by any process shows within a second.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger("lepton.aliases")
+
+
+@dataclass(frozen=True)
+class AliasState:
+    version: str
+    canary_version: str | None = None
+    canary_weight: float = 0.0
+
+
+class LiveAliases:
+    def __init__(self, lambda_client: Any, function_names: dict[str, str], alias: str = "live",
+                 refresh_seconds: float = 0.5, rng: random.Random | None = None):
+        self.client = lambda_client
+        self.function_names = dict(function_names)  # logical id -> physical function name
+        self.alias = alias
+        self.refresh_seconds = refresh_seconds
+        self.rng = rng or random.Random()
+        self.states: dict[str, AliasState] = {}
+        self._env: dict[tuple[str, str], dict[str, str]] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def refresh(self) -> None:
+        for logical_id, name in self.function_names.items():
+            alias = self.client.get_alias(FunctionName=name, Name=self.alias)
+            weights = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+            canary, weight = next(iter(weights.items()), (None, 0.0))
+            state = AliasState(alias["FunctionVersion"], canary, float(weight))
+            for version in filter(None, (state.version, state.canary_version)):
+                if (logical_id, version) not in self._env:
+                    config = self.client.get_function_configuration(FunctionName=name, Qualifier=version)
+                    self._env[(logical_id, version)] = (config.get("Environment") or {}).get("Variables", {})
+            if self.states.get(logical_id) != state:
+                log.info("%s: live -> version %s%s", logical_id, state.version,
+                         f" (canary {state.canary_version} at {state.canary_weight:.0%})" if canary else "")
+            self.states[logical_id] = state
+
+    def pick(self, logical_id: str) -> tuple[str, dict[str, str]] | None:
+        """(version, environment) for one request, honouring the canary weight."""
+        state = self.states.get(logical_id)
+        if state is None:
+            return None
+        version = state.version
+        if state.canary_version and self.rng.random() < state.canary_weight:
+            version = state.canary_version
+        return version, self._env[(logical_id, version)]
+
+    def start(self) -> None:
+        self.refresh()
+        self._thread = threading.Thread(target=self._loop, name="lepton-aliases", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.refresh_seconds):
+            try:
+                self.refresh()
+            except Exception as exc:  # keep serving the last known state; say why once per failure
+                log.warning("alias refresh failed: %s", exc)

@@ -1,0 +1,93 @@
+"""Run the template's functions in this process the way Lambda runs them.
+
+Each function's CodeUri and its layers' folders go on sys.path (Lambda's /var/task and
+/opt/python), its handler is imported once, and every call gets a v2 event and a context.
+Model functions are re-created per configuration, so each published version keeps its own
+warm model, as separate Lambda versions do.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .context import LambdaContext
+from .template import FunctionSpec, Template
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+class FunctionHost:
+    def __init__(self, template: Template, base_env: Mapping[str, str] | None = None,
+                 physical_names: Mapping[str, str] | None = None):
+        self.specs = template.functions()
+        self.base_env = dict(base_env or {})
+        self.physical_names = dict(physical_names or {})
+        self._bases: dict[str, Handler] = {}
+        self._configured: dict[tuple[str, frozenset[tuple[str, str]]], Handler] = {}
+        self._lock = threading.Lock()
+
+    def spec(self, logical_id: str) -> FunctionSpec:
+        try:
+            return self.specs[logical_id]
+        except KeyError:
+            raise KeyError(f"no function '{logical_id}' in template.yaml; it has {', '.join(self.specs)}") from None
+
+    def function_name(self, logical_id: str) -> str:
+        return self.physical_names.get(logical_id, logical_id)
+
+    def environment(self, logical_id: str, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
+        spec = self.spec(logical_id)
+        return {
+            **self.base_env,
+            **spec.environment,
+            "AWS_LAMBDA_FUNCTION_NAME": self.function_name(logical_id),
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            **(overrides or {}),
+        }
+
+    def base_handler(self, logical_id: str) -> Handler:
+        with self._lock:
+            if logical_id not in self._bases:
+                self._bases[logical_id] = self._import(self.spec(logical_id))
+            return self._bases[logical_id]
+
+    def handler(self, logical_id: str, env: Mapping[str, str] | None = None) -> Handler:
+        base = self.base_handler(logical_id)
+        if env is None or not hasattr(base, "with_environment"):
+            return base
+        key = (logical_id, frozenset(env.items()))
+        handler = self._configured.get(key)
+        if handler is None:
+            with self._lock:
+                handler = self._configured.get(key)
+                if handler is None:
+                    handler = base.with_environment(self.environment(logical_id, env))
+                    self._configured[key] = handler
+        return handler
+
+    def invoke(self, logical_id: str, event: dict[str, Any], env: Mapping[str, str] | None = None,
+               version: str = "$LATEST") -> Any:
+        spec = self.spec(logical_id)
+        context = LambdaContext(self.function_name(logical_id), spec.memory_mb, spec.timeout_s, version)
+        return self.handler(logical_id, env)(event, context)
+
+    def _import(self, spec: FunctionSpec) -> Handler:
+        for folder in [spec.code_uri, *reversed(spec.layers)]:
+            if str(folder) not in sys.path:
+                sys.path.insert(0, str(folder))
+        # Handlers read their environment at import (init phase); give them theirs. The
+        # AWS_LAMBDA_* markers stay out: they would make every later import act as in Lambda.
+        for key, value in self.environment(spec.logical_id).items():
+            if not key.startswith("AWS_LAMBDA_"):
+                os.environ[key] = value
+        module_name, _, attr = spec.handler.rpartition(".")
+        module = importlib.import_module(module_name)
+        try:
+            return getattr(module, attr)
+        except AttributeError:
+            raise AttributeError(f"{spec.handler}: module {module_name} has no '{attr}'") from None

@@ -1,0 +1,99 @@
+"""The local API Gateway: match a route, build the v2 event, call the function in-process.
+
+`LocalGateway.handle` is plain and synchronous (testable alone); `asgi_app` adapts it to a
+server. One code path for local and cloud: the same handler gets the same event shape.
+"""
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from .events import http_event, http_response
+from .routes import RouteTable
+from .template import Route
+
+log = logging.getLogger("lepton.gateway")
+
+#: (function logical id, event) -> the handler's raw return value
+Dispatch = Callable[[str, dict[str, Any]], Any]
+#: (route, headers, method, path, body) -> None when allowed, else a reason
+Authorizer = Callable[[Route, dict[str, str]], "str | None"]
+
+LAMBDA_PAYLOAD_LIMIT = 6 * 1024 * 1024
+
+
+def _message(status: int, text: str) -> tuple[int, dict[str, str], bytes]:
+    return status, {"content-type": "application/json"}, orjson.dumps({"message": text})
+
+
+class LocalGateway:
+    def __init__(self, routes: list[Route], dispatch: Dispatch, authorize: Authorizer | None = None):
+        self.table = RouteTable(routes)
+        self.dispatch = dispatch
+        self.authorize = authorize
+
+    def handle(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes,
+               source_ip: str = "127.0.0.1") -> tuple[int, dict[str, str], bytes]:
+        match = self.table.match(method, path)
+        if match is None:
+            return _message(404, "Not Found")
+        if match.route.auth != "NONE" and self.authorize is not None:
+            refusal = self.authorize(match.route, headers)
+            if refusal:
+                return _message(403, refusal)
+        event = http_event(method, path, match.route_key, query=query, headers=headers, body=body,
+                           path_parameters=match.path_parameters or None, source_ip=source_ip)
+        if len(event.get("body") or "") > LAMBDA_PAYLOAD_LIMIT:
+            return _message(413, "Request Entity Too Large")
+        try:
+            result = self.dispatch(match.route.function, event)
+        except Exception:  # what API Gateway does when the function itself fails
+            log.exception("function %s failed", match.route.function)
+            return _message(500, "Internal Server Error")
+        try:
+            return http_response(result)
+        except (TypeError, ValueError, base64.binascii.Error):
+            log.exception("function %s returned a malformed response", match.route.function)
+            return _message(502, "Internal Server Error")
+
+
+def asgi_app(gateway: LocalGateway) -> Callable[..., Any]:
+    async def app(scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        chunks = []
+        more = True
+        while more:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in scope["headers"]:
+            name = raw_name.decode("latin-1")
+            value = raw_value.decode("latin-1")
+            headers[name] = f"{headers[name]},{value}" if name in headers else value
+        client = scope.get("client") or ("127.0.0.1", 0)
+        status, out_headers, body = gateway.handle(
+            scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"),
+            headers, b"".join(chunks), client[0],
+        )
+        await send({
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in out_headers.items()],
+        })
+        await send({"type": "http.response.body", "body": body})
+
+    return app

@@ -1,0 +1,91 @@
+"""Real ONNX models and manifests for tests, built with the onnx helper API (no TensorFlow).
+
+The MLP has the seed network's shape, 3 -> Dense(5, relu) -> Dense(2, softmax), with weights
+drawn from a seed, so different seeds give different, checkable outputs.
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+from lepton_serving.manifest import GoldenExample, Manifest, TensorSpec
+
+
+def mlp_weights(seed: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {
+        "W1": rng.normal(size=(3, 5)).astype(np.float32),
+        "b1": rng.normal(size=(5,)).astype(np.float32),
+        "W2": rng.normal(size=(5, 2)).astype(np.float32),
+        "b2": rng.normal(size=(2,)).astype(np.float32),
+    }
+
+
+def mlp_model(seed: int = 0, input_name: str = "features", output_name: str = "probabilities") -> onnx.ModelProto:
+    weights = mlp_weights(seed)
+    nodes = [
+        helper.make_node("MatMul", [input_name, "W1"], ["h0"]),
+        helper.make_node("Add", ["h0", "b1"], ["h1"]),
+        helper.make_node("Relu", ["h1"], ["h2"]),
+        helper.make_node("MatMul", ["h2", "W2"], ["z0"]),
+        helper.make_node("Add", ["z0", "b2"], ["z1"]),
+        helper.make_node("Softmax", ["z1"], [output_name], axis=-1),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "tabular",
+        [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["batch", 3])],
+        [helper.make_tensor_value_info(output_name, TensorProto.FLOAT, ["batch", 2])],
+        [numpy_helper.from_array(v, k) for k, v in weights.items()],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="lepton-tests")
+    model.ir_version = 8
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def run(model_bytes: bytes, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    session = ort.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    return dict(zip(names, session.run(names, feed)))
+
+
+def manifest_for(model_bytes: bytes, name: str = "tabular", version: int = 1,
+                 golden_rows: list[list[float]] | None = None, **fields) -> Manifest:
+    """A complete manifest whose signature is read from the model and goldens computed by onnxruntime."""
+    proto = onnx.load_model_from_string(model_bytes)
+    inputs = [_spec(v) for v in proto.graph.input]
+    outputs = [_spec(v) for v in proto.graph.output]
+    rows = golden_rows or [[0.5, -1.0, 0.2], [1.5, 0.3, -0.7], [-0.4, 0.8, 1.1]]
+    golden = []
+    for row in rows:
+        feed = {inputs[0].name: np.asarray([row], dtype=np.float32)}
+        out = run(model_bytes, feed)
+        golden.append(GoldenExample({inputs[0].name: [row]}, {k: v.tolist() for k, v in out.items()}))
+    defaults = dict(
+        labels=["malignant", "benign"],
+        preprocessing={"feature_names": ["mean radius", "mean texture", "mean concave points"]},
+        metrics={"accuracy": 0.9},
+        family=name,
+        created_at=datetime.now(UTC).isoformat(),
+        framework={"onnx": onnx.__version__, "onnxruntime": ort.__version__, "opset": "17"},
+    )
+    defaults.update(fields)
+    return Manifest(
+        name=name, version=version, sha256=hashlib.sha256(model_bytes).hexdigest(), size=len(model_bytes),
+        inputs=inputs, outputs=outputs, golden=golden, **defaults,
+    )
+
+
+_ELEM = {TensorProto.FLOAT: "FP32", TensorProto.INT64: "INT64", TensorProto.INT32: "INT32", TensorProto.DOUBLE: "FP64"}
+
+
+def _spec(value: onnx.ValueInfoProto) -> TensorSpec:
+    tensor = value.type.tensor_type
+    shape = [d.dim_value if d.HasField("dim_value") else -1 for d in tensor.shape.dim]
+    return TensorSpec(value.name, _ELEM[tensor.elem_type], shape)
