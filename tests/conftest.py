@@ -4,13 +4,7 @@ Every AWS call in a test goes to moto; these variables make sure nothing can rea
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-EVENTS = ROOT / "events"
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +27,3 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     yield
     clients.reset()
 
-
-def load_event(relative: str) -> dict:
-    """An events/ file, exactly as `sam local invoke -e` would read it."""
-    return json.loads((EVENTS / relative).read_text())

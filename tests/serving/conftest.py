@@ -30,6 +30,11 @@ class Published:
 
 
 @pytest.fixture
+def bucket() -> str:
+    return BUCKET
+
+
+@pytest.fixture
 def s3() -> Iterator[object]:
     with mock_aws():
         client = boto3.client("s3", region_name="us-east-1")

@@ -105,7 +105,8 @@ def to_array(name: str, data: list, datatype: str) -> np.ndarray:
     if array.size and kind not in "biuf":
         raise InvalidTensor(f"input '{name}': 'data' must contain only numbers for {datatype}")
     if datatype in _FLOAT:
-        array = array.astype(V2_TO_NUMPY[datatype], copy=False)
+        with np.errstate(over="ignore"):  # overflow becomes inf, refused just below
+            array = array.astype(V2_TO_NUMPY[datatype], copy=False)
         if not np.isfinite(array).all():
             raise InvalidTensor(f"input '{name}': values must be finite (no NaN or Infinity)")
         return array
