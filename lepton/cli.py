@@ -1,0 +1,154 @@
+"""`lepton`: the developer-side CLI — local stack, docker-free invoke, training, model operations."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+console = Console(stderr=True)
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The project folder: the nearest one upwards holding template.yaml."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "template.yaml").is_file():
+            return folder
+    raise SystemExit("no template.yaml here or above; run lepton from the project folder")
+
+
+def _settings(args: argparse.Namespace):
+    from .stack import StackSettings
+
+    return StackSettings(root=find_root(), host=args.host, api_port=getattr(args, "port", 3000),
+                         aws_port=args.aws_port)
+
+
+def _logging(verbose: bool = False) -> None:
+    from rich.logging import RichHandler
+
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s",
+                        handlers=[RichHandler(console=console, show_path=False, markup=False)])
+    for noisy in ("botocore", "boto3", "urllib3", "werkzeug", "moto"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+# -- up ------------------------------------------------------------------------------------------
+def cmd_up(args: argparse.Namespace) -> int:
+    from .stack import LocalStack, redirect_function_output
+
+    _logging(args.verbose)
+    settings = _settings(args)
+    stack = LocalStack(settings)
+    try:
+        stack.start_aws()
+        stack.provision()
+        artifacts = stack.ensure_artifacts()
+        stack.start_worker()
+        stack.publish_models(artifacts)
+        live = stack.wait_until_live()
+        gateway = stack.gateway()
+        _banner(stack, live)
+        redirect_function_output(settings.state / "logs" / "functions.log")
+        stack.serve_api(gateway)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+    return 0
+
+
+def _banner(stack: Any, live: dict[str, str]) -> None:
+    s = stack.settings
+    api = f"http://{s.host}:{s.api_port}"
+    console.print(f"\n[bold]Lepton local stack[/bold]\n  API        {api}\n  local AWS  {s.endpoint}"
+                  f"   (aws --endpoint-url {s.endpoint} ...)\n  logs       {s.state / 'logs' / 'functions.log'}\n")
+    for logical_id, spec in stack.template.functions().items():
+        if spec.model_name:
+            console.print(f"  {spec.model_name:<12} live version {live.get(logical_id, '-'):<4} "
+                          f"{api}/v2/models/{spec.model_name}/infer   {api}/models/{spec.model_name}/predict")
+    example = ('{"inputs":[{"name":"features","shape":[1,3],"datatype":"FP32","data":[14.1,19.3,0.04]}]}')
+    console.print(f"\nTry:\n  curl -s {api}/v2/models/tabular/infer -H 'content-type: application/json' "
+                  f"-d '{example}'\n\nCtrl-C stops the stack.\n", soft_wrap=True)
+
+
+# -- invoke --------------------------------------------------------------------------------------
+def cmd_invoke(args: argparse.Namespace) -> int:
+    from .stack import LocalStack, port_open
+
+    _logging(args.verbose)
+    event = json.loads(sys.stdin.read() if args.event == "-" else Path(args.event).read_text())
+    settings = _settings(args)
+    embedded = not port_open(settings.host, settings.aws_port)
+    if embedded:
+        settings.aws_port = _free_port()
+        console.print(f"[dim]no local stack on :{args.aws_port}; starting an embedded one on :{settings.aws_port}[/dim]")
+    stack = LocalStack(settings)
+    # Function logs go to stderr so stdout carries only the response, as with `sam local invoke`.
+    with contextlib.redirect_stdout(sys.stderr):
+        try:
+            if embedded:
+                stack.start_aws()
+                stack.provision()
+                artifacts = stack.ensure_artifacts()
+                stack.start_worker()
+                stack.publish_models(artifacts)
+                stack.wait_until_live()
+            else:
+                stack.attach()
+            result = stack.invoke(args.function, event)
+        finally:
+            stack.stop()
+    print(json.dumps(result))
+    return 0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# -- parser --------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lepton", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def stack_options(p: argparse.ArgumentParser, api: bool = True) -> None:
+        p.add_argument("--host", default="127.0.0.1")
+        if api:
+            p.add_argument("--port", type=int, default=3000, help="local API port (default 3000)")
+        p.add_argument("--aws-port", type=int, default=4566, help="local AWS (moto) port (default 4566)")
+        p.add_argument("-v", "--verbose", action="store_true")
+
+    up = sub.add_parser("up", help="start the local stack: API on :3000, AWS on :4566")
+    stack_options(up)
+    up.set_defaults(func=cmd_up)
+
+    invoke = sub.add_parser("invoke", help="run one function in-process with an event, like `sam local invoke`")
+    invoke.add_argument("function", help="logical id in template.yaml, e.g. TabularFunction")
+    invoke.add_argument("-e", "--event", required=True, help="event JSON file, or - for stdin")
+    stack_options(invoke, api=False)
+    invoke.set_defaults(func=cmd_invoke)
+
+    with contextlib.suppress(ImportError):
+        from lepton_training.cli import register
+
+        register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,291 @@
+"""The local stack behind `make up`: AWS (moto server) on :4566 and the HTTP API on :3000.
+
+It provisions what template.yaml declares (bucket, tables, queue, one Lambda function per
+template function with a `live` alias), publishes the trained models to the bucket, and lets
+the real redeploy path promote them: S3 notification -> SQS -> deployer -> alias. Requests
+are served by the version the alias names, so local and cloud behave the same.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .aliases import LiveAliases
+from .functions import FunctionHost
+from .gateway import LocalGateway, asgi_app
+from .template import Template
+
+log = logging.getLogger("lepton.stack")
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+@dataclass
+class StackSettings:
+    root: Path = field(default_factory=Path.cwd)
+    host: str = "127.0.0.1"
+    api_port: int = 3000
+    aws_port: int = 4566
+    state_dir: Path | None = None
+    bucket: str = "lepton-models"
+    train_missing: bool = True
+    function_log: Path | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.aws_port}"
+
+    @property
+    def state(self) -> Path:
+        return self.state_dir or self.root / ".lepton"
+
+    @property
+    def artifacts(self) -> Path:
+        return self.state / "artifacts"
+
+
+def local_environment(settings: StackSettings) -> dict[str, str]:
+    """What every local function and client sees: moto's endpoint, fake credentials, no X-Ray."""
+    return {
+        **LOCAL_CREDENTIALS,
+        "AWS_ENDPOINT_URL": settings.endpoint,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "LEPTON_CACHE_DIR": str(settings.state / "cache"),
+    }
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((host, port)) == 0
+
+
+class LocalStack:
+    def __init__(self, settings: StackSettings):
+        self.settings = settings
+        self.template = Template(settings.root / "template.yaml")
+        self.env = local_environment(settings)
+        self.names: dict[str, str] = {}
+        self.moto: Any = None
+        self.host: FunctionHost | None = None
+        self.aliases: LiveAliases | None = None
+        self.worker: Any = None
+        self._clients: dict[str, Any] = {}
+
+    # -- AWS -----------------------------------------------------------------------------------
+    def start_aws(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        if port_open(self.settings.host, self.settings.aws_port):
+            raise SystemExit(
+                f"port {self.settings.aws_port} is already in use; stop what runs there or pass --aws-port"
+            )
+        self.moto = ThreadedMotoServer(ip_address=self.settings.host, port=self.settings.aws_port, verbose=False)
+        self.moto.start()
+        os.environ.update(self.env)
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            import boto3
+
+            self._clients[service] = boto3.client(
+                service, region_name=REGION, endpoint_url=self.settings.endpoint,
+                aws_access_key_id="testing", aws_secret_access_key="testing",
+            )
+        return self._clients[service]
+
+    def provision(self) -> None:
+        """Create in moto what template.yaml declares, named as a deployed stack would be."""
+        s3 = self.client("s3")
+        s3.create_bucket(Bucket=self.settings.bucket)
+        s3.put_bucket_versioning(Bucket=self.settings.bucket, VersioningConfiguration={"Status": "Enabled"})
+        self.names["ModelBucket"] = self.settings.bucket
+        functions = self.template.functions()
+        for logical_id in functions:
+            self.names[logical_id] = f"lepton-local-{logical_id}"
+        model_functions = {spec.model_name: self.names[lid] for lid, spec in functions.items() if spec.model_name}
+        deploy_env = self._provision_redeploy(model_functions)
+        self.names.update(deploy_env.pop("_names", {}))
+        self.template = Template(self.settings.root / "template.yaml", names=self.names)
+        role = self._role()
+        for logical_id, spec in self.template.functions().items():
+            env = {**spec.environment, **deploy_env}
+            self.client("lambda").create_function(
+                FunctionName=self.names[logical_id], Runtime="python3.12", Role=role, Handler=spec.handler,
+                Code={"ZipFile": _placeholder_zip()}, Environment={"Variables": env},
+                MemorySize=spec.memory_mb, Timeout=spec.timeout_s,
+            )
+            version = self.client("lambda").publish_version(FunctionName=self.names[logical_id])["Version"]
+            self.client("lambda").create_alias(FunctionName=self.names[logical_id], Name="live", FunctionVersion=version)
+        self.host = FunctionHost(self.template, base_env={**self.env, **deploy_env},
+                                 physical_names={lid: self.names[lid] for lid in functions})
+
+    def _provision_redeploy(self, model_functions: dict[str, str]) -> dict[str, Any]:
+        from .deploy_setup import provision
+
+        return provision(self.client, self.settings.bucket, model_functions, template=self.template)
+
+    def _role(self) -> str:
+        iam = self.client("iam")
+        policy = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+        return iam.create_role(RoleName="lepton-local-function", AssumeRolePolicyDocument=policy)["Role"]["Arn"]
+
+    # -- models ---------------------------------------------------------------------------------
+    def model_names(self) -> list[str]:
+        return [s.model_name for s in self.template.functions().values() if s.model_name]
+
+    def ensure_artifacts(self) -> dict[str, Path]:
+        """Trained models for every model function, training (in a subprocess) what is missing."""
+        found = {}
+        for name in self.model_names():
+            folder = self.settings.artifacts / name
+            if not (folder / "manifest.json").is_file():
+                if not self.settings.train_missing:
+                    raise SystemExit(f"no trained '{name}' model in {folder}; run `lepton train {name}`")
+                log.info("training %s (first start only; saved in %s)", name, folder)
+                train_in_subprocess(name, folder)
+            found[name] = folder
+        return found
+
+    def publish_models(self, artifacts: dict[str, Path]) -> None:
+        from lepton_training.publish import publish
+
+        for name, folder in artifacts.items():
+            manifest = publish(folder, self.settings.bucket, s3_client=self.client("s3"))
+            log.info("published %s version %s to s3://%s/%s", name, manifest.version, self.settings.bucket,
+                     manifest.model_key)
+
+    def start_worker(self) -> None:
+        from .worker import DeployWorker
+
+        deployer = next((lid for lid, s in self.template.functions().items()
+                         if s.handler.startswith("deployer.")), None)
+        if deployer is None:
+            return
+        assert self.host is not None
+        queue_url = self.client("sqs").get_queue_url(QueueName=self.names["DeployQueue"])["QueueUrl"]
+        handler = self.host.base_handler(deployer)
+        self.worker = DeployWorker(queue_url, handler, self.client("sqs"))
+        self.worker.start()
+
+    def wait_until_live(self, timeout: float = 120.0) -> dict[str, str]:
+        """Block until every model function's alias points at a version with a model."""
+        deadline = time.monotonic() + timeout
+        pending = {lid for lid, s in self.template.functions().items() if s.model_name}
+        live: dict[str, str] = {}
+        while pending and time.monotonic() < deadline:
+            for logical_id in sorted(pending):
+                alias = self.client("lambda").get_alias(FunctionName=self.names[logical_id], Name="live")
+                config = self.client("lambda").get_function_configuration(
+                    FunctionName=self.names[logical_id], Qualifier=alias["FunctionVersion"])
+                version = config.get("Environment", {}).get("Variables", {}).get("LEPTON_MODEL_VERSION")
+                if version:
+                    live[logical_id] = version
+                    pending.discard(logical_id)
+            time.sleep(0.2)
+        if pending:
+            log.warning("not live after %.0f s: %s (see lepton deployments)", timeout, ", ".join(sorted(pending)))
+        return live
+
+    def attach(self) -> None:
+        """Use a stack another process started (`make up`), without provisioning anything."""
+        functions = self.template.functions()
+        self.names = {"ModelBucket": self.settings.bucket, **{lid: f"lepton-local-{lid}" for lid in functions}}
+        self.template = Template(self.settings.root / "template.yaml", names=self.names)
+        self.host = FunctionHost(self.template, base_env=self.env,
+                                 physical_names={lid: self.names[lid] for lid in functions})
+        os.environ.update(self.env)
+
+    def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
+        """One call of a function with the configuration of the version its `live` alias names."""
+        assert self.host is not None
+        name = self.host.function_name(logical_id)
+        alias = self.client("lambda").get_alias(FunctionName=name, Name="live")
+        config = self.client("lambda").get_function_configuration(FunctionName=name, Qualifier=alias["FunctionVersion"])
+        env = (config.get("Environment") or {}).get("Variables", {})
+        return self.host.invoke(logical_id, event, env=env, version=alias["FunctionVersion"])
+
+    # -- API ------------------------------------------------------------------------------------
+    def gateway(self) -> LocalGateway:
+        assert self.host is not None
+        host = self.host
+        functions = host.specs
+        self.aliases = LiveAliases(self.client("lambda"),
+                                   {lid: self.names[lid] for lid, s in functions.items() if s.model_name})
+        self.aliases.start()
+        aliases = self.aliases
+
+        def dispatch(logical_id: str, event: dict[str, Any]) -> Any:
+            picked = aliases.pick(logical_id)
+            if picked is None:
+                return host.invoke(logical_id, event)
+            version, env = picked
+            return host.invoke(logical_id, event, env=env, version=version)
+
+        return LocalGateway(self.template.routes(), dispatch, authorize=sigv4_present)
+
+    def serve_api(self, gateway: LocalGateway) -> None:
+        import uvicorn
+
+        if port_open(self.settings.host, self.settings.api_port):
+            raise SystemExit(f"port {self.settings.api_port} is already in use; pass --port")
+        config = uvicorn.Config(asgi_app(gateway), host=self.settings.host, port=self.settings.api_port,
+                                log_level="warning", access_log=False, lifespan="off")
+        uvicorn.Server(config).run()
+
+    def stop(self) -> None:
+        if self.aliases:
+            self.aliases.stop()
+        if self.worker:
+            self.worker.stop()
+        if self.moto:
+            self.moto.stop()
+
+
+def sigv4_present(route: Any, headers: dict[str, str]) -> str | None:
+    """Routes with IAM auth need a SigV4-signed request, as API Gateway demands.
+
+    The local gateway checks the signature's shape and the local access key; it does not
+    recompute the signature (API Gateway does, in the cloud).
+    """
+    auth = headers.get("authorization", "")
+    if not auth.startswith("AWS4-HMAC-SHA256 Credential="):
+        return "Missing Authentication Token: sign the request with SigV4 (IAM auth)"
+    if not auth.split("Credential=", 1)[1].startswith(LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"] + "/"):
+        return "The security token included in the request is invalid"
+    return None
+
+
+def train_in_subprocess(family: str, out_dir: Path) -> None:
+    # TensorFlow stays out of the serving process: it is 3 s of imports and a lot of threads.
+    code = ("import sys; from pathlib import Path; from lepton_training import train_family; "
+            "train_family(sys.argv[1], Path(sys.argv[2]))")
+    subprocess.run([sys.executable, "-c", code, family, str(out_dir)], check=True)
+
+
+def _placeholder_zip() -> bytes:
+    # moto stores code but cannot run it; the local stack runs the real handlers in-process.
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("README.txt", "code runs in-process in the Lepton local stack\n")
+    return buffer.getvalue()
+
+
+def redirect_function_output(path: Path) -> None:
+    """Function logs and EMF metrics are JSON lines on stdout, as in Lambda: keep them in a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout = open(path, "a", buffering=1)  # noqa: SIM115 - lives as long as the process
+
