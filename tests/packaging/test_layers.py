@@ -87,6 +87,34 @@ def layers(request, build) -> Built:
     return build(request.param)
 
 
+@pytest.fixture(scope="session")
+def function_deps(tmp_path_factory):
+    """A function's requirements.txt installed as sam build's pip workflow does (with
+    dependencies, for the target platform), so its size counts toward the limit."""
+    sys.path.insert(0, str(ROOT / "layers"))
+    from build_layer import platform_tags
+
+    cache: dict[tuple[Path, str], Path | None] = {}
+
+    def _install(code_dir: Path, arch: str) -> Path | None:
+        key = (code_dir, arch)
+        if key not in cache:
+            requirements = code_dir / "requirements.txt"
+            cache[key] = None
+            if requirements.is_file() and requirements.read_text().split("#")[0].strip():
+                target = tmp_path_factory.mktemp(f"deps-{code_dir.name}-{arch}")
+                cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--root-user-action=ignore",
+                       "-r", str(requirements), "--target", str(target), "--only-binary=:all:",
+                       "--implementation", "cp", "--python-version", "3.12", "--no-compile"]
+                for tag in platform_tags(arch):
+                    cmd += ["--platform", tag]
+                subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=900)
+                cache[key] = target
+        return cache[key]
+
+    return _install
+
+
 # ---------------------------------------------------------------------------- helpers
 def tree_bytes(root: Path) -> int:
     return sum(f.stat().st_size for f in root.rglob("*") if f.is_file())
@@ -150,8 +178,9 @@ def shared_objects(root: Path) -> list[Path]:
 
 
 # ---------------------------------------------------------------------------- sizes
-def test_function_code_plus_layers_fit_lambda_unzipped_limit(layers: Built) -> None:
-    sizes = {lid: (tree_bytes(p), zipped_bytes(p)) for lid, p in layers.python_dirs.items()}
+def test_function_code_plus_layers_fit_lambda_unzipped_limit(layers: Built, function_deps) -> None:
+    sizes_dirs = layers.python_dirs
+    sizes = {lid: (tree_bytes(p), zipped_bytes(p)) for lid, p in sizes_dirs.items()}
     print(f"\n[{layers.arch}] layer sizes")
     for lid, (unzipped, zipped) in sizes.items():
         print(f"  {lid:18s} unzipped {unzipped / 1e6:7.1f} MB   zipped {zipped / 1e6:6.1f} MB")
@@ -159,13 +188,22 @@ def test_function_code_plus_layers_fit_lambda_unzipped_limit(layers: Built) -> N
     assert functions, "template has no AWS::Serverless::Function"
     for name, (code_dir, refs) in functions.items():
         assert set(refs) <= set(sizes), f"{name} uses layers this test does not build: {refs}"
-        total = code_bytes(code_dir) + sum(sizes[r][0] for r in refs)
-        print(f"  {name:18s} code {code_bytes(code_dir) / 1e3:.1f} kB + layers {refs}: "
+        deps = function_deps(code_dir, layers.arch)
+        code = code_bytes(code_dir) + (tree_bytes(deps) if deps else 0)
+        total = code + sum(sizes[r][0] for r in refs)
+        print(f"  {name:18s} code {code / 1e6:.1f} MB + layers {refs}: "
               f"{total / 1e6:.1f} MB of {UNZIPPED_LIMIT / 1e6:.1f} MB unzipped "
               f"({100 * total / UNZIPPED_LIMIT:.0f}%)")
+        if deps:
+            # /var/task comes before /opt/python: the function's copy wins over the layer's.
+            layer_dists = {n: v for r in refs for n, (v, _) in distributions(sizes_dirs[r]).items()}
+            shadowed = {n: (v, layer_dists[n]) for n, (v, _) in distributions(deps).items()
+                        if n in layer_dists and layer_dists[n] != v}
+            if shadowed:
+                print(f"  {name:18s} NOTE its requirements shadow layer packages (function, layer): {shadowed}")
         assert total < UNZIPPED_LIMIT
-        # The point of stripping: leave room for a bigger function or a third layer.
-        assert total < 0.5 * UNZIPPED_LIMIT, f"{name}: {total} bytes, more than half the limit"
+    # The point of stripping: the shared layers leave at least half the quota to the functions.
+    assert sum(unzipped for unzipped, _ in sizes.values()) < 0.5 * UNZIPPED_LIMIT
 
 
 # ---------------------------------------------------------------------------- contents
