@@ -58,7 +58,8 @@ def make_layer(logical_id: str, arch: str, artifacts: Path, scratch: Path) -> su
     # Like SAM's CopySource action: the Makefile runs from a scratch copy of ContentUri.
     shutil.copytree(source, scratch, ignore=shutil.ignore_patterns("__pycache__"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
-    env.update(ARTIFACTS_DIR=str(artifacts), ARCH=arch)
+    # sam build runs with python3.12 first on PATH; so does this build.
+    env.update(ARTIFACTS_DIR=str(artifacts), ARCH=arch, PYTHON=sys.executable)
     return subprocess.run(["make", "--makefile", str(source / "Makefile"), f"build-{logical_id}"],
                           cwd=scratch, env=env, capture_output=True, text=True, timeout=900)
 
@@ -232,11 +233,20 @@ def test_serving_layer_has_the_library_and_no_runtime_packages(layers: Built) ->
     assert list(root.glob(f"orjson/orjson.cpython-312-{WHEEL_MACHINE[layers.arch]}-linux-gnu.so"))
 
 
-def test_no_bytecode_tests_or_stubs_left(layers: Built) -> None:
+def test_no_tests_or_stubs_left(layers: Built) -> None:
     for root in layers.python_dirs.values():
-        leftovers = [p for p in root.rglob("*")
-                     if p.name in ("__pycache__", "tests") or p.suffix in (".pyc", ".pyi", ".pxd")]
+        leftovers = [p for p in root.rglob("*") if p.name == "tests" or p.suffix in (".pyi", ".pxd")]
         assert leftovers == []
+
+
+def test_bytecode_is_python_312_only_and_covers_every_module(layers: Built) -> None:
+    # Lambda's /opt is read-only: modules without shipped bytecode recompile on every cold start.
+    for root in layers.python_dirs.values():
+        pyc = [p for p in root.rglob("*.pyc")]
+        assert pyc and all(p.name.endswith(".cpython-312.pyc") for p in pyc)
+        sources = [p for p in root.rglob("*.py")]
+        missing = [p for p in sources if not (p.parent / "__pycache__" / f"{p.stem}.cpython-312.pyc").exists()]
+        assert missing == []
 
 
 def test_every_shared_object_is_for_the_target_arch(layers: Built) -> None:
