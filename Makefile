@@ -8,7 +8,7 @@ PYTHON312 ?= $(shell for p in python3.12 $$(pyenv root 2>/dev/null)/versions/3.1
 	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 STAMP := $(VENV)/.installed-$(shell cat requirements/dev.txt pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: venv up test test-fast bench lint clean
+.PHONY: venv up test test-fast bench lint clean sam-validate sam-build
 
 $(STAMP): requirements/dev.txt pyproject.toml
 	@if [ -z "$(PYTHON312)" ]; then \
@@ -38,5 +38,25 @@ bench: venv
 lint: venv
 	$(VENV)/bin/cfn-lint template.yaml
 
+# The SAM CLI pins boto3/click/pydantic, so it gets its own venv, never .venv.
+SAM_VENV ?= .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1}
+ARCH ?= arm64
+
+$(SAM):
+	@test -n "$(PYTHON312)" || { echo "Python 3.12 is needed for the SAM CLI venv"; exit 1; }
+	$(PYTHON312) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli==1.170.0
+
+sam-validate: $(SAM)
+	$(SAM_ENV) $(SAM) validate --lint --template-file template.yaml
+
+# python3.12 first on PATH for the functions; ARCH picks the layers' architecture (sam build
+# does not pass it to their Makefiles), the parameter the functions'.
+sam-build: $(SAM)
+	PATH="$(dir $(shell command -v $(PYTHON312))):$$PATH" ARCH=$(ARCH) $(SAM_ENV) \
+		$(SAM) build --parameter-overrides Architecture=$(ARCH)
+
 clean:
-	rm -rf $(VENV) .lepton .aws-sam
+	rm -rf $(VENV) $(SAM_VENV) .lepton .aws-sam
