@@ -1,0 +1,1 @@
+"""Scripts the suite runs as separate processes (cold starts, the Keras baseline model)."""

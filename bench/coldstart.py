@@ -1,0 +1,77 @@
+"""Section 1: cold start per model function, against a bare onnxruntime process and TensorFlow.
+
+Every run is a fresh interpreter (`python -I -S`, sys.path set as Lambda sets it) with a fresh
+model cache dir (a new execution environment has an empty /tmp). The child times its stages
+and the whole, from just before the parent spawned it to the first response.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .aws import BUCKET, CREDENTIALS, LocalS3
+from .common import ROOT, SITE_PACKAGES, VENV_PYTHON, Settings, child_env, summary
+from .models import BenchModel
+
+CHILDREN = Path(__file__).resolve().parent / "children"
+STAGES = ("interpreter", "imports", "download", "session", "first_inference", "total")
+
+
+def _run_child(script: str, cfg: dict[str, Any], env: dict[str, str], timeout: float = 120.0) -> dict[str, Any]:
+    import time
+
+    cfg = {**cfg, "site_packages": SITE_PACKAGES, "spawned": time.time()}
+    done = subprocess.run([str(VENV_PYTHON), "-I", "-S", str(CHILDREN / script), json.dumps(cfg)],
+                          env=env, capture_output=True, text=True, timeout=timeout, cwd=tempfile.gettempdir())
+    for line in done.stdout.splitlines():
+        if line.startswith("BENCH_RESULT "):
+            return json.loads(line[len("BENCH_RESULT "):])
+    raise RuntimeError(f"{script} failed ({done.returncode}): {done.stderr.strip()[-600:]}")
+
+
+def _event_file(model: BenchModel, work: Path) -> Path:
+    if model.event_path is not None:
+        return model.event_path
+    path = work / "events" / f"{model.name}-infer.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(model.event()))
+    return path
+
+
+def run(settings: Settings, s3: LocalS3, models: list[BenchModel]) -> dict[str, Any]:
+    repeats = settings.n(7, 2)
+    tf_repeats = settings.n(5, 1)
+    results: dict[str, Any] = {"repeats": repeats, "tf_repeats": tf_repeats, "models": {}}
+    for model in models:
+        event = _event_file(model, settings.work)
+        samples: dict[str, list[dict[str, Any]]] = {"lepton": [], "onnxruntime": [], "tensorflow": []}
+        for i in range(repeats):
+            with tempfile.TemporaryDirectory(prefix="lepton-cold-") as tmp:
+                env = child_env(s3.function_env(model, cache_dir=tmp))
+                cfg = {"code_uri": str(model.code_uri), "layers": [str(p) for p in model.layers],
+                       "handler": model.handler, "event": str(event)}
+                result = _run_child("cold_lepton.py", cfg, env)
+                if result.get("status") != 200:
+                    raise RuntimeError(f"{model.name}: cold start answered {result.get('status')}")
+                samples["lepton"].append(result)
+            samples["onnxruntime"].append(_run_child(
+                "cold_ort.py", {"model_path": str(model.model_path), "event": str(event)}, child_env()))
+            if model.keras_path is not None and i < tf_repeats:
+                with tempfile.TemporaryDirectory(prefix="lepton-cold-tf-") as tmp:
+                    env = child_env({**CREDENTIALS, "AWS_ENDPOINT_URL": s3.endpoint, "TF_CPP_MIN_LOG_LEVEL": "2"})
+                    samples["tensorflow"].append(_run_child(
+                        "cold_tf.py", {"bucket": BUCKET, "keras_key": f"keras/{model.name}/model.keras",
+                                       "event": str(event), "tmp": tmp}, env, timeout=300))
+            settings.say(f"  cold start {model.name}: run {i + 1}/{repeats} "
+                         f"lepton {samples['lepton'][-1]['total'] * 1000:.0f} ms, "
+                         f"onnxruntime {samples['onnxruntime'][-1]['total'] * 1000:.0f} ms"
+                         + (f", tensorflow {samples['tensorflow'][-1]['total'] * 1000:.0f} ms"
+                            if samples["tensorflow"] and i < tf_repeats else ""))
+        results["models"][model.name] = {
+            variant: {stage: summary([s[stage] * 1000.0 for s in runs]) for stage in STAGES}
+            for variant, runs in samples.items() if runs
+        }
+    return results

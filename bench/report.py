@@ -1,0 +1,278 @@
+"""docs/benchmarks.md (Markdown tables) and docs/benchmarks.png (matplotlib, Agg) from one run."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+TARGETS = {
+    "overhead_us": 100.0,  # serving overhead over session.run, seed model, batch 1, median
+    "cold_vs_ort": 2.0,  # cold start within 2x of a bare onnxruntime process
+    "tf_vs_cold": 10.0,  # >= 10x faster than the TensorFlow baseline
+    "rps_c8": 3000.0,  # local API, seed model, concurrency 8
+    "p99_c32_ms": 20.0,
+    "ort_layer_arm64_mb": 130.0,
+}
+
+
+def _f(value: Any, digits: int = 1) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:,.{digits}f}"
+
+
+def _spread(s: dict[str, float], digits: int = 1) -> str:
+    return f"{_f(s['min'], digits)}–{_f(s['max'], digits)}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return out + [""]
+
+
+def headline(results: dict[str, Any]) -> list[dict[str, str]]:
+    """One row per target: what it is, the measurement, and whether it is met."""
+    rows = []
+    overhead = results.get("overhead", {}).get("models", {}).get("tabular", {}).get("1")
+    if overhead:
+        value = overhead["overhead_us"]
+        rows.append({"what": "Serving overhead over session.run, tabular, batch 1 (median)",
+                     "target": f"≤ {TARGETS['overhead_us']:.0f} µs", "measured": f"{value:.0f} µs",
+                     "met": "yes" if value <= TARGETS["overhead_us"] else "no"})
+    cold = results.get("cold", {}).get("models", {})
+    if cold:
+        worst = max(cold.items(), key=lambda kv: kv[1]["lepton"]["total"]["median"] /
+                    kv[1]["onnxruntime"]["total"]["median"])
+        ratio = worst[1]["lepton"]["total"]["median"] / worst[1]["onnxruntime"]["total"]["median"]
+        rows.append({"what": f"Cold start vs bare onnxruntime process (worst model: {worst[0]})",
+                     "target": f"≤ {TARGETS['cold_vs_ort']:.0f}×", "measured": f"{ratio:.2f}× "
+                     f"({worst[1]['lepton']['total']['median']:.0f} vs {worst[1]['onnxruntime']['total']['median']:.0f} ms)",
+                     "met": "yes" if ratio <= TARGETS["cold_vs_ort"] else "no"})
+        tf = cold.get("tabular", {}).get("tensorflow")
+        if tf:
+            speedup = tf["total"]["median"] / cold["tabular"]["lepton"]["total"]["median"]
+            rows.append({"what": "Cold start speed-up over TensorFlow-in-Lambda, tabular",
+                         "target": f"≥ {TARGETS['tf_vs_cold']:.0f}×", "measured": f"{speedup:.1f}× "
+                         f"({tf['total']['median']:.0f} vs {cold['tabular']['lepton']['total']['median']:.0f} ms)",
+                         "met": "yes" if speedup >= TARGETS["tf_vs_cold"] else "no"})
+    servers = results.get("http", {}).get("servers", {})
+    ours = servers.get("lepton", {})
+    if "tabular" in ours:
+        rps = ours["tabular"]["8"]["rps"]["median"]
+        rows.append({"what": "Local API throughput, tabular, concurrency 8", "target": f"≥ {TARGETS['rps_c8']:,.0f} req/s",
+                     "measured": f"{rps:,.0f} req/s", "met": "yes" if rps >= TARGETS["rps_c8"] else "no"})
+        p99 = ours["tabular"]["32"]["p99_ms"]["median"]
+        rows.append({"what": "Local API p99 latency, tabular, concurrency 32", "target": f"≤ {TARGETS['p99_c32_ms']:.0f} ms",
+                     "measured": f"{p99:.1f} ms", "met": "yes" if p99 <= TARGETS["p99_c32_ms"] else "no"})
+        peers = [p for p in ("kserve", "bentoml") if p in servers]
+        if peers:
+            behind = []
+            for model, by_c in ours.items():
+                for c, ent in by_c.items():
+                    for peer in peers:
+                        theirs = servers[peer].get(model, {}).get(c)
+                        if theirs and theirs["rps"]["median"] >= ent["rps"]["median"]:
+                            behind.append(f"{model} c={c} vs {peer}")
+            rows.append({"what": "Ahead of " + " and ".join(peers) + " for every model and concurrency",
+                         "target": "all cells", "measured": "ahead everywhere" if not behind else
+                         "behind in " + ", ".join(behind), "met": "yes" if not behind else "no"})
+    package = results.get("package", {}).get("arches", {}).get("arm64")
+    if package and "OnnxRuntimeLayer" in package["layers"]:
+        size = package["layers"]["OnnxRuntimeLayer"]["unzipped_mb"]
+        rows.append({"what": "onnxruntime layer, arm64, unzipped", "target": f"≤ {TARGETS['ort_layer_arm64_mb']:.0f} MB",
+                     "measured": f"{size:.1f} MB", "met": "yes" if size <= TARGETS["ort_layer_arm64_mb"] else "no"})
+    return rows
+
+
+def markdown(results: dict[str, Any], chart: str | None) -> str:
+    meta = results["meta"]
+    lines = ["# Lepton benchmarks", "",
+             f"Measured {meta['date']} on one machine in one run: `{meta['command']}`"
+             + (" (**quick mode: tiny counts, a smoke test — not for decisions**)" if meta["quick"] else "") + ".", "",
+             f"Machine: {meta['machine']['cores']} cores, {meta['machine']['cpu']}, {meta['machine']['memory']}, "
+             f"{meta['machine']['arch']}, Linux {meta['machine']['kernel']}, Python {meta['machine']['python']}. "
+             f"Load average at start / end: {meta['load_start']} / {meta.get('load_end', '–')} "
+             "(the machine is shared: other work ran during the run, so treat absolute numbers as noisy; "
+             "ratios are measured side by side in the same run).", "",
+             "Versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + ".", ""]
+    if chart:
+        lines += [f"![benchmarks]({chart})", ""]
+    rows = headline(results)
+    lines += ["## Headline: the targets", ""]
+    lines += _table(["What", "Target", "Measured", "Met"], [[r["what"], r["target"], r["measured"], r["met"]]
+                                                           for r in rows]) if rows else ["(no section ran)", ""]
+    lines += _cold(results.get("cold")) + _overhead(results.get("overhead")) + _http(results.get("http"))
+    lines += _package(results.get("package")) + _redeploy(results.get("redeploy"))
+    lines += ["## Method", "",
+              "- **Cold start**: each run is a fresh `python -I -S` process whose sys.path is the function's "
+              "CodeUri, the serving layer and the venv's site-packages (as Lambda's /var/task, /opt/python, "
+              "runtime). It imports the handler module, fetches the model from a moto S3 server (fresh cache "
+              "dir), creates the session in the init phase (`Handler.warm`, as `serve()` does in Lambda) and "
+              "answers the function's `events/<model>/infer.json`. *Total* runs from just before the parent "
+              "spawns the process to the first response; stages are timed inside the child. onnxruntime's "
+              "import is counted under imports. Baselines: a bare process that imports numpy + onnxruntime, "
+              "creates a session from the same file and runs the same request; and TensorFlow-in-Lambda: "
+              "`import tensorflow`, download the Keras model from S3, `tf.keras.models.load_model`, "
+              "`model.predict` (training saves no Keras model, so the baseline uses one of the same "
+              "architecture trained for a few steps).",
+              "- **Warm overhead**: in-process, the same handler object Lambda would keep warm, called with "
+              "the function's API Gateway v2 event (body cut to 1, 8 or 64 rows), stdout to /dev/null, each "
+              "call timed on its own, interleaved blocks of raw `session.run` (on the feed the function "
+              "builds) and handler calls. Overhead = handler median − raw median.",
+              "- **HTTP**: each server is its own process; the load generator (`bench/loadgen.py`, asyncio + "
+              "uvloop, keep-alive) is another, bounded in requests and seconds, loopback only. Lepton is "
+              "served exactly as `lepton up` serves it (LocalGateway + asgi_app on uvicorn, API Gateway v2 "
+              "events, FunctionHost, the version's environment, EMF metrics to a log file). KServe "
+              "(custom `kserve.Model` on onnxruntime, `ModelServer` with `--workers 1 --enable_grpc false "
+              "--enable_latency_logging false`) and BentoML (`@bentoml.service(workers=1, "
+              "resources={'cpu': '1'})`, access log off, `bentoml serve`) run from their own venvs "
+              "(`.venv-bench-kserve`, `.venv-bench-bentoml`, pinned in `bench/venvs.py`). Every server "
+              "uses onnxruntime 1.32 with one intra-op thread (the function's 1024 MB is one vCPU). Same "
+              "request body (flat V2 JSON, one row) for all, except where noted.",
+              "- **Package size**: layers built by `make -f layers/<x>/Makefile build-<Resource> "
+              "ARTIFACTS_DIR=… ARCH=…`; unzipped = sum of file sizes, zipped = deflate level 6.",
+              "- Spread: IQR or min–max over repeats, as labelled. Raw results: `bench/results/latest.json`.", ""]
+    return "\n".join(lines)
+
+
+def _cold(cold: dict[str, Any] | None) -> list[str]:
+    lines = ["## 1. Cold start", ""]
+    if not cold:
+        return lines + ["Not run.", ""]
+    lines += [f"Medians over {cold['repeats']} fresh processes (TensorFlow: {cold['tf_repeats']}), in ms; "
+              "spread = min–max of the total.", ""]
+    rows = []
+    for model, variants in cold["models"].items():
+        base = variants["onnxruntime"]["total"]["median"]
+        for variant, st in variants.items():
+            rows.append([model, variant, _f(st["interpreter"]["median"]), _f(st["imports"]["median"]),
+                         _f(st["download"]["median"]), _f(st["session"]["median"]),
+                         _f(st["first_inference"]["median"]), _f(st["total"]["median"]), _spread(st["total"], 0),
+                         f"{st['total']['median'] / base:.2f}×"])
+    return lines + _table(["Model", "Process", "Interpreter", "Imports", "Model download", "Session / load",
+                           "First inference", "Total (median)", "Total min–max", "vs bare onnxruntime"], rows)
+
+
+def _overhead(overhead: dict[str, Any] | None) -> list[str]:
+    lines = ["## 2. Warm serving overhead", ""]
+    if not overhead:
+        return lines + ["Not run.", ""]
+    lines += [f"{overhead['iterations']} timed calls per cell, in µs.", ""]
+    rows = []
+    for model, batches in overhead["models"].items():
+        for batch, r in batches.items():
+            rows.append([model, batch, _f(r["raw_us"]["median"]), _f(r["handler_us"]["median"]),
+                         f"{_f(r['handler_us']['q1'])}–{_f(r['handler_us']['q3'])}", _f(r["handler_us"]["p99"]),
+                         _f(r["overhead_us"]), _f(r["overhead_p99_us"]), f"{r['ratio']:.1f}×"])
+    return lines + _table(["Model", "Batch", "session.run median", "Handler median", "Handler IQR", "Handler p99",
+                           "Overhead (median)", "Overhead (p99)", "Handler / raw"], rows)
+
+
+def _http(http: dict[str, Any] | None) -> list[str]:
+    lines = ["## 3. HTTP throughput and latency (loopback)", ""]
+    if not http:
+        return lines + ["Not run.", ""]
+    rows = []
+    servers = http["servers"]
+    for model in next(iter(servers.values()), {}):
+        for c in map(str, http["concurrency"]):
+            ours = servers.get("lepton", {}).get(model, {}).get(c)
+            for server, by_model in servers.items():
+                r = by_model.get(model, {}).get(c)
+                if not r:
+                    continue
+                vs = f"{ours['rps']['median'] / r['rps']['median']:.2f}×" if ours and r["rps"]["median"] else "–"
+                rows.append([model, c, server, _f(r["rps"]["median"], 0), _spread(r["rps"], 0),
+                             _f(r["p50_ms"]["median"], 2), _f(r["p99_ms"]["median"], 2), str(r["errors"]), vs])
+    lines += _table(["Model", "Concurrency", "Server", "req/s (median)", "req/s min–max", "p50 ms", "p99 ms",
+                     "Errors", "Lepton / this"], rows)
+    for key, note in http.get("notes", {}).items():
+        lines.append(f"- {key}: {note}")
+    return lines + [""]
+
+
+def _package(package: dict[str, Any] | None) -> list[str]:
+    lines = ["## 4. Package size", ""]
+    if not package:
+        return lines + ["Not run.", ""]
+    rows = []
+    for arch, entry in package["arches"].items():
+        for layer, size in entry["layers"].items():
+            rows.append([arch, layer, _f(size["unzipped_mb"]), _f(size["zipped_mb"]), "–"])
+        for model, size in entry["functions"].items():
+            rows.append([arch, f"{model}: function + layers", _f(size["total_unzipped_mb"]),
+                         _f(size["total_zipped_mb"]), _f(size["headroom_mb"])])
+    if package.get("tensorflow"):
+        tf = package["tensorflow"]
+        rows.append(["x86_64", f"TensorFlow: {tf['wheel']} alone", _f(tf["unzipped_mb"]), _f(tf["zipped_mb"]),
+                     _f(package["limits"]["unzipped_mb"] - tf["unzipped_mb"])])
+    lines += _table(["Arch", "What", "Unzipped MB", "Zipped MB", "Headroom to 250 MB"], rows)
+    lines.append(f"Lambda limits: {package['limits']['unzipped_mb']:.0f} MB unzipped (function + layers), "
+                 f"{package['limits']['zipped_mb']:.0f} MB zipped for direct upload. MB = MiB.")
+    for note in package.get("notes", []):
+        lines.append(f"- {note}")
+    return lines + [""]
+
+
+def _redeploy(redeploy: dict[str, Any] | None) -> list[str]:
+    lines = ["## 5. Redeploy latency", ""]
+    if not redeploy or not redeploy.get("measured"):
+        reason = (redeploy or {}).get("reason", "section not run")
+        return lines + [f"**Not measured yet**: {reason}.", ""]
+    ms = redeploy["ms"]
+    return lines + _table(["Model", "Manifest upload → first response by the new version (median)", "min–max",
+                           "Repeats"], [[redeploy["model"], f"{ms['median']:.0f} ms", _spread(ms, 0),
+                                         str(redeploy["repeats"])]])
+
+
+def chart(results: dict[str, Any], path: Path) -> bool:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [k for k in ("cold", "overhead", "http") if results.get(k)]
+    if not panels:
+        return False
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.2))
+    axes = [axes] if len(panels) == 1 else list(axes)
+    for ax, key in zip(axes, panels):
+        if key == "cold":
+            model = "tabular" if "tabular" in results["cold"]["models"] else next(iter(results["cold"]["models"]))
+            variants = results["cold"]["models"][model]
+            stages = ["interpreter", "imports", "download", "session", "first_inference"]
+            bottom = [0.0] * len(variants)
+            for stage in stages:
+                values = [variants[v][stage]["median"] for v in variants]
+                ax.bar(list(variants), values, bottom=bottom, label=stage)
+                bottom = [b + v for b, v in zip(bottom, values)]
+            ax.set_yscale("log")
+            ax.set_ylabel("ms (log)")
+            ax.set_title(f"Cold start, {model}")
+            ax.legend(fontsize=7)
+        elif key == "overhead":
+            for model, batches in results["overhead"]["models"].items():
+                ax.plot([int(b) for b in batches], [r["overhead_us"] for r in batches.values()], marker="o", label=model)
+            ax.axhline(TARGETS["overhead_us"], color="grey", linestyle="--", linewidth=1, label="target")
+            ax.set_xscale("log", base=2)
+            ax.set_xlabel("batch")
+            ax.set_ylabel("µs over session.run (median)")
+            ax.set_title("Warm serving overhead")
+            ax.legend(fontsize=7)
+        else:
+            servers = results["http"]["servers"]
+            models = list(next(iter(servers.values()), {}))
+            width = 0.8 / max(1, len(servers))
+            for i, (server, by_model) in enumerate(servers.items()):
+                values = [by_model.get(m, {}).get("8", {}).get("rps", {}).get("median", 0.0) for m in models]
+                ax.bar([j + i * width for j in range(len(models))], values, width=width, label=server)
+            ax.set_xticks([j + width * (len(servers) - 1) / 2 for j in range(len(models))], models)
+            ax.set_ylabel("req/s at concurrency 8")
+            ax.set_title("HTTP throughput (loopback)")
+            ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True

@@ -1,0 +1,76 @@
+"""Run the suite: every section in one process run, results to JSON, docs/benchmarks.md and a PNG."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from . import report
+from .common import ROOT, Settings, machine, versions
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def run(settings: Settings, command: str = "lepton bench") -> dict[str, Any]:
+    from . import models as model_mod
+    from .aws import LocalS3
+
+    settings.work.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {"meta": {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "command": command, "quick": settings.quick,
+        "machine": machine(), "load_start": _load(),
+        "versions": versions(["onnxruntime", "numpy", "orjson", "aws-lambda-powertools", "uvicorn", "tensorflow-cpu",
+                              "keras", "moto", "fastapi"]),
+    }}
+    settings.say("preparing models")
+    models = model_mod.discover(settings)
+    if not models:
+        raise SystemExit("no model to benchmark: train one (lepton train tabular) or check template.yaml")
+    results["meta"]["models"] = [m.name for m in models]
+    with LocalS3() as s3:
+        for model in models:
+            s3.publish(model)
+        if "cold" in settings.sections:
+            settings.say("1. cold start")
+            from . import coldstart
+
+            results["cold"] = coldstart.run(settings, s3, models)
+        if "overhead" in settings.sections:
+            settings.say("2. warm serving overhead")
+            from . import overhead
+
+            results["overhead"] = overhead.run(settings, s3, models)
+        if "http" in settings.sections:
+            settings.say("3. HTTP throughput")
+            from . import http
+
+            results["http"] = http.run(settings, s3, models)
+    if "package" in settings.sections:
+        settings.say("4. package size")
+        from . import package
+
+        results["package"] = package.run(settings, models)
+    if "redeploy" in settings.sections:
+        settings.say("5. redeploy latency")
+        from . import redeploy
+
+        results["redeploy"] = redeploy.run(settings, models)
+    results["meta"]["load_end"] = _load()
+    write(settings, results)
+    return results
+
+
+def write(settings: Settings, results: dict[str, Any]) -> Path:
+    raw = ROOT / "bench" / "results"
+    raw.mkdir(parents=True, exist_ok=True)
+    (raw / ("quick.json" if settings.quick else "latest.json")).write_text(json.dumps(results, indent=1))
+    png = settings.out.with_suffix(".png")
+    has_chart = report.chart(results, png)
+    settings.out.parent.mkdir(parents=True, exist_ok=True)
+    settings.out.write_text(report.markdown(results, png.name if has_chart else None))
+    settings.say(f"wrote {settings.out}" + (f" and {png}" if has_chart else ""))
+    return settings.out
