@@ -1,0 +1,102 @@
+"""The deployer's configuration, validated once per invocation from its environment.
+
+LEPTON_FUNCTIONS             {"tabular": "<function name>"}: which function serves each model
+LEPTON_DEPLOYMENTS_TABLE     deployment records, live pointers, leases, idempotency
+LEPTON_MODEL_BUCKET          the only bucket uploads are accepted from (empty: any)
+LEPTON_DEPLOY_QUEUE_URL      where the delayed canary check is sent (empty: promote by hand)
+LEPTON_CANARY_WEIGHT         0 = promote at once; 0 < w < 1 = share of traffic for the new version
+LEPTON_CANARY_BAKE_SECONDS   how long a canary runs before its check (an SQS delay, at most 900)
+LEPTON_CANARY_MAX_ERROR_RATE errors / invocations of the canary above which it is rolled back
+LEPTON_MAX_MODEL_BYTES       size budget for one model file
+LEPTON_MAX_LOAD_MS           budget for creating the onnxruntime session
+LEPTON_MIN_METRICS           {"tabular": {"accuracy": 0.8, "loss": {"max": 0.5}}}; "*" = every model
+LEPTON_IDEMPOTENCY_TTL_SECONDS how long a processed upload is remembered
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from deployer.errors import ConfigError, Rejected
+
+MAX_SQS_DELAY = 900
+
+
+@dataclass(frozen=True)
+class DeployerConfig:
+    functions: dict[str, str]
+    table: str
+    bucket: str = ""
+    queue_url: str = ""
+    canary_weight: float = 0.0
+    canary_bake_seconds: int = 300
+    canary_max_error_rate: float = 0.05
+    max_model_bytes: int = 100 * 1024 * 1024
+    max_load_ms: float = 10_000.0
+    min_metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    idempotency_ttl_seconds: int = 7 * 24 * 3600
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> DeployerConfig:
+        env = os.environ if env is None else env
+        functions = _json_object(env, "LEPTON_FUNCTIONS")
+        if not functions or not all(isinstance(v, str) and v for v in functions.values()):
+            raise ConfigError('LEPTON_FUNCTIONS must map each model to its function, e.g. {"tabular": "lepton-tabular"}')
+        table = env.get("LEPTON_DEPLOYMENTS_TABLE", "")
+        if not table:
+            raise ConfigError("LEPTON_DEPLOYMENTS_TABLE is not set; the deployer cannot record anything")
+        weight = _number(env, "LEPTON_CANARY_WEIGHT", 0.0)
+        if not 0.0 <= weight < 1.0:
+            raise ConfigError(f"LEPTON_CANARY_WEIGHT must be in [0, 1), got {weight}")
+        minimums = _json_object(env, "LEPTON_MIN_METRICS")
+        if not all(isinstance(v, dict) for v in minimums.values()):
+            raise ConfigError('LEPTON_MIN_METRICS must be {"<model>": {"<metric>": <min> | {"min": x, "max": y}}}')
+        return cls(
+            functions=dict(functions),
+            table=table,
+            bucket=env.get("LEPTON_MODEL_BUCKET", ""),
+            queue_url=env.get("LEPTON_DEPLOY_QUEUE_URL", ""),
+            canary_weight=weight,
+            canary_bake_seconds=int(_number(env, "LEPTON_CANARY_BAKE_SECONDS", 300)),
+            canary_max_error_rate=_number(env, "LEPTON_CANARY_MAX_ERROR_RATE", 0.05),
+            max_model_bytes=int(_number(env, "LEPTON_MAX_MODEL_BYTES", 100 * 1024 * 1024)),
+            max_load_ms=_number(env, "LEPTON_MAX_LOAD_MS", 10_000.0),
+            min_metrics=minimums,
+            idempotency_ttl_seconds=int(_number(env, "LEPTON_IDEMPOTENCY_TTL_SECONDS", 7 * 24 * 3600)),
+        )
+
+    def function_for(self, model: str) -> str:
+        name = self.functions.get(model)
+        if not name:
+            raise Rejected("function", f"no function serves model '{model}'; this deployer knows "
+                                       f"{', '.join(sorted(self.functions)) or 'none'} (LEPTON_FUNCTIONS)")
+        return name
+
+    def minimums_for(self, model: str) -> dict[str, Any]:
+        return {**self.min_metrics.get("*", {}), **self.min_metrics.get(model, {})}
+
+
+def _json_object(env: Mapping[str, str], name: str) -> dict[str, Any]:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name} must be a JSON object")
+    return value
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc

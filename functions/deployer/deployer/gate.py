@@ -1,0 +1,287 @@
+"""The validation gate: every check a model version must pass before it may serve.
+
+Each check raises `Rejected(check, reason)` with a reason an operator can act on. Cheap checks
+on the manifest run before the model is downloaded; the rest run on the bytes, in an order
+where each fault is reported by the check that names it (hash before parse, external data and
+operator domains before the checker, the checker before onnxruntime).
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import onnx
+from lepton_serving.errors import ModelIntegrityError
+from lepton_serving.manifest import NUMPY_TO_V2, V2_TO_NUMPY, Manifest, TensorSpec
+from lepton_serving.session import create_session
+from lepton_serving.store import sha256_hex
+
+from deployer.errors import Rejected
+
+#: Operator sets onnxruntime ships everywhere; anything else needs custom ops we do not load.
+STANDARD_DOMAINS = frozenset({"", "ai.onnx", "ai.onnx.ml"})
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_model_bytes: int
+    max_load_ms: float
+    min_metrics: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """The signature the model's function expects, and where that expectation came from."""
+
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
+    source: str
+
+
+@dataclass
+class GateReport:
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    load_ms: float = 0.0
+    golden_max_error: float = 0.0
+    golden_examples: int = 0
+
+
+# -- checks on the manifest alone (before downloading the model) ------------------------------
+def check_identity(manifest: Manifest, model: str, version: int) -> None:
+    if manifest.name != model or manifest.version != version:
+        raise Rejected("manifest", f"the manifest describes {manifest.name} v{manifest.version} but was "
+                                   f"uploaded as models/{model}/{version}/manifest.json")
+
+
+def check_metrics(manifest: Manifest, minimums: dict[str, Any]) -> None:
+    for metric, bound in sorted(minimums.items()):
+        low, high = (bound.get("min"), bound.get("max")) if isinstance(bound, dict) else (bound, None)
+        value = manifest.metrics.get(metric)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise Rejected("metrics", f"the manifest reports no numeric '{metric}' metric; "
+                                      f"{manifest.name} requires {_bound_text(metric, low, high)}")
+        if low is not None and value < low:
+            raise Rejected("metrics", f"{metric} {value:g} is below the minimum {low:g} for {manifest.name}")
+        if high is not None and value > high:
+            raise Rejected("metrics", f"{metric} {value:g} is above the maximum {high:g} for {manifest.name}")
+
+
+def check_declared_size(manifest: Manifest, limits: Limits) -> None:
+    if manifest.size > limits.max_model_bytes:
+        raise Rejected("size", f"the model is {manifest.size:,} bytes; the budget is {limits.max_model_bytes:,} "
+                               "bytes (LEPTON_MAX_MODEL_BYTES)")
+
+
+def check_expected_signature(manifest: Manifest, expected: Expectation | None) -> None:
+    if expected is None:
+        return
+    problems = (_diff("input", expected.inputs, manifest.inputs) + _diff("output", expected.outputs, manifest.outputs))
+    if problems:
+        raise Rejected("signature", f"the signature differs from {expected.source}: {'; '.join(problems)}")
+
+
+# -- checks on the model file --------------------------------------------------------------------
+def validate(manifest: Manifest, data: bytes, limits: Limits) -> GateReport:
+    report = GateReport()
+    with _timed(report, "integrity"):
+        check_bytes(manifest, data, limits)
+        model = parse(data)
+        check_external_data(model)
+        check_domains(model)
+    with _timed(report, "checker"):
+        check_onnx(model)
+        check_graph_signature(manifest, model)
+    with _timed(report, "load"):
+        session = load(manifest, data, limits, report)
+    with _timed(report, "golden"):
+        check_golden(manifest, session, report)
+    return report
+
+
+def check_bytes(manifest: Manifest, data: bytes, limits: Limits) -> None:
+    actual = sha256_hex(data)
+    if actual != manifest.sha256:
+        raise Rejected("sha256", f"{manifest.model_key} has sha256 {actual[:16]}…, the manifest says "
+                                 f"{manifest.sha256[:16]}…; upload the file the manifest describes")
+    if len(data) > limits.max_model_bytes:
+        raise Rejected("size", f"the model is {len(data):,} bytes; the budget is {limits.max_model_bytes:,} bytes")
+    if len(data) != manifest.size:
+        raise Rejected("size", f"the model is {len(data):,} bytes, the manifest says {manifest.size:,}")
+
+
+def parse(data: bytes) -> onnx.ModelProto:
+    try:
+        model = onnx.load_model_from_string(data)
+    except Exception as exc:  # protobuf's DecodeError and friends: not an ONNX file
+        raise Rejected("onnx_parse", f"the model file is not a valid ONNX protobuf ({type(exc).__name__})") from exc
+    if not model.graph.node and not model.graph.output:
+        raise Rejected("onnx_parse", "the model file decodes to an empty ONNX graph")
+    return model
+
+
+def check_external_data(model: onnx.ModelProto) -> None:
+    files = sorted({entry.value for t in _tensors(model) if t.data_location == onnx.TensorProto.EXTERNAL
+                    for entry in t.external_data if entry.key == "location"})
+    if files or any(t.data_location == onnx.TensorProto.EXTERNAL for t in _tensors(model)):
+        raise Rejected("external_data", f"the model keeps weights in external file(s) {', '.join(files) or '?'}; "
+                                        "publish one self-contained .onnx file")
+
+
+def check_domains(model: onnx.ModelProto) -> None:
+    used = {imp.domain for imp in model.opset_import}
+    used |= {node.domain for graph in _graphs(model.graph) for node in graph.node}
+    used |= {f.domain for f in model.functions}
+    odd = sorted(d for d in used if d not in STANDARD_DOMAINS)
+    if odd:
+        raise Rejected("op_domain", f"the model uses operator domain(s) {', '.join(repr(d) for d in odd)}; "
+                                    "only the standard ONNX domains ('' / ai.onnx, ai.onnx.ml) can be served")
+
+
+def check_onnx(model: onnx.ModelProto) -> None:
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
+        first = str(exc).strip().splitlines()[0][:240] if str(exc).strip() else type(exc).__name__
+        raise Rejected("onnx_checker", f"the ONNX checker refused the model: {first}") from exc
+
+
+def graph_signature(model: onnx.ModelProto) -> tuple[list[TensorSpec], list[TensorSpec]]:
+    initializers = {t.name for t in model.graph.initializer}
+    inputs = [_spec(v) for v in model.graph.input if v.name not in initializers]
+    return inputs, [_spec(v) for v in model.graph.output]
+
+
+def check_graph_signature(manifest: Manifest, model: onnx.ModelProto) -> None:
+    inputs, outputs = graph_signature(model)
+    problems = _diff("input", manifest.inputs, inputs) + _diff("output", manifest.outputs, outputs)
+    if problems:
+        raise Rejected("graph_signature", f"the ONNX graph does not match its manifest: {'; '.join(problems)}")
+
+
+def load(manifest: Manifest, data: bytes, limits: Limits, report: GateReport) -> Any:
+    started = time.perf_counter()
+    try:
+        session = create_session(data, threads=1, where=f"{manifest.name} v{manifest.version}")
+    except ModelIntegrityError as exc:
+        raise Rejected("load", exc.message) from exc
+    report.load_ms = (time.perf_counter() - started) * 1000.0
+    if report.load_ms > limits.max_load_ms:
+        raise Rejected("load_time", f"onnxruntime took {report.load_ms:.0f} ms to load the model; the budget is "
+                                    f"{limits.max_load_ms:.0f} ms (LEPTON_MAX_LOAD_MS)")
+    return session
+
+
+def check_golden(manifest: Manifest, session: Any, report: GateReport) -> None:
+    if not manifest.golden:
+        raise Rejected("golden", "the manifest has no golden examples; the deployer cannot verify the model's outputs")
+    specs = {s.name: s for s in manifest.inputs}
+    names = [o.name for o in session.get_outputs()]
+    tolerance = float(manifest.golden_tolerance)
+    for index, example in enumerate(manifest.golden):
+        feed = _feed(index, example.inputs, specs)
+        try:
+            produced = dict(zip(names, session.run(names, feed)))
+        except Exception as exc:  # onnxruntime's untyped errors
+            raise Rejected("golden", f"golden example {index} does not run: {str(exc).splitlines()[0][:200]}") from exc
+        for name, expected_values in example.outputs.items():
+            if name not in produced:
+                raise Rejected("golden", f"golden example {index} expects output '{name}'; the model returns "
+                                         f"{', '.join(names)}")
+            error = _max_error(produced[name], expected_values, index, name)
+            report.golden_max_error = max(report.golden_max_error, error)
+            if error > tolerance:
+                raise Rejected("golden", f"golden example {index}, output '{name}': max abs difference "
+                                         f"{error:.3g} is above the manifest's tolerance {tolerance:g}")
+    report.golden_examples = len(manifest.golden)
+
+
+# -- helpers -------------------------------------------------------------------------------------
+def _feed(index: int, inputs: dict[str, list], specs: dict[str, TensorSpec]) -> dict[str, np.ndarray]:
+    if set(inputs) != set(specs):
+        raise Rejected("golden", f"golden example {index} gives inputs {sorted(inputs)}; the model takes {sorted(specs)}")
+    try:
+        return {n: np.asarray(v, dtype=V2_TO_NUMPY[specs[n].datatype]) for n, v in inputs.items()}
+    except (TypeError, ValueError) as exc:
+        raise Rejected("golden", f"golden example {index} has inputs that do not fit the signature: {exc}") from exc
+
+
+def _max_error(actual: np.ndarray, expected: list, index: int, name: str) -> float:
+    try:
+        wanted = np.asarray(expected, dtype=actual.dtype if actual.dtype.kind not in "fc" else np.float64)
+    except (TypeError, ValueError) as exc:
+        raise Rejected("golden", f"golden example {index}, output '{name}' is not a tensor: {exc}") from exc
+    if wanted.shape != actual.shape:
+        raise Rejected("golden", f"golden example {index}, output '{name}': shape {list(actual.shape)}, "
+                                 f"the manifest expects {list(wanted.shape)}")
+    if actual.dtype.kind in "fc":
+        return float(np.max(np.abs(actual.astype(np.float64) - wanted), initial=0.0))
+    return 0.0 if np.array_equal(actual, wanted) else float("inf")
+
+
+def _spec(value: onnx.ValueInfoProto) -> TensorSpec:
+    tensor = value.type.tensor_type
+    try:
+        dtype = onnx.helper.tensor_dtype_to_np_dtype(tensor.elem_type)
+        datatype = "BYTES" if dtype.kind in "OSU" else NUMPY_TO_V2.get(dtype.name, f"<{dtype.name}>")
+    except (KeyError, TypeError, ValueError):
+        datatype = f"<onnx type {tensor.elem_type}>"
+    shape = [d.dim_value if d.HasField("dim_value") else -1 for d in tensor.shape.dim]
+    return TensorSpec(value.name, datatype, shape)
+
+
+def _diff(kind: str, expected: list[TensorSpec], actual: list[TensorSpec]) -> list[str]:
+    if [s.to_dict() for s in expected] == [s.to_dict() for s in actual]:
+        return []
+    want = {s.name: s for s in expected}
+    have = {s.name: s for s in actual}
+    problems = [f"{kind} '{n}' is missing" for n in want if n not in have]
+    problems += [f"unexpected {kind} '{n}'" for n in have if n not in want]
+    for name in (n for n in want if n in have):
+        w, h = want[name], have[name]
+        if (w.datatype, w.shape) != (h.datatype, h.shape):
+            problems.append(f"{kind} '{name}' is {h.datatype} {h.shape}, expected {w.datatype} {w.shape}")
+    return problems or [f"{kind}s are in a different order: {[s.name for s in actual]}, expected {[s.name for s in expected]}"]
+
+
+def _graphs(graph: onnx.GraphProto) -> Iterator[onnx.GraphProto]:
+    yield graph
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.type == onnx.AttributeProto.GRAPH:
+                yield from _graphs(attr.g)
+            elif attr.type == onnx.AttributeProto.GRAPHS:
+                for sub in attr.graphs:
+                    yield from _graphs(sub)
+
+
+def _tensors(model: onnx.ModelProto) -> Iterator[onnx.TensorProto]:
+    for graph in _graphs(model.graph):
+        yield from graph.initializer
+        for sparse in graph.sparse_initializer:
+            yield sparse.values
+            yield sparse.indices
+        for node in graph.node:
+            for attr in node.attribute:
+                if attr.type == onnx.AttributeProto.TENSOR:
+                    yield attr.t
+                elif attr.type == onnx.AttributeProto.TENSORS:
+                    yield from attr.tensors
+
+
+def _bound_text(metric: str, low: Any, high: Any) -> str:
+    parts = ([f"{metric} >= {low}"] if low is not None else []) + ([f"{metric} <= {high}"] if high is not None else [])
+    return " and ".join(parts) or metric
+
+
+class _timed:
+    def __init__(self, report: GateReport, stage: str):
+        self.report, self.stage = report, stage
+
+    def __enter__(self) -> None:
+        self.started = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        self.report.timings_ms[self.stage] = round((time.perf_counter() - self.started) * 1000.0, 3)

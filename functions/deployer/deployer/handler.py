@@ -1,0 +1,60 @@
+"""Lambda entry point: parse the event, run the pipeline per message, report partial failures.
+
+An SQS batch (the deployment queue) reports failed messages in ``batchItemFailures`` so a bad
+one is retried alone; a plain S3 event (``sam local invoke DeployerFunction -e
+events/deployer/s3-put.json``) is processed directly.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from lepton_serving.errors import LeptonError
+
+from deployer.config import DeployerConfig
+from deployer.errors import ConfigError
+from deployer.events import is_sqs_event, parse_body, parse_s3_event
+from deployer.pipeline import Deployer
+from deployer.telemetry import logger, metrics
+
+# Reporting an all-failed batch, rather than raising, keeps one code path for the worker and Lambda.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    try:
+        deployer = Deployer(DeployerConfig.from_env())
+    except ConfigError as exc:
+        logger.error("deployer misconfigured; every message fails until fixed", extra={"reason": exc.message})
+        if is_sqs_event(event):
+            return {"batchItemFailures": [{"itemIdentifier": r.get("messageId", "")} for r in event["Records"]]}
+        return {"error": exc.message}
+
+    metrics.add_metric(name="Messages", unit=MetricUnit.Count, value=len(event.get("Records") or []))
+    if is_sqs_event(event):
+        def record_handler(record: SQSRecord) -> list[dict[str, Any]]:
+            return _process(deployer, record.body, context, record.message_id)
+
+        return process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                         context=context)
+    try:
+        return {"results": [deployer.handle(upload, context) for upload in parse_s3_event(event)]}
+    except LeptonError as exc:
+        logger.error("event not processed", extra={"reason": exc.message})
+        return {"error": exc.message}
+
+
+def _process(deployer: Deployer, body: str, context: Any, message_id: str) -> list[dict[str, Any]]:
+    try:
+        return [deployer.handle(message, context) for message in parse_body(body)]
+    except LeptonError as exc:
+        # Expected failures (bad message, transient AWS error): a reason, no trace; SQS retries it.
+        logger.error("message failed; it will be retried", extra={"message_id": message_id, "reason": exc.message})
+        raise
+    except Exception:
+        logger.exception("unexpected error; the message will be retried", extra={"message_id": message_id})
+        raise
