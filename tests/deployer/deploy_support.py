@@ -1,0 +1,180 @@
+"""The redeploy path in moto, as template.yaml declares it, and models that must be refused.
+
+`DeployStack` holds one test's boto3 clients (created once) and the names provision() made.
+Good models come from tests/onnx_models.py; the bad ones here are built the same real way.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import onnx
+from eventfiles import load_event
+from lepton.context import LambdaContext
+from lepton.worker import DeployWorker
+from lepton_serving.manifest import Manifest
+from onnx import helper
+from onnx_models import manifest_for, mlp_model
+
+BUCKET = "lepton-models-test"
+FUNCTION = "lepton-test-tabular"
+ROWS = [[0.5, -1.0, 0.2], [1.5, 0.3, -0.7]]
+
+
+@dataclass
+class DeployStack:
+    s3: Any
+    sqs: Any
+    lam: Any
+    dynamodb: Any
+    cloudwatch: Any
+    queue_url: str
+    dlq_url: str
+    table: str
+    deployer_env: dict[str, str]
+    function_env: dict[str, str]
+    cache_dir: Path
+    seen: list[dict[str, Any]] = field(default_factory=list)
+
+    # -- uploads --------------------------------------------------------------------------------
+    def upload(self, model_bytes: bytes, manifest: Manifest) -> None:
+        """Model first, manifest last: the manifest's arrival is what triggers a deployment."""
+        self.s3.put_object(Bucket=BUCKET, Key=manifest.model_key, Body=model_bytes)
+        self.s3.put_object(Bucket=BUCKET, Key=manifest.manifest_key, Body=manifest.to_json().encode())
+
+    def worker(self, handler: Any) -> DeployWorker:
+        return DeployWorker(self.queue_url, handler, self.sqs, poll_seconds=0, retry_delay_seconds=0)
+
+    def receive(self, expected: int = 1) -> list[dict[str, Any]]:
+        """Peek at the S3 notifications in the queue (s3:TestEvent skipped): they stay there."""
+        found: list[dict[str, Any]] = []
+        for _ in range(5):
+            batch = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                             AttributeNames=["All"]).get("Messages", [])
+            for message in batch:
+                self.sqs.change_message_visibility(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"],
+                                                   VisibilityTimeout=0)
+            found += [m for m in batch if "s3:TestEvent" not in m["Body"]]
+            if len(found) >= expected:
+                break
+        return found
+
+    # -- the model function -----------------------------------------------------------------------
+    def alias(self) -> dict[str, Any]:
+        return self.lam.get_alias(FunctionName=FUNCTION, Name="live")
+
+    def env_of(self, qualifier: str) -> dict[str, str]:
+        config = self.lam.get_function_configuration(FunctionName=FUNCTION, Qualifier=qualifier)
+        return dict((config.get("Environment") or {}).get("Variables") or {})
+
+    def live_env(self) -> dict[str, str]:
+        return self.env_of(self.alias()["FunctionVersion"])
+
+    def versions(self) -> list[str]:
+        return [v["Version"] for v in self.lam.list_versions_by_function(FunctionName=FUNCTION)["Versions"]]
+
+    def infer(self, env: dict[str, str], rows: list[list[float]] = ROWS) -> tuple[int, dict[str, Any]]:
+        """A V2 infer request through the tabular handler configured as that function version."""
+        from tabular.handler import lambda_handler
+
+        handler = lambda_handler.with_environment({**env, "LEPTON_CACHE_DIR": str(self.cache_dir)})
+        event = load_event("tabular/infer.json")
+        event["body"] = json.dumps({"inputs": [{"name": "features", "shape": [len(rows), 3], "datatype": "FP32",
+                                                "data": rows}]})
+        response = handler(event, LambdaContext(FUNCTION, 1024, 15))
+        return response["statusCode"], json.loads(response["body"])
+
+    def sam_deploy(self) -> str:
+        """What a later `sam deploy` does: template env on $LATEST, a new version, the alias on it."""
+        self.lam.update_function_configuration(FunctionName=FUNCTION, Environment={"Variables": self.function_env},
+                                               Description="sam deploy")
+        version = self.lam.publish_version(FunctionName=FUNCTION)["Version"]
+        self.lam.update_alias(FunctionName=FUNCTION, Name="live", FunctionVersion=version,
+                              RoutingConfig={"AdditionalVersionWeights": {}})
+        return version
+
+
+def context() -> LambdaContext:
+    return LambdaContext("lepton-test-deployer", 2048, 120)
+
+
+def placeholder_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("README.txt", "moto stores code; tests run the handler in-process\n")
+    return buffer.getvalue()
+
+
+# -- models ----------------------------------------------------------------------------------------
+def good(version: int, seed: int | None = None, **fields: Any) -> tuple[bytes, Manifest]:
+    """A valid version (weights from ``seed``, default the version); a fresh Manifest each call."""
+    data, text = _good(version, version if seed is None else seed, json.dumps(fields, sort_keys=True))
+    return data, Manifest.from_json(text)
+
+
+@lru_cache(maxsize=32)
+def _good(version: int, seed: int, fields: str) -> tuple[bytes, str]:
+    # Golden outputs come from onnxruntime: computed once per model, not once per test.
+    data = mlp_model(seed).SerializeToString()
+    return data, manifest_for(data, "tabular", version, golden_rows=ROWS, **json.loads(fields)).to_json()
+
+
+def with_external_data(version: int) -> tuple[bytes, Manifest]:
+    """The MLP saved with its weights in a side file: the .onnx alone cannot load."""
+    model = mlp_model(version)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.onnx"
+        onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
+                        location="weights.bin", size_threshold=0)
+        data = path.read_bytes()
+    _, manifest = good(version)
+    return data, rehash(manifest, data)
+
+
+def with_custom_domain(version: int) -> tuple[bytes, Manifest]:
+    """The MLP followed by an operator from a vendor domain onnxruntime does not ship."""
+    model = mlp_model(version)
+    graph = model.graph
+    out = graph.output[0].name
+    graph.node[-1].output[0] = "softmax_out"
+    graph.node.append(helper.make_node("Calibrate", ["softmax_out"], [out], domain="com.example.ops"))
+    model.opset_import.append(helper.make_opsetid("com.example.ops", 1))
+    data = model.SerializeToString()
+    _, manifest = good(version)
+    return data, rehash(manifest, data)
+
+
+def with_renamed_input(version: int) -> tuple[bytes, Manifest]:
+    data = mlp_model(version, input_name="x").SerializeToString()
+    manifest = manifest_for(data, "tabular", version, golden_rows=ROWS)
+    return data, manifest
+
+
+def failing_checker(version: int) -> tuple[bytes, Manifest]:
+    """Parses, standard domain, but a node the checker refuses (Relu with two inputs)."""
+    model = mlp_model(version)
+    relu = next(n for n in model.graph.node if n.op_type == "Relu")
+    relu.input.append("b1")
+    data = model.SerializeToString()
+    _, manifest = good(version)
+    return data, rehash(manifest, data)
+
+
+def corrupt(version: int) -> tuple[bytes, Manifest]:
+    """Truncated bytes, honestly hashed: the file is what the uploader meant to publish."""
+    data = mlp_model(version).SerializeToString()[:-37]
+    _, manifest = good(version)
+    return data, rehash(manifest, data)
+
+
+def rehash(manifest: Manifest, data: bytes) -> Manifest:
+    manifest.sha256 = hashlib.sha256(data).hexdigest()
+    manifest.size = len(data)
+    return manifest

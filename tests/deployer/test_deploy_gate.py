@@ -1,0 +1,141 @@
+"""Every gate check refuses a bad version with its own reason; the live model keeps answering."""
+from __future__ import annotations
+
+import deploy_support as models
+import numpy as np
+import pytest
+from deploy_support import context, good
+from deployer.handler import lambda_handler as deployer
+from eventfiles import load_event
+from lepton_serving import registry
+
+
+def s3_event(stack, version: int) -> dict:
+    event = load_event("deployer/s3-put.json")
+    record = event["Records"][0]["s3"]
+    record["bucket"]["name"] = models.BUCKET
+    record["object"]["key"] = f"models/tabular/{version}/manifest.json"
+    return event
+
+
+def bad_sha256(version):
+    data, manifest = good(version)
+    manifest.sha256 = "0" * 64
+    return data, manifest
+
+
+def golden_mismatch(version):
+    data, manifest = good(version)
+    manifest.golden[0].outputs["probabilities"][0][0] += 0.01
+    return data, manifest
+
+
+def low_accuracy(version):
+    return good(version, metrics={"accuracy": 0.55})
+
+
+def no_golden(version):
+    data, manifest = good(version)
+    manifest.golden = []
+    return data, manifest
+
+
+def inconsistent_manifest(version):
+    """The manifest keeps the live signature, the graph's input is really called 'x'."""
+    data, _ = models.with_renamed_input(version)
+    _, manifest = good(version)
+    return data, models.rehash(manifest, data)
+
+
+CASES = {
+    "corrupt file": (models.corrupt, "onnx_parse", "not a valid ONNX protobuf"),
+    "wrong sha256": (bad_sha256, "sha256", "the manifest says 000000000000"),
+    "wrong signature": (models.with_renamed_input, "signature", "input 'features' is missing"),
+    "golden mismatch": (golden_mismatch, "golden", "above the manifest's tolerance"),
+    "metrics below minimum": (low_accuracy, "metrics", "accuracy 0.55 is below the minimum 0.8"),
+    "external data": (models.with_external_data, "external_data", "weights.bin"),
+    "non-standard op domain": (models.with_custom_domain, "op_domain", "'com.example.ops'"),
+    "checker failure": (models.failing_checker, "onnx_checker", "ONNX checker refused"),
+    "no golden examples": (no_golden, "golden", "no golden examples"),
+    "manifest does not describe its graph": (inconsistent_manifest, "graph_signature", "unexpected input 'x'"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_bad_version_is_rejected_with_its_reason_and_the_live_model_keeps_answering(stack, case):
+    # GIVEN version 1 is live and answering
+    stack.upload(*good(1))
+    assert deployer(s3_event(stack, 1), context())["results"][0]["outcome"] == "promoted"
+    alias_before, live_env = stack.alias()["FunctionVersion"], stack.live_env()
+    status, before = stack.infer(live_env)
+    assert status == 200
+
+    # WHEN a broken version 2 is uploaded
+    build, check, words = CASES[case]
+    stack.upload(*build(2))
+    result = deployer(s3_event(stack, 2), context())["results"][0]
+
+    # THEN it is rejected by the check that names the fault, with a readable reason
+    assert result["outcome"] == "rejected"
+    attempt = registry.list_deployments("tabular")[0]
+    assert (attempt.version, attempt.outcome, attempt.check) == (2, "rejected", check)
+    assert words in attempt.reason, attempt.reason
+    # AND nothing moved: alias, published versions, live pointer
+    assert stack.alias()["FunctionVersion"] == alias_before
+    assert stack.versions() == ["$LATEST", "1", "2"]
+    assert registry.get_live("tabular").live.version == 1
+    # AND version 1 still answers, identically
+    status, after = stack.infer(stack.live_env())
+    assert status == 200 and after["model_version"] == "1"
+    assert np.array_equal(before["outputs"][0]["data"], after["outputs"][0]["data"])
+
+
+def test_the_first_version_is_checked_against_the_functions_expected_signature(stack):
+    # GIVEN the function declares the signature it expects and nothing is live yet
+    stack.lam.update_function_configuration(FunctionName=models.FUNCTION, Environment={"Variables": {
+        **stack.function_env,
+        "LEPTON_EXPECTED_SIGNATURE": '{"inputs": [{"name": "features", "datatype": "FP32", "shape": [-1, 4]}],'
+                                     ' "outputs": [{"name": "probabilities", "datatype": "FP32", "shape": [-1, 2]}]}'}})
+    stack.upload(*good(1))
+    result = deployer(s3_event(stack, 1), context())["results"][0]
+    assert result["outcome"] == "rejected"
+    assert "LEPTON_EXPECTED_SIGNATURE" in result["reason"] and "[-1, 4]" in result["reason"]
+    assert registry.get_live("tabular") is None
+
+
+def test_a_manifest_that_names_another_version_than_its_key_is_rejected(stack):
+    data, manifest = good(2)
+    stack.s3.put_object(Bucket=models.BUCKET, Key="models/tabular/2/model.onnx", Body=data)
+    stack.s3.put_object(Bucket=models.BUCKET, Key="models/tabular/3/manifest.json", Body=manifest.to_json().encode())
+    result = deployer(s3_event(stack, 3), context())["results"][0]
+    assert result["outcome"] == "rejected" and "describes tabular v2" in result["reason"]
+    assert "uploaded as models/tabular/3/manifest.json" in result["reason"]
+
+
+def test_a_manifest_without_its_model_file_is_rejected(stack):
+    _, manifest = good(1)
+    stack.s3.put_object(Bucket=models.BUCKET, Key=manifest.manifest_key, Body=manifest.to_json().encode())
+    result = deployer(s3_event(stack, 1), context())["results"][0]
+    assert result["outcome"] == "rejected" and "does not exist" in result["reason"]
+
+
+def test_a_model_over_the_load_time_budget_is_rejected(stack, monkeypatch):
+    monkeypatch.setenv("LEPTON_MAX_LOAD_MS", "0.0001")
+    stack.upload(*good(1))
+    result = deployer(s3_event(stack, 1), context())["results"][0]
+    assert result["outcome"] == "rejected" and "LEPTON_MAX_LOAD_MS" in result["reason"]
+
+
+def test_a_model_over_the_size_budget_is_rejected_before_download(stack, monkeypatch):
+    monkeypatch.setenv("LEPTON_MAX_MODEL_BYTES", "100")
+    stack.upload(*good(1))
+    result = deployer(s3_event(stack, 1), context())["results"][0]
+    assert result["outcome"] == "rejected" and "the budget is 100 bytes" in result["reason"]
+    assert "download" not in registry.list_deployments("tabular")[0].timings_ms
+
+
+def test_an_unknown_model_is_rejected_with_the_models_this_deployer_knows(stack):
+    event = s3_event(stack, 1)
+    event["Records"][0]["s3"]["object"]["key"] = "models/digits/1/manifest.json"
+    result = deployer(event, context())["results"][0]
+    assert result["outcome"] == "rejected" and "knows tabular" in result["reason"]
