@@ -132,7 +132,7 @@ def markdown(results: dict[str, Any], chart: str | None) -> str:
               "request body (flat V2 JSON, one row) for all, except where noted.",
               "- **Package size**: layers built by `make -f layers/<x>/Makefile build-<Resource> "
               "ARTIFACTS_DIR=… ARCH=…`; unzipped = sum of file sizes, zipped = deflate level 6.",
-              "- Spread: IQR or min–max over repeats, as labelled. Raw results: `bench/results/latest.json`.", ""]
+              "- Spread: IQR or min–max over repeats, as labelled. Raw results: `.lepton/bench/latest.json`.", ""]
     return "\n".join(lines)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from . import report
-from .common import ROOT, Settings, machine, versions
+from .common import Settings, machine, versions
 
 
 def _load() -> str:
@@ -65,9 +65,8 @@ def run(settings: Settings, command: str = "lepton bench") -> dict[str, Any]:
 
 
 def write(settings: Settings, results: dict[str, Any]) -> Path:
-    raw = ROOT / "bench" / "results"
-    raw.mkdir(parents=True, exist_ok=True)
-    (raw / ("quick.json" if settings.quick else "latest.json")).write_text(json.dumps(results, indent=1))
+    settings.work.mkdir(parents=True, exist_ok=True)
+    (settings.work / ("quick.json" if settings.quick else "latest.json")).write_text(json.dumps(results, indent=1))
     png = settings.out.with_suffix(".png")
     has_chart = report.chart(results, png)
     settings.out.parent.mkdir(parents=True, exist_ok=True)

@@ -142,6 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
         from lepton_training.cli import register
 
         register(sub)
+    with contextlib.suppress(ImportError):
+        from bench.cli import register as register_bench
+
+        register_bench(sub)
     return parser
 
 
