@@ -7,20 +7,65 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+import sys
+from collections import defaultdict
 from typing import Any
 
+import orjson
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+from aws_lambda_powertools.metrics.provider.cloudwatch_emf.constants import MAX_METRICS
 
 NAMESPACE = "Lepton"
+
+
+class EMFProvider(AmazonCloudWatchEMFProvider):
+    """Powertools' CloudWatch EMF provider (passed to Metrics as its `provider`), cheaper per call.
+
+    Powertools validates every add_metric (name length, unit and resolution against its enums)
+    and flushes with the standard json module; per request that was a third of the handler's
+    overhead. Here each (name, unit, resolution) is validated by Powertools the first time it
+    is added, later values of it go straight into the same metric set, and a flush serialises
+    Powertools' own EMF document with orjson. The output is the same EMF line.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._checked: dict[tuple[str, Any, Any], tuple[str, int]] = {}
+        self._disabled = is_metrics_disabled()  # the environment is fixed for a Lambda environment
+
+    def add_metric(self, name: str, unit: Any, value: float, resolution: Any = 60) -> None:
+        key = (name, unit, resolution)
+        checked = self._checked.get(key)
+        metric = self.metric_set.get(name)
+        if (checked is None or type(value) not in (int, float) or len(self.metric_set) >= MAX_METRICS - 1
+                or (metric is not None and len(metric["Value"]) >= MAX_METRICS - 1)):
+            super().add_metric(name=name, unit=unit, value=value, resolution=resolution)
+            added = self.metric_set.get(name.strip())
+            if added is not None and name == name.strip():
+                self._checked[key] = (added["Unit"], added["StorageResolution"])
+            return
+        if metric is None:
+            metric = self.metric_set[name] = defaultdict(list)
+            metric["Unit"], metric["StorageResolution"] = checked
+        metric["Value"].append(float(value))
+
+    def flush_metrics(self, raise_on_empty_metrics: bool = False) -> None:
+        if self._disabled or not self.metric_set:
+            super().flush_metrics(raise_on_empty_metrics=raise_on_empty_metrics)
+            return
+        sys.stdout.write(orjson.dumps(self.serialize_metric_set()).decode() + "\n")
+        self.clear_metrics()
 
 
 class Telemetry:
     def __init__(self, service: str):
         self.service = service
         self.logger = Logger(service=service)
-        self.metrics = Metrics(namespace=NAMESPACE, service=service)
+        self.metrics = Metrics(namespace=NAMESPACE, service=service,
+                               provider=EMFProvider(namespace=NAMESPACE, service=service))
         self._tracer: Any = None
         self._cold = True
         if os.environ.get("POWERTOOLS_TRACE_DISABLED", "").lower() not in ("1", "true") and os.environ.get(
@@ -56,10 +101,10 @@ class Telemetry:
     def flush(self) -> None:
         self.metrics.flush_metrics(raise_on_empty_metrics=False)
 
-    @contextlib.contextmanager
-    def segment(self, name: str) -> Iterator[None]:
+    def segment(self, name: str) -> contextlib.AbstractContextManager[Any]:
         if self._tracer is None:
-            yield
-            return
-        with self._tracer.provider.in_subsegment(name):
-            yield
+            return _NO_SEGMENT
+        return self._tracer.provider.in_subsegment(name)
+
+
+_NO_SEGMENT = contextlib.nullcontext()
