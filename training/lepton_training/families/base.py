@@ -1,0 +1,71 @@
+"""What a model family provides to the pipeline: data, folds, fitting, scoring and its I/O contract."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+from lepton_serving.manifest import TensorSpec
+
+from ..train import Trained
+
+Predict = Callable[[np.ndarray], np.ndarray]
+
+
+class Family(ABC):
+    name: str
+    input_name: str
+    output_name: str
+    labels: list[str] | None
+    primary_metric: str  # what search and the quantisation bound compare
+    defaults: dict[str, Any]  # model hyperparameters (pipeline options are added by hyperparams.py)
+    quick: dict[str, Any]  # overrides for --quick: a handful of steps on a small subset
+    search_grid: dict[str, list[Any]]  # the tiny grid for --search
+
+    @abstractmethod
+    def load(self, hp: dict[str, Any]) -> Any:
+        """The data, split into train and test; quick runs get a subset."""
+
+    @abstractmethod
+    def sha256(self, data: Any) -> str: ...
+
+    @abstractmethod
+    def info(self, data: Any) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def folds(self, data: Any, k: int, seed: int) -> Iterator[tuple[Any, Any]]:
+        """(fit, validation) pairs of the training part, for cross-validation."""
+
+    @abstractmethod
+    def train_part(self, data: Any) -> Any: ...
+
+    @abstractmethod
+    def test_part(self, data: Any) -> Any: ...
+
+    @abstractmethod
+    def fit(
+        self, hp: dict[str, Any], part: Any, strategy: Any, validation: Any | None = None, verbose: int = 0
+    ) -> Trained: ...
+
+    @abstractmethod
+    def inputs(self, trained: Trained, part: Any) -> np.ndarray:
+        """The ONNX-level input array for a part (e.g. token ids): exactly what serving sends."""
+
+    @abstractmethod
+    def score(self, predict: Predict, trained: Trained, part: Any, seen: Any) -> dict[str, float]:
+        """Metrics of ``predict`` (TensorFlow or onnxruntime) on ``part``; ``seen`` is its training part."""
+
+    @abstractmethod
+    def baseline(self, seen: Any, part: Any) -> dict[str, float]: ...
+
+    @abstractmethod
+    def preprocessing(self, trained: Trained, hp: dict[str, Any], data: Any) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def contract(self, hp: dict[str, Any], trained: Trained | None = None) -> tuple[list[TensorSpec], list[TensorSpec]]:
+        """The (inputs, outputs) TensorSpecs serving is written against."""
+
+    def extra_report(self, trained: Trained, part: Any, predict: Predict) -> dict[str, Any]:
+        """Family-specific detail for metrics.json (e.g. a confusion matrix)."""
+        return {}
