@@ -17,6 +17,10 @@ from .manifest import NUMPY_TO_V2, V2_TO_NUMPY, TensorSpec
 
 _FLOAT = {"FP16", "FP32", "FP64"}
 _INT = {"INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64"}
+# dtype objects, built once: `astype("float32")` parses the name and `dtype.name` formats it on
+# every call, a few µs each per request.
+_DTYPE = {v2: np.dtype(name) for v2, name in V2_TO_NUMPY.items()}
+_V2_OF = {np.dtype(name): v2 for name, v2 in NUMPY_TO_V2.items() if name != "object"}
 
 
 @dataclass
@@ -106,7 +110,7 @@ def to_array(name: str, data: list, datatype: str) -> np.ndarray:
         raise InvalidTensor(f"input '{name}': 'data' must contain only numbers for {datatype}")
     if datatype in _FLOAT:
         with np.errstate(over="ignore"):  # overflow becomes inf, refused just below
-            array = array.astype(V2_TO_NUMPY[datatype], copy=False)
+            array = array.astype(_DTYPE[datatype], copy=False)
         if not np.isfinite(array).all():
             raise InvalidTensor(f"input '{name}': values must be finite (no NaN or Infinity)")
         return array
@@ -114,12 +118,12 @@ def to_array(name: str, data: list, datatype: str) -> np.ndarray:
         if kind == "f":
             if array.size and not np.equal(np.mod(array, 1), 0).all():
                 raise InvalidTensor(f"input '{name}': {datatype} data must be whole numbers")
-        target = np.dtype(V2_TO_NUMPY[datatype])
+        target = _DTYPE[datatype]
         info = np.iinfo(target)
         if array.size and (array.min() < info.min or array.max() > info.max):
             raise InvalidTensor(f"input '{name}': values out of range for {datatype}")
         return array.astype(target, copy=False)
-    return array.astype(V2_TO_NUMPY[datatype], copy=False)
+    return array.astype(_DTYPE[datatype], copy=False)
 
 
 def check_shape(name: str, shape: list[int], expected: list[int]) -> None:
@@ -140,7 +144,7 @@ def check_batch(tensors: dict[str, np.ndarray], max_batch: int) -> None:
 
 
 def encode_tensor(name: str, array: np.ndarray) -> dict[str, Any]:
-    datatype = "BYTES" if array.dtype.kind in "OUS" else NUMPY_TO_V2.get(array.dtype.name)
+    datatype = "BYTES" if array.dtype.kind in "OUS" else _V2_OF.get(array.dtype)
     if datatype is None:
         raise TypeError(f"output {name} has unsupported dtype {array.dtype}")
     data = array.ravel()
