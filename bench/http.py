@@ -83,10 +83,10 @@ def _load(port: int, path: str, body_file: Path, concurrency: int, requests: int
 def _measure(settings: Settings, server: Server, model: BenchModel, body_file: Path) -> dict[str, Any]:
     path = f"/v2/models/{model.name}/infer"
     server.ready(path, body_file.read_bytes())
-    repeats = settings.n(3, 1)
+    repeats = settings.n(2, 1)
     out = {}
     for concurrency in CONCURRENCY:
-        runs = [_load(server.port, path, body_file, concurrency, settings.n(8000, 300), settings.n(12, 4),
+        runs = [_load(server.port, path, body_file, concurrency, settings.n(5000, 300), settings.n(6, 4),
                       settings.n(300, 20)) for _ in range(repeats)]
         errors = sum(r["errors"] for r in runs)
         out[str(concurrency)] = {

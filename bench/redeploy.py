@@ -54,11 +54,15 @@ def _measure(settings: Settings, model: BenchModel) -> dict[str, Any]:
             stack.start_worker()
             artifacts = {model.name: model.artifact_dir}
             stack.publish_models(artifacts)
-            stack.wait_until_live(timeout=120)
             gateway = stack.gateway()
             body = model.body(1)
             path = f"/v2/models/{model.name}/infer"
             headers = {"content-type": "application/json"}
+            deadline = time.perf_counter() + 120  # only this model is published: wait for it alone
+            while gateway.handle("POST", path, "", headers, body)[0] != 200:
+                if time.perf_counter() > deadline:
+                    raise TimeoutError(f"{model.name} was not live within 120 s of its first upload")
+                time.sleep(0.1)
             for _ in range(repeats):
                 status, _, raw = gateway.handle("POST", path, "", headers, body)
                 before = orjson.loads(raw).get("model_version") if status == 200 else None

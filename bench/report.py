@@ -221,7 +221,7 @@ def _redeploy(redeploy: dict[str, Any] | None) -> list[str]:
         reason = (redeploy or {}).get("reason", "section not run")
         return lines + [f"**Not measured yet**: {reason}.", ""]
     ms = redeploy["ms"]
-    return lines + _table(["Model", "Manifest upload → first response by the new version (median)", "min–max",
+    return lines + _table(["Model", "Upload (model.onnx, then manifest.json) → first response by the new version (median)", "min–max",
                            "Repeats"], [[redeploy["model"], f"{ms['median']:.0f} ms", _spread(ms, 0),
                                          str(redeploy["repeats"])]])
 
