@@ -1,0 +1,1 @@
+"""Sentiment: English text -> negative/positive, tokenised exactly as training tokenised it."""
