@@ -1,0 +1,81 @@
+"""Recommender: user id -> one score per item (dot product of learned factors, plus item bias).
+
+The V2 route is the graph's own signature, `user_id` INT64 [-1] -> `scores` FP32 [-1, items],
+with user ids range-checked first. The friendly route ranks: the top k items per user, minus
+the items the caller excludes (e.g. already bought).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from lepton_serving.errors import InvalidRequest, LimitExceeded, ModelIntegrityError
+from lepton_serving.manifest import Manifest
+from lepton_serving.model import Model
+
+from recommender.carry import WithOptions, carry, options_of
+from recommender.ids import check_user_tensor, parse_ids
+from recommender.ranking import top_k
+
+DEFAULT_K = 10
+MAX_K = 100
+
+
+class RecommenderModel(Model):
+    max_batch = 64
+
+    def setup(self, manifest: Manifest) -> None:
+        prep = manifest.preprocessing
+        try:
+            self.num_users, self.num_items = int(prep["num_users"]), int(prep["num_items"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelIntegrityError(f"recommender v{manifest.version}: preprocessing needs integer "
+                                      f"num_users and num_items, got {prep}") from exc
+        width = manifest.outputs[0].shape[-1]
+        if self.num_users < 1 or self.num_items < 1 or width not in (-1, self.num_items):
+            raise ModelIntegrityError(f"recommender v{manifest.version}: {self.num_users} users and "
+                                      f"{self.num_items} items do not fit output shape {manifest.outputs[0].shape}")
+        self.max_k = min(MAX_K, self.num_items)
+
+    # -- both routes ---------------------------------------------------------------------------
+    def preprocess(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        name = self.inputs[0].name
+        check_user_tensor(name, inputs[name], self.num_users)
+        return {name: inputs[name]}
+
+    def postprocess(self, outputs: dict[str, np.ndarray], inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return carry(outputs, inputs)
+
+    # -- the friendly route --------------------------------------------------------------------
+    def decode_predict(self, doc: Any) -> dict[str, np.ndarray]:
+        if not isinstance(doc, dict) or ("user_id" in doc) == ("user_ids" in doc):
+            raise InvalidRequest('send {"user_id": 42} or {"user_ids": [42, 7]}, optionally with '
+                                 f'"k" (1..{self.max_k}, default {min(DEFAULT_K, self.max_k)}) and "exclude": [item ids]')
+        users = [doc["user_id"]] if "user_id" in doc else doc["user_ids"]
+        field = "user_id" if "user_id" in doc else "user_ids"
+        if isinstance(users, list) and len(users) > self.max_batch:
+            raise LimitExceeded(f"{len(users)} users is above this model's maximum of {self.max_batch}; split the request")
+        users = parse_ids(users, field, "user", self.num_users)
+        k = self._k(doc.get("k", min(DEFAULT_K, self.max_k)))
+        exclude = np.asarray(parse_ids(doc.get("exclude", []), "exclude", "item", self.num_items), dtype=np.int64)
+        name = self.inputs[0].name
+        return WithOptions({name: np.asarray(users, dtype=np.int64)}, k=k, exclude=exclude, users=users)
+
+    def encode_predict(self, outputs: dict[str, np.ndarray]) -> dict[str, Any]:
+        options = options_of(outputs)
+        scores = outputs[self.outputs[0].name]
+        users = options.get("users", [None] * len(scores))
+        k, exclude = options.get("k", DEFAULT_K), options.get("exclude")
+        return {"recommendations": [
+            {"user_id": user, "items": [{"item_id": i, "score": s} for i, s in top_k(row, k, exclude)]}
+            for user, row in zip(users, scores)
+        ]}
+
+    def _k(self, k: Any) -> int:
+        k = int(k) if type(k) is float and k.is_integer() else k  # JSON's 5.0 is 5
+        if type(k) is not int or k < 1:
+            raise InvalidRequest(f"'k' must be a whole number from 1 to {self.max_k}, got {k!r}")
+        if k > self.max_k:
+            raise LimitExceeded(f"'k' is {k}; the most this model returns is {self.max_k} "
+                                f"(min of {MAX_K} and its {self.num_items} items)")
+        return k
