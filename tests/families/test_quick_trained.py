@@ -1,0 +1,113 @@
+"""The real models: quick-trained by lepton_training, served, and their manifest goldens reproduced.
+
+Quick training imports TensorFlow and takes about a minute for the three families, so its
+artifacts are kept in pytest's cache under a digest of the training code: they are rebuilt
+only when training/ changes. Skipped, with the reason, when the training package is not there.
+"""
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from family_harness import call, with_body
+from lepton_serving.manifest import Manifest
+
+
+def training_digest(package: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@pytest.fixture(scope="module")
+def quick_model(request, tmp_path_factory):
+    training = pytest.importorskip("lepton_training", reason="the training package (training/) is not importable")
+    if not hasattr(training, "train_family"):
+        pytest.skip("lepton_training has no train_family yet")
+    key = f"lepton-quick-models-{training_digest(Path(training.__file__).parent)}"
+    cache = getattr(request.config, "cache", None)
+    out = Path(cache.mkdir(key)) if cache is not None else tmp_path_factory.mktemp(key)
+    for stale in out.parent.glob("lepton-quick-models-*"):  # artifacts of older training code
+        if stale != out:
+            shutil.rmtree(stale, ignore_errors=True)
+
+    def _train(family: str) -> tuple[Manifest, bytes]:
+        folder = out / family
+        if not (folder / "manifest.json").is_file():
+            try:
+                folder = Path(training.train_family(family, out, quick=True))
+            except Exception as exc:  # someone else's package: report why, do not fail serving's tests
+                pytest.skip(f"lepton_training.train_family({family!r}, quick=True) failed: {exc!r}"[:300])
+        return Manifest.from_json((folder / "manifest.json").read_text()), (folder / "model.onnx").read_bytes()
+
+    return _train
+
+
+def serve(serve_version, quick_model, family: str):
+    from importlib import import_module
+
+    manifest, model_bytes = quick_model(family)
+    assert manifest.golden, "a trained manifest carries golden examples"
+    return serve_version(import_module(f"{family}.handler").lambda_handler, manifest, model_bytes), manifest
+
+
+def infer(handler, family: str, tensor: dict) -> list[float]:
+    code, body = call(handler, with_body(f"{family}/infer.json", {"inputs": [tensor]}))
+    assert code == 200, body
+    return body["outputs"][0]["data"]
+
+
+def test_the_quick_digits_model_reproduces_its_goldens_on_both_routes(serve_version, quick_model):
+    handler, manifest = serve(serve_version, quick_model, "digits")
+    for golden in manifest.golden:
+        image = golden.inputs["image"]
+        expected = np.ravel(golden.outputs["probabilities"])
+        got = infer(handler, "digits", {"name": "image", "datatype": "FP32", "shape": [1, 8, 8], "data": image})
+        np.testing.assert_allclose(got, expected, atol=manifest.golden_tolerance)
+        code, body = call(handler, with_body("digits/predict-pixels.json", {"pixels": image[0]}))
+        assert code == 200
+        np.testing.assert_allclose(body["predictions"][0]["probabilities"], expected, atol=manifest.golden_tolerance)
+        assert body["predictions"][0]["digit"] == int(np.argmax(expected))
+
+
+def as_text(tokens: list[int], vocabulary: list[str]) -> str:
+    """Golden token ids back to a text that tokenises to them (an unseen word stands for [UNK])."""
+    unknown = "zzzunseen"
+    while unknown in vocabulary:
+        unknown += "z"
+    return " ".join(unknown if t == 1 else vocabulary[t] for t in tokens if t != 0)
+
+
+def test_the_quick_sentiment_model_reproduces_its_goldens_from_text(serve_version, quick_model):
+    handler, manifest = serve(serve_version, quick_model, "sentiment")
+    vocabulary = manifest.preprocessing["vocabulary"]
+    from sentiment.tokenizer import Tokenizer
+
+    tokenizer = Tokenizer.from_preprocessing(manifest.preprocessing)
+    for golden in manifest.golden:
+        (tokens,) = golden.inputs["tokens"]
+        text = as_text(tokens, vocabulary)
+        assert tokenizer.encode(text) == tokens  # the text really stands for the golden ids
+        got = infer(handler, "sentiment", {"name": "text", "datatype": "BYTES", "shape": [1], "data": [text]})
+        np.testing.assert_allclose(got, np.ravel(golden.outputs["probabilities"]), atol=manifest.golden_tolerance)
+
+
+def test_the_quick_recommender_model_reproduces_its_goldens_and_ranks_them(serve_version, quick_model):
+    handler, manifest = serve(serve_version, quick_model, "recommender")
+    for golden in manifest.golden:
+        users = golden.inputs["user_id"]
+        expected = np.ravel(golden.outputs["scores"])
+        got = infer(handler, "recommender", {"name": "user_id", "datatype": "INT64", "shape": [len(users)],
+                                             "data": users})
+        np.testing.assert_allclose(got, expected, atol=manifest.golden_tolerance)
+        code, body = call(handler, with_body("recommender/predict.json", {"user_id": users[0], "k": 5}))
+        assert code == 200
+        top = sorted(range(len(expected)), key=lambda i: (-expected[i], i))[:5]
+        returned = [i["item_id"] for i in body["recommendations"][0]["items"]]
+        # Equal up to near-ties within the golden tolerance.
+        assert returned == top or np.allclose(expected[returned], expected[top], atol=manifest.golden_tolerance)

@@ -1,0 +1,134 @@
+"""The serving tokenizer against keras TextVectorization itself, configured as training configures it."""
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import pytest
+
+from family_models import sentiment_preprocessing
+from sentiment.tokenizer import Tokenizer, TokenizerConfigError
+
+LENGTH = 8
+CORPUS = [
+    "I loved this movie, it was GREAT!",
+    "The plot was boring; the acting awful.",
+    "Don't waste your time... really, don't.",
+    "Best café in town: naïve but charming.",
+    "ÉCOLE école Straße strasse",
+    "snake_case and kebab-case and e-mail",
+    "x\u00a0y p\u3000q tab\tsep new\nline",
+    "émoji 🙂 time 🙂🙂",
+    "ΣΑΣ σας İstanbul ǅ",
+    "the the the the movie movie plot",
+]
+TRICKY = [
+    "",
+    "   ",
+    "!!!",
+    "...---...",
+    "I LOVED this Movie!!!",
+    "don't  DON'T dont",
+    "don’t stop",  # a typographic apostrophe is not ASCII punctuation: it stays
+    "kebab-case e-mail snake_case",
+    "[UNK] unk <unk>",
+    "café CAFÉ Café",
+    "ÉCOLE école",
+    "Straße STRASSE",
+    "naïve NAÏVE",
+    "x\u00a0y p\u3000q",  # no-break and ideographic spaces are not split on
+    "a\tb\nc\rd\x0be\x0cf",  # ASCII whitespace is
+    "line\x1cone\x85two\u2028three",
+    "  leading and trailing  ",
+    "émoji🙂 🙂 time",
+    "ΣΑΣ σας İstanbul ǅ",
+    "the movie the movie the movie the movie the movie",  # longer than LENGTH: truncated at the end
+    "one two three four five six seven eight nine ten",
+    "1,000 $20.50 100% #1 @user http://x.y/z?q=1&r=2",
+    "(parens) {braces} [brackets] <angles> |pipes| ~tilde~ ^caret^ `tick`",
+    "quote\"double\" 'single' back\\slash",
+    "\x00null\x00byte",
+]
+
+
+def random_strings(count: int, seed: int = 0) -> list[str]:
+    """Mixtures of corpus words, punctuation, cases and every kind of space, for breadth."""
+    rng = random.Random(seed)
+    words = " ".join(CORPUS).split() + ["zzz", "UNKNOWN", "Ünïcödé"]
+    pieces = list("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~") + [" ", "  ", "\t", "\n", "\u00a0", "’", "«", "»", "—"]
+    out = []
+    for _ in range(count):
+        parts = [rng.choice(words) if rng.random() < 0.6 else rng.choice(pieces) for _ in range(rng.randint(0, 14))]
+        text = "".join(p if rng.random() < 0.5 else p + " " for p in parts)
+        out.append(text.upper() if rng.random() < 0.2 else text)
+    return out
+
+
+@pytest.fixture(scope="module")
+def keras_vectorizer():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    keras = pytest.importorskip("keras")
+    vectorizer = keras.layers.TextVectorization(
+        max_tokens=40, standardize="lower_and_strip_punctuation", split="whitespace",
+        output_mode="int", output_sequence_length=LENGTH,
+    )
+    vectorizer.adapt(np.array(CORPUS))
+    return vectorizer
+
+
+@pytest.fixture(scope="module")
+def tokenizer(keras_vectorizer) -> Tokenizer:
+    # The manifest block exactly as training writes it, vocabulary from get_vocabulary().
+    vocabulary = [str(w) for w in keras_vectorizer.get_vocabulary()]
+    return Tokenizer.from_preprocessing(sentiment_preprocessing(vocabulary, LENGTH))
+
+
+def keras_ids(vectorizer, texts: list[str]) -> np.ndarray:
+    return np.asarray(vectorizer(np.array(texts, dtype=object)), dtype=np.int64)
+
+
+def test_the_vocabulary_is_capped_so_some_corpus_words_are_out_of_vocabulary(keras_vectorizer, tokenizer):
+    vocabulary = keras_vectorizer.get_vocabulary()
+    assert len(vocabulary) == 40 and vocabulary[:2] == ["", "[UNK]"]
+    # GIVEN the capped vocabulary THEN the comparison below exercises OOV ids as well as known ones
+    assert (keras_ids(keras_vectorizer, CORPUS) == 1).any()
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_tricky_strings_tokenise_exactly_like_keras(keras_vectorizer, tokenizer, text):
+    expected = keras_ids(keras_vectorizer, [text])[0]
+    np.testing.assert_array_equal(tokenizer.encode_batch([text])[0], expected)
+
+
+def test_the_corpus_and_500_random_mixtures_tokenise_exactly_like_keras(keras_vectorizer, tokenizer):
+    texts = CORPUS + random_strings(500)
+    expected = keras_ids(keras_vectorizer, texts)
+    actual = tokenizer.encode_batch(texts)
+    mismatches = [t for t, a, e in zip(texts, actual, expected) if not np.array_equal(a, e)]
+    assert not mismatches
+    assert actual.dtype == np.int64 and actual.shape == (len(texts), LENGTH)
+
+
+def test_padding_and_truncation_happen_at_the_end():
+    tokenizer = Tokenizer(["", "[UNK]", "a", "b"], sequence_length=3)
+    assert tokenizer.encode("b") == [3, 0, 0]
+    assert tokenizer.encode("a b zzz b a") == [2, 3, 1]
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        ({"tokenizer": "bert-wordpiece"}, "unsupported preprocessing"),
+        ({"standardize": "lower"}, "unsupported preprocessing"),
+        ({"split": "character"}, "unsupported preprocessing"),
+        ({"vocabulary": ["a", "b"]}, "must start with ''"),
+        ({"vocabulary": "the movie"}, "list of strings"),
+        ({"sequence_length": 0}, "sequence_length must be positive"),
+        ({"sequence_length": "long"}, "needs sequence_length"),
+    ],
+)
+def test_a_manifest_it_cannot_reproduce_is_refused(change, fragment):
+    prep = {**sentiment_preprocessing(["", "[UNK]", "good"], 4), **change}
+    with pytest.raises(TokenizerConfigError, match=fragment):
+        Tokenizer.from_preprocessing(prep)
