@@ -46,18 +46,19 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     _logging(args.verbose)
     settings = _settings(args)
+    # Before any handler is imported: their JSON logs and EMF lines go to the log file.
+    redirect_function_output(settings.state / "logs" / "functions.log")
     stack = LocalStack(settings)
     try:
         stack.start_aws()
         stack.provision()
         artifacts = stack.ensure_artifacts()
         stack.start_worker()
-        stack.publish_models(artifacts)
-        live = stack.wait_until_live()
+        stack.start_feed()
+        live = stack.wait_for_deployments(stack.publish_models(artifacts))
         gateway = stack.gateway()
         _banner(stack, live)
-        redirect_function_output(settings.state / "logs" / "functions.log")
-        stack.serve_api(gateway)
+        stack.api_server(gateway).run()
     except KeyboardInterrupt:
         pass
     finally:
@@ -70,11 +71,11 @@ def _banner(stack: Any, live: dict[str, str]) -> None:
     api = f"http://{s.host}:{s.api_port}"
     console.print(f"\n[bold]Lepton local stack[/bold]\n  API        {api}\n  local AWS  {s.endpoint}"
                   f"   (aws --endpoint-url {s.endpoint} ...)\n  logs       {s.state / 'logs' / 'functions.log'}\n")
-    for logical_id, spec in stack.template.functions().items():
+    for spec in stack.template.functions().values():
         if spec.model_name:
-            console.print(f"  {spec.model_name:<12} live version {live.get(logical_id, '-'):<4} "
+            console.print(f"  {spec.model_name:<12} live version {live.get(spec.model_name, '-'):<4} "
                           f"{api}/v2/models/{spec.model_name}/infer   {api}/models/{spec.model_name}/predict")
-    example = ('{"inputs":[{"name":"features","shape":[1,3],"datatype":"FP32","data":[14.1,19.3,0.04]}]}')
+    example = ('{"inputs":[{"name":"features","shape":[1,3],"datatype":"FP32","data":[13.0,0.12,22.0]}]}')
     console.print(f"\nTry:\n  curl -s {api}/v2/models/tabular/infer -H 'content-type: application/json' "
                   f"-d '{example}'\n\nCtrl-C stops the stack.\n", soft_wrap=True)
 
@@ -99,8 +100,7 @@ def cmd_invoke(args: argparse.Namespace) -> int:
                 stack.provision()
                 artifacts = stack.ensure_artifacts()
                 stack.start_worker()
-                stack.publish_models(artifacts)
-                stack.wait_until_live()
+                stack.wait_for_deployments(stack.publish_models(artifacts))
             else:
                 stack.attach()
             result = stack.invoke(args.function, event)

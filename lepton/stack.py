@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ class StackSettings:
     state_dir: Path | None = None
     bucket: str = "lepton-models"
     train_missing: bool = True
-    function_log: Path | None = None
+    models: list[str] | None = None  # serve only these (default: every model function)
 
     @property
     def endpoint(self) -> str:
@@ -83,7 +84,9 @@ class LocalStack:
         self.host: FunctionHost | None = None
         self.aliases: LiveAliases | None = None
         self.worker: Any = None
+        self.feed: DeploymentFeed | None = None
         self._clients: dict[str, Any] = {}
+        self._saved_env: dict[str, str | None] = {}
 
     # -- AWS -----------------------------------------------------------------------------------
     def start_aws(self) -> None:
@@ -95,6 +98,7 @@ class LocalStack:
             )
         self.moto = ThreadedMotoServer(ip_address=self.settings.host, port=self.settings.aws_port, verbose=False)
         self.moto.start()
+        self._saved_env = {k: os.environ.get(k) for k in self.env}
         os.environ.update(self.env)
 
     def client(self, service: str) -> Any:
@@ -119,6 +123,9 @@ class LocalStack:
         model_functions = {spec.model_name: self.names[lid] for lid, spec in functions.items() if spec.model_name}
         deploy_env = self._provision_redeploy(model_functions)
         self.names.update(deploy_env.pop("_names", {}))
+        # CloudFormation's !Ref of a queue is its URL.
+        self.names["DeployQueue"] = self.names["DeployQueueUrl"]
+        os.environ["LEPTON_DEPLOYMENTS_TABLE"] = deploy_env["LEPTON_DEPLOYMENTS_TABLE"]
         self.template = Template(self.settings.root / "template.yaml", names=self.names)
         role = self._role()
         for logical_id, spec in self.template.functions().items():
@@ -145,7 +152,8 @@ class LocalStack:
 
     # -- models ---------------------------------------------------------------------------------
     def model_names(self) -> list[str]:
-        return [s.model_name for s in self.template.functions().values() if s.model_name]
+        names = [s.model_name for s in self.template.functions().values() if s.model_name]
+        return [n for n in names if self.settings.models is None or n in self.settings.models]
 
     def ensure_artifacts(self) -> dict[str, Path]:
         """Trained models for every model function, training (in a subprocess) what is missing."""
@@ -156,17 +164,17 @@ class LocalStack:
                 if not self.settings.train_missing:
                     raise SystemExit(f"no trained '{name}' model in {folder}; run `lepton train {name}`")
                 log.info("training %s (first start only; saved in %s)", name, folder)
-                train_in_subprocess(name, folder)
+                train_in_subprocess(name, self.settings.artifacts)
             found[name] = folder
         return found
 
-    def publish_models(self, artifacts: dict[str, Path]) -> None:
+    def publish_models(self, artifacts: dict[str, Path]) -> dict[str, int]:
         from lepton_training.publish import publish
 
+        published = {}
         for name, folder in artifacts.items():
-            manifest = publish(folder, self.settings.bucket, s3_client=self.client("s3"))
-            log.info("published %s version %s to s3://%s/%s", name, manifest.version, self.settings.bucket,
-                     manifest.model_key)
+            published[name] = publish(folder, self.settings.bucket, s3_client=self.client("s3")).version
+        return published
 
     def start_worker(self) -> None:
         from .worker import DeployWorker
@@ -176,29 +184,29 @@ class LocalStack:
         if deployer is None:
             return
         assert self.host is not None
-        queue_url = self.client("sqs").get_queue_url(QueueName=self.names["DeployQueue"])["QueueUrl"]
+        queue_url = self.names["DeployQueueUrl"]
         handler = self.host.base_handler(deployer)
         self.worker = DeployWorker(queue_url, handler, self.client("sqs"))
         self.worker.start()
 
-    def wait_until_live(self, timeout: float = 120.0) -> dict[str, str]:
-        """Block until every model function's alias points at a version with a model."""
+    def wait_for_deployments(self, published: dict[str, int], timeout: float = 120.0) -> dict[str, str]:
+        """Block until the deployer has decided on every published version; return what is live."""
+        from lepton_serving import registry
+
         deadline = time.monotonic() + timeout
-        pending = {lid for lid, s in self.template.functions().items() if s.model_name}
-        live: dict[str, str] = {}
+        pending = dict(published)
         while pending and time.monotonic() < deadline:
-            for logical_id in sorted(pending):
-                alias = self.client("lambda").get_alias(FunctionName=self.names[logical_id], Name="live")
-                config = self.client("lambda").get_function_configuration(
-                    FunctionName=self.names[logical_id], Qualifier=alias["FunctionVersion"])
-                version = config.get("Environment", {}).get("Variables", {}).get("LEPTON_MODEL_VERSION")
-                if version:
-                    live[logical_id] = version
-                    pending.discard(logical_id)
-            time.sleep(0.2)
+            for model, version in list(pending.items()):
+                if any(a.version == version for a in registry.list_deployments(model, limit=5)):
+                    del pending[model]
+            time.sleep(0.1)
         if pending:
-            log.warning("not live after %.0f s: %s (see lepton deployments)", timeout, ", ".join(sorted(pending)))
-        return live
+            log.warning("no deployment decision after %.0f s for %s", timeout, ", ".join(sorted(pending)))
+        return {p.model: str(p.live.version) for p in registry.list_live()}
+
+    def start_feed(self) -> None:
+        self.feed = DeploymentFeed()
+        self.feed.start()
 
     def attach(self) -> None:
         """Use a stack another process started (`make up`), without provisioning anything."""
@@ -237,22 +245,62 @@ class LocalStack:
 
         return LocalGateway(self.template.routes(), dispatch, authorize=sigv4_present)
 
-    def serve_api(self, gateway: LocalGateway) -> None:
+    def api_server(self, gateway: LocalGateway) -> Any:
+        """A uvicorn server for the gateway; `.run()` blocks, `.should_exit = True` stops it."""
         import uvicorn
 
         if port_open(self.settings.host, self.settings.api_port):
             raise SystemExit(f"port {self.settings.api_port} is already in use; pass --port")
         config = uvicorn.Config(asgi_app(gateway), host=self.settings.host, port=self.settings.api_port,
                                 log_level="warning", access_log=False, lifespan="off")
-        uvicorn.Server(config).run()
+        return uvicorn.Server(config)
 
     def stop(self) -> None:
         if self.aliases:
             self.aliases.stop()
         if self.worker:
             self.worker.stop()
+        if self.feed:
+            self.feed.stop()
         if self.moto:
             self.moto.stop()
+        for key, value in self._saved_env.items():  # leave the process as we found it
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+class DeploymentFeed:
+    """Say each deployment decision in the terminal as it is recorded: promoted, rejected (why)."""
+
+    def __init__(self, poll_seconds: float = 0.5):
+        self.poll_seconds = poll_seconds
+        self._seen: set[str] = set()
+        self._stop = threading.Event()
+
+    def start(self) -> None:
+        threading.Thread(target=self._loop, name="lepton-feed", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _loop(self) -> None:
+        from lepton_serving import registry
+
+        while not self._stop.wait(self.poll_seconds):
+            try:
+                attempts = registry.list_deployments(limit=20)
+            except Exception:  # the table is gone while stopping
+                continue
+            for attempt in reversed(attempts):
+                key = f"{attempt.model}/{attempt.created_at}/{attempt.outcome}"
+                if key in self._seen:
+                    continue
+                self._seen.add(key)
+                level = logging.INFO if attempt.outcome in ("promoted", "canary", "rolled_back") else logging.WARNING
+                log.log(level, "deploy %s v%s: %s — %s", attempt.model, attempt.version, attempt.outcome,
+                        attempt.reason)
 
 
 def sigv4_present(route: Any, headers: dict[str, str]) -> str | None:
@@ -269,11 +317,13 @@ def sigv4_present(route: Any, headers: dict[str, str]) -> str | None:
     return None
 
 
-def train_in_subprocess(family: str, out_dir: Path) -> None:
-    # TensorFlow stays out of the serving process: it is 3 s of imports and a lot of threads.
+def train_in_subprocess(family: str, artifacts: Path) -> None:
+    """Train into artifacts/<family>/. TensorFlow stays out of the serving process (3 s of
+    imports and its own thread pools)."""
     code = ("import sys; from pathlib import Path; from lepton_training import train_family; "
             "train_family(sys.argv[1], Path(sys.argv[2]))")
-    subprocess.run([sys.executable, "-c", code, family, str(out_dir)], check=True)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    subprocess.run([sys.executable, "-c", code, family, str(artifacts)], check=True, env=env)
 
 
 def _placeholder_zip() -> bytes:

@@ -69,7 +69,7 @@ def manifest_for(model_bytes: bytes, name: str = "tabular", version: int = 1,
         golden.append(GoldenExample({inputs[0].name: [row]}, {k: v.tolist() for k, v in out.items()}))
     defaults = dict(
         labels=["malignant", "benign"],
-        preprocessing={"feature_names": ["mean radius", "mean texture", "mean concave points"]},
+        preprocessing={"feature_names": ["worst radius", "worst smoothness", "worst texture"]},
         metrics={"accuracy": 0.9},
         family=name,
         created_at=datetime.now(UTC).isoformat(),

@@ -63,7 +63,7 @@ def test_infer_returns_what_onnxruntime_computes_with_the_version_and_id(tabular
 def test_predict_labels_rows_and_accepts_named_features(tabular):
     _, by_position = call(tabular, with_body("predict.json", {"instances": [[0.5, -1.0, 0.2]]}))
     _, by_name = call(tabular, with_body("predict.json", {"instances": [
-        {"mean radius": 0.5, "mean texture": -1.0, "mean concave points": 0.2}]}))
+        {"worst radius": 0.5, "worst smoothness": -1.0, "worst texture": 0.2}]}))
     expected = run(tabular.published.model_bytes, {"features": np.array([[0.5, -1.0, 0.2]], np.float32)})
     probabilities = expected["probabilities"][0]
     (prediction,) = by_position["predictions"]
@@ -98,7 +98,7 @@ def test_metadata_describes_the_model_in_v2_terms(tabular):
                         "outputs": [{"name": "logits"}]}, 400, "unknown output(s) logits"),
         ("predict.json", {"rows": [[1, 2, 3]]}, 400, "instances"),
         ("predict.json", {"instances": [[1, 2]]}, 400, "list of 3 numbers"),
-        ("predict.json", {"instances": [{"mean radius": 1}]}, 400, "missing feature"),
+        ("predict.json", {"instances": [{"worst radius": 1}]}, 400, "missing feature"),
         ("predict.json", {"instances": []}, 400, "at least one"),
         ("predict.json", {"instances": [[1, 2, 3]] * 65}, 422, "maximum of 64"),
     ],

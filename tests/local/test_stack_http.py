@@ -1,0 +1,148 @@
+"""The local stack for real: moto server, S3 -> SQS -> deployer -> alias, and HTTP on loopback.
+
+One stack per module (it takes a second or two to start); models are small real ONNX graphs.
+"""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+import numpy as np
+
+from eventfiles import ROOT
+from lepton.stack import LocalStack, StackSettings
+from onnx_models import manifest_for, mlp_model, run
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def write_artifact(folder: Path, seed: int) -> bytes:
+    data = mlp_model(seed).SerializeToString()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "model.onnx").write_bytes(data)
+    (folder / "manifest.json").write_text(manifest_for(data).to_json())
+    return data
+
+
+@pytest.fixture(autouse=True)
+def aws_environment():
+    """Here the stack owns the process environment (its endpoint and credentials), as in `make up`."""
+    yield
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    state = tmp_path_factory.mktemp("stack")
+    model_v1 = write_artifact(state / "artifacts" / "tabular", seed=11)
+    settings = StackSettings(root=ROOT, api_port=free_port(), aws_port=free_port(), state_dir=state,
+                             train_missing=False, models=["tabular"])
+    stack = LocalStack(settings)
+    try:
+        stack.start_aws()
+        stack.provision()
+        stack.start_worker()
+        live = stack.wait_for_deployments(stack.publish_models(stack.ensure_artifacts()))
+        server = stack.api_server(stack.gateway())
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            time.sleep(0.02)
+        stack.base_url = f"http://127.0.0.1:{settings.api_port}"
+        stack.model_v1 = model_v1
+        stack.live_at_start = live
+        yield stack
+        server.should_exit = True
+        thread.join(timeout=5)
+    finally:
+        stack.stop()
+
+
+FEATURES = [[13.0, 0.12, 22.0], [25.0, 0.16, 36.0]]
+
+
+def infer(stack, rows=FEATURES) -> requests.Response:
+    body = {"inputs": [{"name": "features", "shape": [len(rows), 3], "datatype": "FP32", "data": rows}]}
+    return requests.post(f"{stack.base_url}/v2/models/tabular/infer", json=body, timeout=10)
+
+
+def wait_for_version(stack, version: str, timeout: float = 15.0) -> requests.Response:
+    deadline = time.monotonic() + timeout
+    while True:
+        response = infer(stack)
+        if response.json().get("model_version") == version or time.monotonic() > deadline:
+            return response
+        time.sleep(0.1)
+
+
+def test_the_uploaded_model_is_promoted_through_the_real_notification_path(stack):
+    assert stack.live_at_start == {"tabular": "1"}
+
+
+def test_v2_infer_over_http_returns_what_onnxruntime_computes(stack):
+    response = infer(stack)
+    expected = run(stack.model_v1, {"features": np.array(FEATURES, np.float32)})["probabilities"]
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert body["model_name"] == "tabular" and body["model_version"] == "1"
+    np.testing.assert_allclose(body["outputs"][0]["data"], expected.ravel(), rtol=1e-6)
+
+
+def test_friendly_predict_metadata_and_readiness_over_http(stack):
+    predict = requests.post(f"{stack.base_url}/models/tabular/predict", json={"instances": FEATURES}, timeout=10)
+    assert predict.status_code == 200 and len(predict.json()["predictions"]) == 2
+    metadata = requests.get(f"{stack.base_url}/v2/models/tabular", timeout=10).json()
+    assert metadata["platform"] == "onnxruntime_onnx" and metadata["inputs"][0]["shape"] == [-1, 3]
+    assert requests.get(f"{stack.base_url}/v2/models/tabular/ready", timeout=10).status_code == 200
+
+
+def test_bad_requests_and_unknown_routes_over_http(stack):
+    bad = requests.post(f"{stack.base_url}/v2/models/tabular/infer", data=b"{oops", timeout=10)
+    assert bad.status_code == 400 and "not valid JSON" in bad.json()["error"]
+    missing = requests.get(f"{stack.base_url}/v2/models/nothing-here", timeout=10)
+    assert missing.status_code == 404
+
+
+def test_a_new_upload_changes_what_the_api_returns_within_seconds(stack):
+    from lepton_training.publish import publish
+
+    folder = stack.settings.state / "v2"
+    model_v2 = write_artifact(folder, seed=12)
+    started = time.monotonic()
+    manifest = publish(folder, stack.settings.bucket, s3_client=stack.client("s3"))
+    response = wait_for_version(stack, str(manifest.version))
+    assert manifest.version == 2
+    assert response.json()["model_version"] == "2", "the new version was not served within 15 s"
+    expected = run(model_v2, {"features": np.array(FEATURES, np.float32)})["probabilities"]
+    np.testing.assert_allclose(response.json()["outputs"][0]["data"], expected.ravel(), rtol=1e-6)
+    assert time.monotonic() - started < 15
+
+
+def test_a_corrupt_upload_is_rejected_and_the_live_model_keeps_answering(stack):
+    from lepton_serving import registry
+
+    before = infer(stack).json()
+    s3 = stack.client("s3")
+    good = manifest_for(mlp_model(13).SerializeToString(), version=9)
+    s3.put_object(Bucket=stack.settings.bucket, Key=good.model_key, Body=b"\x08\x07 truncated model bytes")
+    s3.put_object(Bucket=stack.settings.bucket, Key=good.manifest_key, Body=good.to_json().encode())
+    deadline = time.monotonic() + 15
+    attempt = None
+    while attempt is None and time.monotonic() < deadline:
+        attempt = next((a for a in registry.list_deployments("tabular", limit=10) if a.version == 9), None)
+        time.sleep(0.1)
+    assert attempt is not None and attempt.outcome == "rejected"
+    assert "sha256" in attempt.reason
+    time.sleep(1.0)  # longer than the alias refresh: nothing changed
+    after = infer(stack).json()
+    assert after["model_version"] == before["model_version"]
+    assert after["outputs"] == before["outputs"]
