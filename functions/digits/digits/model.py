@@ -11,10 +11,9 @@ from typing import Any
 import numpy as np
 from lepton_serving.errors import InvalidRequest, InvalidTensor, LimitExceeded, ModelIntegrityError
 from lepton_serving.manifest import Manifest
-from lepton_serving.model import Model
+from lepton_serving.model import Model, PredictRequest
 from lepton_serving.protocol import decode_tensor
 
-from digits.carry import WithOptions, carry, options_of
 from digits.image import image_to_digit
 
 DEFAULT_K = 3
@@ -47,11 +46,8 @@ class DigitsModel(Model):
             )
         return {name: image}
 
-    def postprocess(self, outputs: dict[str, np.ndarray], inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return carry(outputs, inputs)
-
     # -- the friendly route --------------------------------------------------------------------
-    def decode_predict(self, doc: Any) -> dict[str, np.ndarray]:
+    def decode_predict(self, doc: Any) -> PredictRequest:
         given = [f for f in _FORMS if isinstance(doc, dict) and f in doc]
         if len(given) != 1:
             raise InvalidRequest(
@@ -73,7 +69,7 @@ class DigitsModel(Model):
                       for i, r in enumerate(rows)]
             tensor = np.stack(arrays) if arrays else np.zeros((0, self.height, self.width), np.float32)
             # Echo what the model saw: the quickest way to debug a surprising answer.
-            return WithOptions({spec.name: tensor}, k=k, pixels=tensor)
+            return PredictRequest({spec.name: tensor}, {"k": k, "pixels": tensor})
         shape = [len(rows), self.height, self.width]
         for i, row in enumerate(rows):
             if not (isinstance(row, list) and len(row) == self.height
@@ -81,10 +77,10 @@ class DigitsModel(Model):
                 where = "'pixels'" if form == "pixels" else f"'instances'[{i}]"
                 raise InvalidRequest(f"{where} must be {self.height} rows of {self.width} numbers 0..{self.max_value:g}")
         tensor = decode_tensor({"datatype": spec.datatype, "shape": shape, "data": rows}, spec)
-        return WithOptions({spec.name: tensor}, k=k)
+        return PredictRequest({spec.name: tensor}, {"k": k})
 
-    def encode_predict(self, outputs: dict[str, np.ndarray]) -> dict[str, Any]:
-        options = options_of(outputs)
+    def encode_predict(self, outputs: dict[str, np.ndarray], request: PredictRequest) -> dict[str, Any]:
+        options = request.options
         k = options.get("k", DEFAULT_K)
         probabilities = outputs[self.outputs[0].name]
         labels = self.labels or [str(i) for i in range(probabilities.shape[1])]

@@ -11,9 +11,8 @@ from typing import Any
 import numpy as np
 from lepton_serving.errors import InvalidRequest, LimitExceeded, ModelIntegrityError
 from lepton_serving.manifest import Manifest
-from lepton_serving.model import Model
+from lepton_serving.model import Model, PredictRequest
 
-from recommender.carry import WithOptions, carry, options_of
 from recommender.ids import check_user_tensor, parse_ids
 from recommender.ranking import top_k
 
@@ -43,11 +42,8 @@ class RecommenderModel(Model):
         check_user_tensor(name, inputs[name], self.num_users)
         return {name: inputs[name]}
 
-    def postprocess(self, outputs: dict[str, np.ndarray], inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return carry(outputs, inputs)
-
     # -- the friendly route --------------------------------------------------------------------
-    def decode_predict(self, doc: Any) -> dict[str, np.ndarray]:
+    def decode_predict(self, doc: Any) -> PredictRequest:
         if not isinstance(doc, dict) or ("user_id" in doc) == ("user_ids" in doc):
             raise InvalidRequest('send {"user_id": 42} or {"user_ids": [42, 7]}, optionally with '
                                  f'"k" (1..{self.max_k}, default {min(DEFAULT_K, self.max_k)}) and "exclude": [item ids]')
@@ -59,10 +55,10 @@ class RecommenderModel(Model):
         k = self._k(doc.get("k", min(DEFAULT_K, self.max_k)))
         exclude = np.asarray(parse_ids(doc.get("exclude", []), "exclude", "item", self.num_items), dtype=np.int64)
         name = self.inputs[0].name
-        return WithOptions({name: np.asarray(users, dtype=np.int64)}, k=k, exclude=exclude, users=users)
+        return PredictRequest({name: np.asarray(users, dtype=np.int64)}, {"k": k, "exclude": exclude, "users": users})
 
-    def encode_predict(self, outputs: dict[str, np.ndarray]) -> dict[str, Any]:
-        options = options_of(outputs)
+    def encode_predict(self, outputs: dict[str, np.ndarray], request: PredictRequest) -> dict[str, Any]:
+        options = request.options
         scores = outputs[self.outputs[0].name]
         users = options.get("users", [None] * len(scores))
         k, exclude = options.get("k", DEFAULT_K), options.get("exclude")

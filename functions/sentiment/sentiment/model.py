@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from lepton_serving.errors import InvalidRequest, InvalidTensor, LimitExceeded, ModelIntegrityError
 from lepton_serving.manifest import Manifest, TensorSpec
-from lepton_serving.model import Model
+from lepton_serving.model import Model, PredictRequest
 
 from sentiment.tokenizer import Tokenizer, TokenizerConfigError
 
@@ -52,17 +52,17 @@ class SentimentModel(Model):
                 raise InvalidTensor(f"{where} is empty (or only punctuation and spaces); send some words")
         return {self.graph_input: self.tokenizer.encode_batch(texts)}
 
-    def decode_predict(self, doc: Any) -> dict[str, np.ndarray]:
+    def decode_predict(self, doc: Any) -> PredictRequest:
         if isinstance(doc, dict) and ("text" in doc) != ("texts" in doc):
             texts = [doc["text"]] if "text" in doc else doc["texts"]
             if isinstance(texts, list) and all(isinstance(t, str) for t in texts):
                 if len(texts) > self.max_batch:
                     raise LimitExceeded(f"{len(texts)} texts is above this model's maximum of {self.max_batch}; "
                                         "split the request")
-                return {TEXT.name: np.array(texts, dtype=object)}
+                return PredictRequest({TEXT.name: np.array(texts, dtype=object)})
         raise InvalidRequest('send {"text": "..."} or {"texts": ["...", ...]} (strings)')
 
-    def encode_predict(self, outputs: dict[str, np.ndarray]) -> dict[str, Any]:
+    def encode_predict(self, outputs: dict[str, np.ndarray], request: PredictRequest) -> dict[str, Any]:
         probabilities = outputs[self.outputs[0].name]
         labels = self.labels or ["negative", "positive"]
         predictions = []

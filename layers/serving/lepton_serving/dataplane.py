@@ -94,20 +94,19 @@ class DataPlane:
     def predict(self, name: str, body: bytes | str | None) -> dict[str, Any]:
         model = self.check_target(name)
         t0 = time.perf_counter()
-        doc = loads(body)
-        inputs = model.decode_predict(doc)
-        rows = next(iter(inputs.values())).shape[0] if inputs else 0
+        request = model.decode_predict(loads(body))
+        rows = next(iter(request.inputs.values())).shape[0] if request.inputs else 0
         if rows > self.max_batch:
             raise LimitExceeded(f"{rows} instances is above this model's maximum of {self.max_batch}; split the request")
         if rows == 0:
             raise InvalidRequest("nothing to predict: send at least one instance")
         t1 = time.perf_counter()
         with self.telemetry.segment("inference"):
-            outputs = model(inputs)
+            outputs = model(request.inputs)
         t2 = time.perf_counter()
         self.telemetry.latency("Decode", t1 - t0)
         self.telemetry.latency("Inference", t2 - t1)
-        result = model.encode_predict(outputs)
+        result = model.encode_predict(outputs, request)
         result.setdefault("model_name", model.name)
         result.setdefault("model_version", model.version)
         return result

@@ -5,6 +5,7 @@ the ONNX graph's tensors": its friendly JSON, its pre/post-processing, a public 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -15,6 +16,15 @@ from .session import create_session
 
 if TYPE_CHECKING:
     from .store import LocalModel
+
+
+@dataclass
+class PredictRequest:
+    """A friendly-route request, decoded: the V2 input tensors plus the route's own options
+    (k, items to exclude, ...) that shape the response but are not tensors."""
+
+    inputs: dict[str, np.ndarray]
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 class Model:
@@ -74,8 +84,8 @@ class Model:
         return self.postprocess(self.predict(self.preprocess(inputs)), inputs)
 
     # -- the friendly route --------------------------------------------------------------------
-    def decode_predict(self, doc: Any) -> dict[str, np.ndarray]:
-        """Friendly JSON -> V2 input tensors. Default: {"instances": [...]} for a one-input model."""
+    def decode_predict(self, doc: Any) -> PredictRequest:
+        """Friendly JSON -> V2 input tensors and options. Default: {"instances": [...]}, one input."""
         from .protocol import decode_tensor
 
         if not isinstance(doc, dict) or not isinstance(doc.get("instances"), list):
@@ -83,9 +93,9 @@ class Model:
         spec = self.inputs[0]
         rows = doc["instances"]
         shape = [len(rows), *(_row_shape(rows[0]) if rows else [])]
-        return {spec.name: decode_tensor({"datatype": spec.datatype, "shape": shape, "data": rows}, spec)}
+        return PredictRequest({spec.name: decode_tensor({"datatype": spec.datatype, "shape": shape, "data": rows}, spec)})
 
-    def encode_predict(self, outputs: dict[str, np.ndarray]) -> dict[str, Any]:
+    def encode_predict(self, outputs: dict[str, np.ndarray], request: PredictRequest) -> dict[str, Any]:
         """V2 outputs -> friendly JSON. Default: labelled class probabilities when labels exist."""
         labels = self.labels
         first = next(iter(outputs.values()))
