@@ -44,10 +44,22 @@ def _event_file(model: BenchModel, work: Path) -> Path:
 def run(settings: Settings, s3: LocalS3, models: list[BenchModel]) -> dict[str, Any]:
     repeats = settings.n(7, 2)
     tf_repeats = settings.n(5, 1)
-    results: dict[str, Any] = {"repeats": repeats, "tf_repeats": tf_repeats, "models": {}}
+    results: dict[str, Any] = {"repeats": repeats, "tf_repeats": tf_repeats, "models": {}, "errors": {}}
     for model in models:
+        try:
+            results["models"][model.name] = _one(settings, s3, model, repeats, tf_repeats)
+        except Exception as exc:  # noqa: BLE001 - one model's failure is reported, the run goes on
+            results["errors"][model.name] = f"{type(exc).__name__}: {str(exc)[-300:]}"
+            settings.say(f"  cold start {model.name} failed: {results['errors'][model.name]}")
+    return results
+
+
+def _one(settings: Settings, s3: LocalS3, model: BenchModel, repeats: int, tf_repeats: int) -> dict[str, Any]:
+    if True:
         event = _event_file(model, settings.work)
         samples: dict[str, list[dict[str, Any]]] = {"lepton": [], "onnxruntime": [], "tensorflow": []}
+        ort_body = (json.loads(event.read_text())["body"] if model.public_is_graph()
+                    else model.graph_body(1).decode())
         for i in range(repeats):
             with tempfile.TemporaryDirectory(prefix="lepton-cold-") as tmp:
                 env = child_env(s3.function_env(model, cache_dir=tmp))
@@ -58,7 +70,7 @@ def run(settings: Settings, s3: LocalS3, models: list[BenchModel]) -> dict[str, 
                     raise RuntimeError(f"{model.name}: cold start answered {result.get('status')}")
                 samples["lepton"].append(result)
             samples["onnxruntime"].append(_run_child(
-                "cold_ort.py", {"model_path": str(model.model_path), "event": str(event)}, child_env()))
+                "cold_ort.py", {"model_path": str(model.model_path), "body": ort_body}, child_env()))
             if model.keras_path is not None and i < tf_repeats:
                 with tempfile.TemporaryDirectory(prefix="lepton-cold-tf-") as tmp:
                     env = child_env({**CREDENTIALS, "AWS_ENDPOINT_URL": s3.endpoint, "TF_CPP_MIN_LOG_LEVEL": "2"})
@@ -70,8 +82,7 @@ def run(settings: Settings, s3: LocalS3, models: list[BenchModel]) -> dict[str, 
                          f"onnxruntime {samples['onnxruntime'][-1]['total'] * 1000:.0f} ms"
                          + (f", tensorflow {samples['tensorflow'][-1]['total'] * 1000:.0f} ms"
                             if samples["tensorflow"] and i < tf_repeats else ""))
-        results["models"][model.name] = {
+        return {
             variant: {stage: summary([s[stage] * 1000.0 for s in runs]) for stage in STAGES}
             for variant, runs in samples.items() if runs
         }
-    return results

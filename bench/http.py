@@ -81,6 +81,14 @@ def _load(port: int, path: str, body_file: Path, concurrency: int, requests: int
 
 
 def _measure(settings: Settings, server: Server, model: BenchModel, body_file: Path) -> dict[str, Any]:
+    try:
+        return _measure_one(settings, server, model, body_file)
+    except Exception as exc:  # noqa: BLE001 - reported in the notes, the run goes on
+        settings.say(f"  http {server.name} {model.name} failed: {exc}")
+        return {"error": f"{type(exc).__name__}: {str(exc)[-300:]}"}
+
+
+def _measure_one(settings: Settings, server: Server, model: BenchModel, body_file: Path) -> dict[str, Any]:
     path = f"/v2/models/{model.name}/infer"
     server.ready(path, body_file.read_bytes())
     repeats = settings.n(2, 1)

@@ -108,6 +108,9 @@ def run(settings: Settings, s3: LocalS3, models: list[BenchModel]) -> dict[str, 
                     settings.say(f"  overhead {model.name} batch {batch}: raw {raw_s['median']:.1f} µs, "
                                  f"handler {full_s['median']:.1f} µs (+{full_s['median'] - raw_s['median']:.1f})")
                 results["models"][model.name] = per_batch
+            except Exception as exc:  # noqa: BLE001 - one model's failure is reported, the run goes on
+                results.setdefault("errors", {})[model.name] = f"{type(exc).__name__}: {str(exc)[-300:]}"
+                settings.say(f"  overhead {model.name} failed: {results['errors'][model.name]}")
             finally:
                 restore_env(saved)
     return results

@@ -58,7 +58,7 @@ def headline(results: dict[str, Any]) -> list[dict[str, str]]:
                          "met": "yes" if speedup >= TARGETS["tf_vs_cold"] else "no"})
     servers = results.get("http", {}).get("servers", {})
     ours = servers.get("lepton", {})
-    if "tabular" in ours:
+    if "8" in ours.get("tabular", {}) and "32" in ours.get("tabular", {}):
         rps = ours["tabular"]["8"]["rps"]["median"]
         rows.append({"what": "Local API throughput, tabular, concurrency 8", "target": f"≥ {TARGETS['rps_c8']:,.0f} req/s",
                      "measured": f"{rps:,.0f} req/s", "met": "yes" if rps >= TARGETS["rps_c8"] else "no"})
@@ -70,9 +70,11 @@ def headline(results: dict[str, Any]) -> list[dict[str, str]]:
             behind = []
             for model, by_c in ours.items():
                 for c, ent in by_c.items():
+                    if not isinstance(ent, dict) or "rps" not in ent:
+                        continue
                     for peer in peers:
                         theirs = servers[peer].get(model, {}).get(c)
-                        if theirs and theirs["rps"]["median"] >= ent["rps"]["median"]:
+                        if isinstance(theirs, dict) and "rps" in theirs and theirs["rps"]["median"] >= ent["rps"]["median"]:
                             behind.append(f"{model} c={c} vs {peer}")
             rows.append({"what": "Ahead of " + " and ".join(peers) + " for every model and concurrency",
                          "target": "all cells", "measured": "ahead everywhere" if not behind else
@@ -150,8 +152,11 @@ def _cold(cold: dict[str, Any] | None) -> list[str]:
                          _f(st["download"]["median"]), _f(st["session"]["median"]),
                          _f(st["first_inference"]["median"]), _f(st["total"]["median"]), _spread(st["total"], 0),
                          f"{st['total']['median'] / base:.2f}×"])
-    return lines + _table(["Model", "Process", "Interpreter", "Imports", "Model download", "Session / load",
-                           "First inference", "Total (median)", "Total min–max", "vs bare onnxruntime"], rows)
+    lines += _table(["Model", "Process", "Interpreter", "Imports", "Model download", "Session / load",
+                     "First inference", "Total (median)", "Total min–max", "vs bare onnxruntime"], rows)
+    for model, error in cold.get("errors", {}).items():
+        lines.append(f"- {model}: not measured: {error}")
+    return lines + [""]
 
 
 def _overhead(overhead: dict[str, Any] | None) -> list[str]:
@@ -165,8 +170,11 @@ def _overhead(overhead: dict[str, Any] | None) -> list[str]:
             rows.append([model, batch, _f(r["raw_us"]["median"]), _f(r["handler_us"]["median"]),
                          f"{_f(r['handler_us']['q1'])}–{_f(r['handler_us']['q3'])}", _f(r["handler_us"]["p99"]),
                          _f(r["overhead_us"]), _f(r["overhead_p99_us"]), f"{r['ratio']:.1f}×"])
-    return lines + _table(["Model", "Batch", "session.run median", "Handler median", "Handler IQR", "Handler p99",
-                           "Overhead (median)", "Overhead (p99)", "Handler / raw"], rows)
+    lines += _table(["Model", "Batch", "session.run median", "Handler median", "Handler IQR", "Handler p99",
+                     "Overhead (median)", "Overhead (p99)", "Handler / raw"], rows)
+    for model, error in overhead.get("errors", {}).items():
+        lines.append(f"- {model}: not measured: {error}")
+    return lines + [""]
 
 
 def _http(http: dict[str, Any] | None) -> list[str]:
@@ -182,6 +190,8 @@ def _http(http: dict[str, Any] | None) -> list[str]:
                 r = by_model.get(model, {}).get(c)
                 if not r:
                     continue
+                if ours and "rps" not in ours:
+                    ours = None
                 vs = f"{ours['rps']['median'] / r['rps']['median']:.2f}×" if ours and r["rps"]["median"] else "–"
                 rows.append([model, c, server, _f(r["rps"]["median"], 0), _spread(r["rps"], 0),
                              _f(r["p50_ms"]["median"], 2), _f(r["p99_ms"]["median"], 2), str(r["errors"]), vs])
@@ -189,6 +199,10 @@ def _http(http: dict[str, Any] | None) -> list[str]:
                      "Errors", "Lepton / this"], rows)
     for key, note in http.get("notes", {}).items():
         lines.append(f"- {key}: {note}")
+    for server, by_model in servers.items():
+        for model, r in by_model.items():
+            if "error" in r:
+                lines.append(f"- {server} / {model}: not measured: {r['error']}")
     return lines + [""]
 
 
