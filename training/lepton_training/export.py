@@ -151,6 +151,7 @@ def export_verified(
         check(tmp)
         check_contract(tmp, *contract)
         max_diff = verify_parity(model, tmp, parity_inputs, tolerance)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; the file is meant to be shared
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

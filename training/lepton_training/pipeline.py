@@ -129,18 +129,21 @@ def run(
 
 
 def _try_quantize(family: Any, hp: dict[str, Any], trained: Any, test: Any, train: Any, model_path: Path, fp32: dict[str, float]) -> dict[str, Any]:
-    """Quantise to int8; replace model.onnx only if the primary metric drops by <= quantize_max_drop."""
+    """Quantise to int8; replace model.onnx only if it is smaller and the primary metric drops by
+    at most quantize_max_drop."""
     metric = family.primary_metric
     int8_path = model_path.with_name("model.int8.onnx")
     try:
         quantize(model_path, int8_path)
         int8 = family.score(onnx_export.onnx_predict(int8_path), trained, test, train)
         drop = fp32[metric] - int8[metric]
-        kept = drop <= float(hp["quantize_max_drop"])
+        fp32_bytes, int8_bytes = model_path.stat().st_size, int8_path.stat().st_size
+        # A tiny graph can grow (quantisation nodes outweigh the weights saved): keep only a win.
+        kept = drop <= float(hp["quantize_max_drop"]) and int8_bytes < fp32_bytes
         info = {
             "metric": metric, "fp32": fp32[metric], "int8": int8[metric], "drop": drop, "kept": kept,
-            "max_drop": float(hp["quantize_max_drop"]), "fp32_bytes": model_path.stat().st_size,
-            "int8_bytes": int8_path.stat().st_size, "_metrics": int8,
+            "max_drop": float(hp["quantize_max_drop"]), "fp32_bytes": fp32_bytes,
+            "int8_bytes": int8_bytes, "_metrics": int8,
         }
         if kept:
             shutil.move(int8_path, model_path)

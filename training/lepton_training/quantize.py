@@ -1,4 +1,4 @@
-"""Optional int8 dynamic quantisation, kept only when the held-out metric barely moves."""
+"""Optional int8 dynamic quantisation; pipeline.py decides whether the result is kept."""
 from __future__ import annotations
 
 import logging
@@ -7,11 +7,24 @@ from pathlib import Path
 import onnx
 
 
+class _DropPreprocessingHint(logging.Filter):
+    """quantize_dynamic logs a 'consider pre-processing' hint on the root logger on every call."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "pre-processing before quantization" not in record.getMessage()
+
+
 def quantize(src: Path, dst: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     ops = {node.op_type for node in onnx.load(str(src)).graph.node}
-    # GRU is exported as a Loop whose body quantize_dynamic cannot handle; MatMul-only works.
+    # GRU and masked RNNs are exported as a Loop whose body quantize_dynamic cannot handle;
+    # restricting it to MatMul works.
     op_types = ["MatMul"] if "Loop" in ops or "GRU" in ops else None
-    logging.getLogger("onnxruntime").setLevel(logging.ERROR)
-    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, op_types_to_quantize=op_types)
+    hint = _DropPreprocessingHint()
+    root = logging.getLogger()
+    root.addFilter(hint)
+    try:
+        quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, op_types_to_quantize=op_types)
+    finally:
+        root.removeFilter(hint)

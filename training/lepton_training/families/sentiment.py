@@ -25,7 +25,7 @@ class SentimentFamily(ClassifierFamily):
     output_name = "probabilities"
     labels = data.LABELS
     defaults = {
-        "epochs": 8,
+        "epochs": 3,  # CV accuracy peaks at 3 epochs (0.797 vs 0.784 at 8); it overfits after
         "batch_size": 32,
         "learning_rate": 0.003,
         "sequence_length": 32,
@@ -38,7 +38,7 @@ class SentimentFamily(ClassifierFamily):
         "dropout": 0.3,
     }
     quick = {"epochs": 1, "folds": 2, "max_tokens": 1000}
-    search_grid = {"units": [16, 32], "epochs": [5, 8]}
+    search_grid = {"units": [16, 32], "epochs": [3, 6]}
     quick_sizes = (256, 64)
 
     def load_data(self, hp: dict[str, Any]) -> data.ClassificationData:
