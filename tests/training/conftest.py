@@ -116,14 +116,26 @@ def s3(aws_env: None) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def tabular_fit() -> dict[str, Any]:
-    """A quick in-memory tabular fit (Keras model + data) for export/quantisation tests."""
+def quick_fit() -> Callable[[str], dict[str, Any]]:
+    """family -> a quick in-memory fit (Keras model + data) for export/quantisation tests."""
     from lepton_training.distribute import make_strategy
     from lepton_training.families import get_family
     from lepton_training.hyperparams import resolve
 
-    family = get_family("tabular")
-    hp = resolve(family.defaults, family.quick, True, {"epochs": 3})
-    data = family.load(hp)
-    trained = family.fit(hp, family.train_part(data), make_strategy())
-    return {"family": family, "hp": hp, "data": data, "trained": trained}
+    cache: dict[str, dict[str, Any]] = {}
+
+    def get(name: str) -> dict[str, Any]:
+        if name not in cache:
+            family = get_family(name)
+            hp = resolve(family.defaults, family.quick, True, {"epochs": 3})
+            data = family.load(hp)
+            trained = family.fit(hp, family.train_part(data), make_strategy())
+            cache[name] = {"family": family, "hp": hp, "data": data, "trained": trained}
+        return cache[name]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def tabular_fit(quick_fit: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
+    return quick_fit("tabular")
