@@ -58,7 +58,12 @@ class FunctionHost:
 
     def handler(self, logical_id: str, env: Mapping[str, str] | None = None) -> Handler:
         base = self.base_handler(logical_id)
-        if env is None or not hasattr(base, "with_environment"):
+        if env is None:
+            return base
+        if not hasattr(base, "with_environment"):
+            # Functions without per-version configuration read the process environment, as in
+            # Lambda; in this shared process, give them the version's before the call.
+            os.environ.update({k: v for k, v in env.items() if not k.startswith("AWS_LAMBDA_")})
             return base
         key = (logical_id, frozenset(env.items()))
         handler = self._configured.get(key)

@@ -42,6 +42,7 @@ class StackSettings:
     bucket: str = "lepton-models"
     train_missing: bool = True
     models: list[str] | None = None  # serve only these (default: every model function)
+    external_aws: bool = False  # a moto server (or other endpoint) already runs at aws_port
 
     @property
     def endpoint(self) -> str:
@@ -92,14 +93,19 @@ class LocalStack:
     def start_aws(self) -> None:
         from moto.server import ThreadedMotoServer
 
-        if port_open(self.settings.host, self.settings.aws_port):
+        if self.settings.external_aws:
+            if not port_open(self.settings.host, self.settings.aws_port):
+                raise SystemExit(f"nothing answers on {self.settings.endpoint}")
+        elif port_open(self.settings.host, self.settings.aws_port):
             raise SystemExit(
                 f"port {self.settings.aws_port} is already in use; stop what runs there or pass --aws-port"
             )
-        self.moto = ThreadedMotoServer(ip_address=self.settings.host, port=self.settings.aws_port, verbose=False)
-        self.moto.start()
+        else:
+            self.moto = ThreadedMotoServer(ip_address=self.settings.host, port=self.settings.aws_port, verbose=False)
+            self.moto.start()
         self._saved_env = {k: os.environ.get(k) for k in self.env}
         os.environ.update(self.env)
+        _forget_clients()
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
@@ -216,6 +222,7 @@ class LocalStack:
         self.host = FunctionHost(self.template, base_env=self.env,
                                  physical_names={lid: self.names[lid] for lid in functions})
         os.environ.update(self.env)
+        _forget_clients()
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         """One call of a function with the configuration of the version its `live` alias names."""
@@ -269,6 +276,7 @@ class LocalStack:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+        _forget_clients()
 
 
 class DeploymentFeed:
@@ -324,6 +332,13 @@ def train_in_subprocess(family: str, artifacts: Path) -> None:
             "train_family(sys.argv[1], Path(sys.argv[2]))")
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     subprocess.run([sys.executable, "-c", code, family, str(artifacts)], check=True, env=env)
+
+
+def _forget_clients() -> None:
+    """Clients the functions cached were made for the previous endpoint."""
+    from lepton_serving import clients
+
+    clients.reset()
 
 
 def _placeholder_zip() -> bytes:

@@ -4,66 +4,13 @@ One stack per module (it takes a second or two to start); models are small real 
 """
 from __future__ import annotations
 
-import socket
-import threading
 import time
-from pathlib import Path
-
-import pytest
-import requests
 
 import numpy as np
+import requests
 
-from eventfiles import ROOT
-from lepton.stack import LocalStack, StackSettings
+from conftest import write_tabular
 from onnx_models import manifest_for, mlp_model, run
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def write_artifact(folder: Path, seed: int) -> bytes:
-    data = mlp_model(seed).SerializeToString()
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "model.onnx").write_bytes(data)
-    (folder / "manifest.json").write_text(manifest_for(data).to_json())
-    return data
-
-
-@pytest.fixture(autouse=True)
-def aws_environment():
-    """Here the stack owns the process environment (its endpoint and credentials), as in `make up`."""
-    yield
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    state = tmp_path_factory.mktemp("stack")
-    model_v1 = write_artifact(state / "artifacts" / "tabular", seed=11)
-    settings = StackSettings(root=ROOT, api_port=free_port(), aws_port=free_port(), state_dir=state,
-                             train_missing=False, models=["tabular"])
-    stack = LocalStack(settings)
-    try:
-        stack.start_aws()
-        stack.provision()
-        stack.start_worker()
-        live = stack.wait_for_deployments(stack.publish_models(stack.ensure_artifacts()))
-        server = stack.api_server(stack.gateway())
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.02)
-        stack.base_url = f"http://127.0.0.1:{settings.api_port}"
-        stack.model_v1 = model_v1
-        stack.live_at_start = live
-        yield stack
-        server.should_exit = True
-        thread.join(timeout=5)
-    finally:
-        stack.stop()
 
 
 FEATURES = [[13.0, 0.12, 22.0], [25.0, 0.16, 36.0]]
@@ -83,8 +30,8 @@ def wait_for_version(stack, version: str, timeout: float = 15.0) -> requests.Res
         time.sleep(0.1)
 
 
-def test_the_uploaded_model_is_promoted_through_the_real_notification_path(stack):
-    assert stack.live_at_start == {"tabular": "1"}
+def test_every_uploaded_model_is_promoted_through_the_real_notification_path(stack):
+    assert stack.live_at_start == {"tabular": "1", "digits": "1", "sentiment": "1", "recommender": "1"}
 
 
 def test_v2_infer_over_http_returns_what_onnxruntime_computes(stack):
@@ -116,7 +63,7 @@ def test_a_new_upload_changes_what_the_api_returns_within_seconds(stack):
     from lepton_training.publish import publish
 
     folder = stack.settings.state / "v2"
-    model_v2 = write_artifact(folder, seed=12)
+    model_v2 = write_tabular(folder, seed=12)
     started = time.monotonic()
     manifest = publish(folder, stack.settings.bucket, s3_client=stack.client("s3"))
     response = wait_for_version(stack, str(manifest.version))
@@ -132,7 +79,7 @@ def test_a_corrupt_upload_is_rejected_and_the_live_model_keeps_answering(stack):
 
     before = infer(stack).json()
     s3 = stack.client("s3")
-    good = manifest_for(mlp_model(13).SerializeToString(), version=9)
+    good = manifest_for(mlp_model(13).SerializeToString(), version=9, metrics={"accuracy": 0.9})
     s3.put_object(Bucket=stack.settings.bucket, Key=good.model_key, Body=b"\x08\x07 truncated model bytes")
     s3.put_object(Bucket=stack.settings.bucket, Key=good.manifest_key, Body=good.to_json().encode())
     deadline = time.monotonic() + 15
