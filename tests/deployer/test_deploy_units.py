@@ -64,11 +64,14 @@ def test_configuration_errors_say_what_to_fix(env, words):
 
 
 def test_the_template_configures_a_valid_deployer():
-    env = Template(ROOT / "template.yaml", names={"TabularFunction": "fn-tabular", "DeployQueue": "url",
+    families = ("tabular", "digits", "sentiment", "recommender")
+    names = {f"{family.capitalize()}Function": f"fn-{family}" for family in families}
+    env = Template(ROOT / "template.yaml", names={**names, "DeployQueue": "url",
                                                   "DeploymentsTable": "table"}).functions()["DeployerFunction"].environment
     config = DeployerConfig.from_env(env)
-    assert config.functions == {"tabular": "fn-tabular"}
+    assert config.functions == {family: f"fn-{family}" for family in families}
     assert config.minimums_for("tabular") == {"accuracy": 0.8}
+    assert config.minimums_for("recommender") == {"ndcg_at_10": 0.2}
     assert config.canary_weight == 0.0
 
 
