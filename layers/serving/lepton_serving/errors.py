@@ -42,6 +42,15 @@ class ModelIntegrityError(LeptonError):
     """A model file that must not be loaded: checksum mismatch, external data, not ONNX."""
 
 
+class Conflict(LeptonError):
+    """Valid, but the model's current state refuses it: nothing to roll back to, another
+    deployment in progress, a version that already exists."""
+
+
+class UpstreamFailure(LeptonError):
+    """An AWS service the request depends on (Lambda, DynamoDB, S3) refused or failed."""
+
+
 # The only place errors become statuses. Order matters: first match wins, subclasses first.
 _STATUS: tuple[tuple[type[LeptonError], int], ...] = (
     (LimitExceeded, 422),
@@ -50,6 +59,8 @@ _STATUS: tuple[tuple[type[LeptonError], int], ...] = (
     (PayloadTooLarge, 413),
     (UnsupportedMediaType, 415),
     (NotFound, 404),
+    (Conflict, 409),
+    (UpstreamFailure, 502),
     (ModelIntegrityError, 503),
     (ModelNotReady, 503),
 )
