@@ -1,0 +1,1 @@
+"""Lepton's control API (FastAPI behind Mangum): model versions, rollouts, uploads, deployments."""

@@ -1,0 +1,139 @@
+"""The control API: thin FastAPI routes over ControlService, one handler for domain errors."""
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger
+from fastapi import Body, Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from lepton_serving.errors import LeptonError, status_for
+from starlette.exceptions import HTTPException
+
+from control.openapi import build_openapi
+from control.schemas import (AttemptOut, DeploymentsResponse, ErrorResponse, ModelDetail, ModelsResponse,
+                             PromoteRequest, RollbackRequest, UploadRequest, UploadResponse)
+from control.service import ControlService
+from control.settings import Settings
+
+logger = Logger(service="control")
+
+DESCRIPTION = """\
+Lepton's HTTP API. **Control** routes (`/models`, `/deployments`) manage model versions and need
+IAM auth (SigV4, service `execute-api`). **Inference** routes are served by each model's own
+function: the Open Inference Protocol (V2, JSON tensors) and one friendly `predict` per model.
+"""
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorResponse, "description": "Unknown model"},
+    409: {"model": ErrorResponse, "description": "Not possible in the model's current state"},
+    502: {"model": ErrorResponse, "description": "An AWS service failed (message names it)"},
+}
+
+
+def caller(request: Request) -> str:
+    """Who asked: the IAM principal API Gateway authenticated (recorded with rollbacks)."""
+    event = request.scope.get("aws.event") or {}
+    iam = ((event.get("requestContext") or {}).get("authorizer") or {}).get("iam") or {}
+    return str(iam.get("userArn") or "api")
+
+
+def current_settings(app: FastAPI) -> Settings:
+    return app.state.settings or Settings.from_env()
+
+
+def _service(request: Request) -> ControlService:
+    return ControlService(current_settings(request.app))
+
+
+# Module level: FastAPI resolves these annotations (postponed, PEP 563) from the module's globals.
+Service = Annotated[ControlService, Depends(_service)]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """``settings`` None: read and validate the environment (cached per distinct value)."""
+    app = FastAPI(title="Lepton API", version="1", description=DESCRIPTION, docs_url="/docs", redoc_url=None,
+                  openapi_url="/openapi.json", swagger_ui_oauth2_redirect_url=None,
+                  openapi_tags=[{"name": "control", "description": "Versions, rollouts, uploads (IAM auth)"},
+                                {"name": "inference (V2)", "description": "Served by each model's function"},
+                                {"name": "inference (friendly)", "description": "Served by each model's function"}])
+    app.state.settings = settings
+
+    @app.get("/models", tags=["control"], operation_id="listModels", response_model=ModelsResponse)
+    def list_models(svc: Service) -> ModelsResponse:
+        """Every model: live version, canary, serving function, last deployment."""
+        return svc.list_models()
+
+    @app.get("/models/{name}", tags=["control"], operation_id="getModel", response_model=ModelDetail,
+             responses=ERRORS)
+    def get_model(name: str, svc: Service) -> ModelDetail:
+        """One model: every version in the bucket with its manifest summary and state."""
+        return svc.get_model(name)
+
+    @app.post("/models/{name}/rollback", tags=["control"], operation_id="rollbackModel", response_model=AttemptOut,
+              responses=ERRORS)
+    def rollback(name: str, svc: Service, request: Request,
+                 body: Annotated[RollbackRequest | None, Body()] = None) -> AttemptOut:
+        """Move the live alias back: to `version`, or to the version live before this one."""
+        return svc.rollback(name, body or RollbackRequest(), caller(request))
+
+    @app.post("/models/{name}/promote", tags=["control"], operation_id="promoteCanary", response_model=AttemptOut,
+              responses=ERRORS)
+    def promote(name: str, svc: Service, request: Request,
+                body: Annotated[PromoteRequest | None, Body()] = None) -> AttemptOut:
+        """Finish the running canary now: all traffic to the canary version."""
+        return svc.promote(name, body or PromoteRequest(), caller(request))
+
+    @app.post("/models/{name}/uploads", tags=["control"], operation_id="createUpload", response_model=UploadResponse,
+              responses=ERRORS)
+    def uploads(name: str, svc: Service, body: Annotated[UploadRequest | None, Body()] = None) -> UploadResponse:
+        """Presigned PUT URLs for a new version's model.onnx and manifest.json (model first, manifest last)."""
+        return svc.create_upload(name, body or UploadRequest())
+
+    @app.get("/deployments", tags=["control"], operation_id="listDeployments", response_model=DeploymentsResponse,
+             responses={400: {"model": ErrorResponse}, 502: ERRORS[502]})
+    def deployments(svc: Service, model: Annotated[str | None, Query(description="Only this model")] = None,
+                    limit: Annotated[int, Query(ge=1, le=500)] = 50) -> DeploymentsResponse:
+        """Deployment attempts (uploads, promotions, rollbacks), newest first."""
+        return svc.deployments(model, limit)
+
+    app.openapi = lambda: _cached_openapi(app)  # type: ignore[method-assign]
+    _install_error_handlers(app)
+    return app
+
+
+def _cached_openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema is None:
+        app.openapi_schema = build_openapi(app, list(current_settings(app).functions))
+    return app.openapi_schema
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LeptonError)
+    def domain_error(request: Request, exc: LeptonError) -> JSONResponse:
+        # The one place a domain error becomes a status: lepton_serving.errors' table.
+        status = status_for(exc)
+        if status >= 500:
+            logger.warning("request refused", extra={"status": status, "reason": exc.message, "path": request.url.path})
+        return JSONResponse({"error": exc.message}, status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    def invalid_input(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return JSONResponse({"error": "the request body is not valid JSON"}, status_code=400)
+        problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in errors)
+        detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in errors]
+        return JSONResponse({"error": problems, "detail": detail}, status_code=422)
+
+    @app.exception_handler(HTTPException)
+    def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        text = f"no route for {request.method} {request.url.path}" if exc.status_code in (404, 405) else str(exc.detail)
+        return JSONResponse({"error": text}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # A bug, not bad input: the trace goes to the log, the caller gets an id to quote.
+        event = request.scope.get("aws.event") or {}
+        request_id = (event.get("requestContext") or {}).get("requestId", "-")
+        logger.exception("unhandled error", extra={"path": request.url.path, "request_id": request_id})
+        return JSONResponse({"error": f"internal error; quote request id {request_id}"}, status_code=500)

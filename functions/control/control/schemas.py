@@ -1,0 +1,141 @@
+"""Request and response bodies of the control API (they are also its OpenAPI schemas)."""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Versions are positive integers; strict, so "3" or 3.5 is refused instead of guessed at.
+Version = Field(default=None, ge=1, le=999_999_999, strict=True)
+
+
+class _Request(BaseModel):
+    # A misspelt field ("verison") must fail loudly, not roll back to a default target.
+    model_config = ConfigDict(extra="forbid")
+
+
+class RollbackRequest(_Request):
+    version: int | None = Field(default=None, ge=1, le=999_999_999, strict=True,
+                                description="Version to go back to; default: the version live before this one.")
+    reason: str = Field(default="", max_length=500, description="Recorded with the attempt.")
+
+
+class PromoteRequest(_Request):
+    version: int | None = Field(default=None, ge=1, le=999_999_999, strict=True,
+                                description="Only promote if the running canary is this version.")
+    reason: str = Field(default="", max_length=500)
+
+
+class UploadRequest(_Request):
+    version: int | None = Field(default=None, ge=1, le=999_999_999, strict=True,
+                                description="Version to upload; default: 1 + the highest existing version.")
+
+
+class ErrorResponse(BaseModel):
+    error: str = Field(description="What went wrong and, where possible, what to do about it.")
+
+
+class TensorSpecOut(BaseModel):
+    name: str
+    datatype: str
+    shape: list[int]
+
+
+class CanaryOut(BaseModel):
+    version: int
+    function_version: str
+    weight: float = Field(description="Share of requests the canary version answers (0..1).")
+    started_at: str
+    promote_after: str
+
+
+class LastDeployment(BaseModel):
+    version: int
+    outcome: str
+    reason: str
+    actor: str
+    created_at: str
+
+
+class ModelSummary(BaseModel):
+    name: str
+    function_name: str | None = Field(description="The Lambda function serving the model (LEPTON_FUNCTIONS).")
+    live_version: int | None = Field(description="None until a version has been promoted.")
+    live_function_version: str | None = None
+    canary: CanaryOut | None = None
+    last_deployment: LastDeployment | None = None
+    updated_at: str | None = None
+
+
+class ModelsResponse(BaseModel):
+    models: list[ModelSummary]
+
+
+class VersionInfo(BaseModel):
+    version: int
+    state: Literal["live", "canary", "previous", "rejected", "skipped", "failed", "pending", "incomplete"] = Field(
+        description="live/canary: serving; previous: was live, can be rolled back to; rejected/skipped/failed: "
+                    "the deployer's last decision; pending: complete upload, no decision yet; "
+                    "incomplete: no manifest.json yet (or an unreadable one)")
+    created_at: str | None = None
+    family: str | None = None
+    sha256: str | None = None
+    size: int | None = None
+    quantized: bool | None = None
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    labels: list[str] | None = None
+    inputs: list[TensorSpecOut] = Field(default_factory=list)
+    outputs: list[TensorSpecOut] = Field(default_factory=list)
+    outcome: str | None = Field(default=None, description="The newest deployment attempt's outcome for this version.")
+    reason: str | None = None
+    problem: str | None = Field(default=None, description="Why the manifest could not be read, when it could not.")
+
+
+class AliasOut(BaseModel):
+    name: str
+    function_version: str
+    additional_weights: dict[str, float] = Field(default_factory=dict)
+
+
+class ModelDetail(ModelSummary):
+    versions: list[VersionInfo] = Field(description="Every version in the bucket, newest first.")
+    manifest: VersionInfo | None = Field(default=None, description="The live version's manifest summary.")
+    alias: AliasOut | None = Field(default=None, description="The function's `live` alias as Lambda reports it.")
+    notes: list[str] = Field(default_factory=list)
+
+
+class AttemptOut(BaseModel):
+    model: str
+    version: int
+    outcome: str
+    reason: str
+    function_name: str = ""
+    function_version: str = ""
+    check: str = ""
+    actor: str = ""
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    source: dict[str, str] = Field(default_factory=dict)
+    created_at: str
+    attempt_id: str
+
+
+class DeploymentsResponse(BaseModel):
+    deployments: list[AttemptOut]
+
+
+class PresignedUpload(BaseModel):
+    file: str
+    key: str
+    method: Literal["PUT"] = "PUT"
+    url: str
+    headers: dict[str, str] = Field(description="Send exactly these headers with the PUT (they are signed).")
+
+
+class UploadResponse(BaseModel):
+    model: str
+    version: int
+    bucket: str
+    expires_in: int
+    expires_at: str
+    uploads: list[PresignedUpload] = Field(description="In upload order: model.onnx first, manifest.json last.")
+    instructions: str

@@ -1,0 +1,197 @@
+"""What the control API does, over the registry, rollout, the model bucket and Lambda.
+
+Routes stay thin: each calls one method here and returns its typed result. Errors are domain
+errors (lepton_serving.errors); the app's one handler turns them into statuses.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+from lepton_serving import clients, registry, rollout
+from lepton_serving.errors import Conflict, InvalidRequest, NotFound, UpstreamFailure
+from lepton_serving.manifest import MANIFEST_FILE, MODEL_FILE, Manifest, manifest_key, model_key, valid_name
+from lepton_serving.registry import Attempt, LivePointer
+
+from control.bucket import ModelBucket, StoredVersion
+from control.schemas import (AliasOut, AttemptOut, CanaryOut, DeploymentsResponse, LastDeployment, ModelDetail,
+                             ModelsResponse, ModelSummary, PresignedUpload, PromoteRequest, RollbackRequest,
+                             TensorSpecOut, UploadRequest, UploadResponse, VersionInfo)
+from control.settings import Settings
+
+#: How many attempts of one model are read to tell each version's last decision.
+ATTEMPTS_PER_MODEL = 200
+
+
+class ControlService:
+    def __init__(self, settings: Settings, bucket: ModelBucket | None = None):
+        self.settings = settings
+        self.bucket = bucket or ModelBucket(settings.bucket)
+
+    # -- reads -------------------------------------------------------------------------------
+    def list_models(self) -> ModelsResponse:
+        with _refusals():
+            pointers = {p.model: p for p in registry.list_live(self.settings.table)}
+            names = sorted(set(self.settings.functions) | set(pointers))
+            summaries = []
+            for name in names:
+                last = registry.list_deployments(name, limit=1, table=self.settings.table)
+                summaries.append(self._summary(name, pointers.get(name), last[0] if last else None))
+        return ModelsResponse(models=summaries)
+
+    def get_model(self, name: str) -> ModelDetail:
+        pointer = self._require_known(name)
+        with _refusals():
+            attempts = registry.list_deployments(name, limit=ATTEMPTS_PER_MODEL, table=self.settings.table)
+        latest: dict[int, Attempt] = {}
+        for attempt in attempts:  # newest first: the first one seen per version is its latest
+            latest.setdefault(attempt.version, attempt)
+        versions = [self._version(stored, pointer, latest.get(stored.version)) for stored in self.bucket.versions(name)]
+        summary = self._summary(name, pointer, attempts[0] if attempts else None)
+        live = next((v for v in versions if pointer and v.version == pointer.live.version), None)
+        alias, notes = self._alias(summary.function_name, pointer)
+        return ModelDetail(**summary.model_dump(), versions=versions, manifest=live, alias=alias, notes=notes)
+
+    def deployments(self, model: str | None, limit: int) -> DeploymentsResponse:
+        if model is not None and not valid_name(model):
+            raise InvalidRequest(f"'{model}' is not a model name: lower-case letters, digits and '-', "
+                                 "starting with a letter")
+        with _refusals():
+            attempts = registry.list_deployments(model or None, limit=limit, table=self.settings.table)
+        return DeploymentsResponse(deployments=[_attempt(a) for a in attempts])
+
+    # -- moves -------------------------------------------------------------------------------
+    def rollback(self, name: str, request: RollbackRequest, actor: str) -> AttemptOut:
+        self._require_known(name)
+        with _refusals():
+            return _attempt(rollout.rollback(name, request.version, actor=actor, reason=request.reason))
+
+    def promote(self, name: str, request: PromoteRequest, actor: str) -> AttemptOut:
+        self._require_known(name)
+        with _refusals():
+            return _attempt(rollout.promote_canary(name, request.version, actor=actor, reason=request.reason))
+
+    def create_upload(self, name: str, request: UploadRequest) -> UploadResponse:
+        if self.settings.function_for(name) is None:
+            raise NotFound(f"no function serves model '{name}', so an upload could never go live; "
+                           f"this API serves {', '.join(sorted(self.settings.functions))}. A new model needs "
+                           "its own function in template.yaml and an entry in LEPTON_FUNCTIONS")
+        existing = self.bucket.version_numbers(name)
+        with _refusals():
+            pointer = registry.get_live(name, self.settings.table)
+        highest = max([*existing, pointer.newest_version if pointer else 0])
+        version = request.version if request.version is not None else highest + 1
+        where = f"s3://{self.settings.bucket}/models/{name}/"
+        if version in existing:
+            raise Conflict(f"version {version} of '{name}' already exists in {where}; "
+                           f"the next free version is {highest + 1}")
+        if version <= highest:
+            raise Conflict(f"version {version} of '{name}' is not above the highest existing version {highest}; "
+                           f"uploads only move forward (next: {highest + 1}); use rollback to serve an older version")
+        seconds = self.settings.upload_url_seconds
+        uploads = []
+        for file, key in ((MODEL_FILE, model_key(name, version)), (MANIFEST_FILE, manifest_key(name, version))):
+            url, headers = self.bucket.presign_put(key, seconds)
+            uploads.append(PresignedUpload(file=file, key=key, url=url, headers=headers))
+        expires = datetime.now(UTC) + timedelta(seconds=seconds)
+        return UploadResponse(
+            model=name, version=version, bucket=self.settings.bucket, expires_in=seconds,
+            expires_at=expires.strftime("%Y-%m-%dT%H:%M:%SZ"), uploads=uploads,
+            instructions=(f"PUT {MODEL_FILE} first, then {MANIFEST_FILE} (with \"version\": {version}), each with the "
+                          f"listed headers, within {seconds // 60} minutes. The manifest's arrival starts the "
+                          f"deployment; follow it with GET /deployments?model={name}."))
+
+    # -- pieces ------------------------------------------------------------------------------
+    def _require_known(self, name: str) -> LivePointer | None:
+        """The model's live pointer (None before its first deployment); NotFound if unknown."""
+        pointer = None
+        if valid_name(name):
+            with _refusals():
+                pointer = registry.get_live(name, self.settings.table)
+        if pointer is None and self.settings.function_for(name) is None:
+            raise NotFound(f"unknown model '{name}'; this API serves {', '.join(sorted(self.settings.functions))} "
+                           "(GET /models lists them)")
+        return pointer
+
+    def _summary(self, name: str, pointer: LivePointer | None, last: Attempt | None) -> ModelSummary:
+        canary = pointer.canary if pointer else None
+        return ModelSummary(
+            name=name,
+            function_name=self.settings.function_for(name) or (pointer.function_name if pointer else None),
+            live_version=pointer.live.version if pointer else None,
+            live_function_version=pointer.live.function_version if pointer else None,
+            canary=CanaryOut(version=canary.release.version, function_version=canary.release.function_version,
+                             weight=canary.weight, started_at=canary.started_at,
+                             promote_after=canary.promote_after) if canary else None,
+            last_deployment=LastDeployment(version=last.version, outcome=last.outcome, reason=last.reason,
+                                           actor=last.actor, created_at=last.created_at) if last else None,
+            updated_at=pointer.updated_at if pointer else None,
+        )
+
+    @staticmethod
+    def _version(stored: StoredVersion, pointer: LivePointer | None, last: Attempt | None) -> VersionInfo:
+        v = stored.version
+        if pointer and pointer.live.version == v:
+            state = "live"
+        elif pointer and pointer.canary and pointer.canary.release.version == v:
+            state = "canary"
+        elif (pointer and any(r.version == v for r in pointer.history)) or (
+                last and last.outcome in ("promoted", "canary", "rolled_back")):
+            state = "previous"  # published once: rollback can serve it again
+        elif last and last.outcome in ("rejected", "skipped", "failed"):
+            state = last.outcome
+        else:
+            state = "pending" if stored.manifest else "incomplete"
+        info = _manifest_summary(stored.manifest) if stored.manifest else {}
+        return VersionInfo(version=v, state=state, problem=stored.problem, outcome=last.outcome if last else None,
+                           reason=last.reason if last else None, **info)
+
+    @staticmethod
+    def _alias(function_name: str | None, pointer: LivePointer | None) -> tuple[AliasOut | None, list[str]]:
+        """The alias as Lambda has it: the registry says what should serve, this says what does."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if not function_name:
+            return None, []
+        try:
+            alias = clients.client("lambda").get_alias(FunctionName=function_name, Name=rollout.ALIAS)
+        except (ClientError, BotoCoreError) as exc:
+            code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else str(exc)
+            return None, [f"cannot read the '{rollout.ALIAS}' alias of {function_name}: {code}"]
+        weights = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+        out = AliasOut(name=rollout.ALIAS, function_version=str(alias["FunctionVersion"]),
+                       additional_weights={str(k): float(w) for k, w in weights.items()})
+        notes = []
+        if pointer and out.function_version != pointer.live.function_version:
+            notes.append(f"the alias serves function version {out.function_version}, but version "
+                         f"{pointer.live.version} was promoted as function version {pointer.live.function_version}; "
+                         "was the stack redeployed? The next upload or rollback pins it again")
+        return out, notes
+
+
+def _manifest_summary(manifest: Manifest) -> dict[str, object]:
+    return {
+        "created_at": manifest.created_at or None, "family": manifest.family or None, "sha256": manifest.sha256,
+        "size": manifest.size, "quantized": manifest.quantized, "metrics": dict(manifest.metrics),
+        "labels": manifest.labels,
+        "inputs": [TensorSpecOut(**t.to_dict()) for t in manifest.inputs],
+        "outputs": [TensorSpecOut(**t.to_dict()) for t in manifest.outputs],
+    }
+
+
+def _attempt(attempt: Attempt) -> AttemptOut:
+    return AttemptOut(**attempt.to_dict())
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """Rollout and registry errors as the statuses a caller can act on: 409 for "not now / not
+    possible in this state", 502 for an AWS service that failed."""
+    try:
+        yield
+    except (rollout.NothingToDo, rollout.DeploymentBusy, rollout.AliasConflict, rollout.Superseded,
+            registry.PointerConflict) as exc:
+        raise Conflict(exc.message) from exc
+    except (rollout.FunctionUpdateFailed, registry.RegistryError) as exc:
+        raise UpstreamFailure(exc.message) from exc
