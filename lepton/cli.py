@@ -146,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
         from bench.cli import register as register_bench
 
         register_bench(sub)
+    from .ops import register as register_ops  # models, versions, push, rollback, promote, deployments
+
+    register_ops(sub)
     return parser
 
 
