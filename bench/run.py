@@ -35,16 +35,19 @@ def run(settings: Settings, command: str = "lepton bench") -> dict[str, Any]:
         for model in models:
             s3.publish(model)
         if "cold" in settings.sections:
+            results["meta"].setdefault("load_at", {})["cold"] = _load()
             settings.say("1. cold start")
             from . import coldstart
 
             results["cold"] = coldstart.run(settings, s3, models)
         if "overhead" in settings.sections:
+            results["meta"].setdefault("load_at", {})["overhead"] = _load()
             settings.say("2. warm serving overhead")
             from . import overhead
 
             results["overhead"] = overhead.run(settings, s3, models)
         if "http" in settings.sections:
+            results["meta"].setdefault("load_at", {})["http"] = _load()
             settings.say("3. HTTP throughput")
             from . import http
 
