@@ -50,7 +50,9 @@ Service = Annotated[ControlService, Depends(_service)]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """``settings`` None: read and validate the environment (cached per distinct value)."""
+    """``settings`` None (Lambda): read and validate the environment per request (cached per
+    distinct value). rollout always reads LEPTON_DEPLOYMENTS_TABLE from the environment, so
+    explicit settings must name the same table."""
     app = FastAPI(title="Lepton API", version="1", description=DESCRIPTION, docs_url="/docs", redoc_url=None,
                   openapi_url="/openapi.json", swagger_ui_oauth2_redirect_url=None,
                   openapi_tags=[{"name": "control", "description": "Versions, rollouts, uploads (IAM auth)"},

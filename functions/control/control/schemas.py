@@ -114,7 +114,7 @@ class AttemptOut(BaseModel):
     check: str = ""
     actor: str = ""
     timings_ms: dict[str, float] = Field(default_factory=dict)
-    source: dict[str, str] = Field(default_factory=dict)
+    source: dict[str, Any] = Field(default_factory=dict, description="bucket, key, etag, version_id of the upload")
     created_at: str
     attempt_id: str
 
