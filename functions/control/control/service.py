@@ -5,12 +5,10 @@ errors (lepton_serving.errors); the app's one handler turns them into statuses.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from lepton_serving import clients, registry, rollout
-from lepton_serving.errors import Conflict, InvalidRequest, NotFound, UpstreamFailure
+from lepton_serving.errors import Conflict, InvalidRequest, NotFound
 from lepton_serving.manifest import MANIFEST_FILE, MODEL_FILE, Manifest, manifest_key, model_key, valid_name
 from lepton_serving.registry import Attempt, LivePointer
 
@@ -31,19 +29,17 @@ class ControlService:
 
     # -- reads -------------------------------------------------------------------------------
     def list_models(self) -> ModelsResponse:
-        with _refusals():
-            pointers = {p.model: p for p in registry.list_live(self.settings.table)}
-            names = sorted(set(self.settings.functions) | set(pointers))
-            summaries = []
-            for name in names:
-                last = registry.list_deployments(name, limit=1, table=self.settings.table)
-                summaries.append(self._summary(name, pointers.get(name), last[0] if last else None))
+        pointers = {p.model: p for p in registry.list_live(self.settings.table)}
+        names = sorted(set(self.settings.functions) | set(pointers))
+        summaries = []
+        for name in names:
+            last = registry.list_deployments(name, limit=1, table=self.settings.table)
+            summaries.append(self._summary(name, pointers.get(name), last[0] if last else None))
         return ModelsResponse(models=summaries)
 
     def get_model(self, name: str) -> ModelDetail:
         pointer = self._require_known(name)
-        with _refusals():
-            attempts = registry.list_deployments(name, limit=ATTEMPTS_PER_MODEL, table=self.settings.table)
+        attempts = registry.list_deployments(name, limit=ATTEMPTS_PER_MODEL, table=self.settings.table)
         latest: dict[int, Attempt] = {}
         for attempt in attempts:  # newest first: the first one seen per version is its latest
             latest.setdefault(attempt.version, attempt)
@@ -57,20 +53,17 @@ class ControlService:
         if model is not None and not valid_name(model):
             raise InvalidRequest(f"'{model}' is not a model name: lower-case letters, digits and '-', "
                                  "starting with a letter")
-        with _refusals():
-            attempts = registry.list_deployments(model or None, limit=limit, table=self.settings.table)
+        attempts = registry.list_deployments(model or None, limit=limit, table=self.settings.table)
         return DeploymentsResponse(deployments=[_attempt(a) for a in attempts])
 
     # -- moves -------------------------------------------------------------------------------
     def rollback(self, name: str, request: RollbackRequest, actor: str) -> AttemptOut:
         self._require_known(name)
-        with _refusals():
-            return _attempt(rollout.rollback(name, request.version, actor=actor, reason=request.reason))
+        return _attempt(rollout.rollback(name, request.version, actor=actor, reason=request.reason))
 
     def promote(self, name: str, request: PromoteRequest, actor: str) -> AttemptOut:
         self._require_known(name)
-        with _refusals():
-            return _attempt(rollout.promote_canary(name, request.version, actor=actor, reason=request.reason))
+        return _attempt(rollout.promote_canary(name, request.version, actor=actor, reason=request.reason))
 
     def create_upload(self, name: str, request: UploadRequest) -> UploadResponse:
         if self.settings.function_for(name) is None:
@@ -78,8 +71,7 @@ class ControlService:
                            f"this API serves {', '.join(sorted(self.settings.functions))}. A new model needs "
                            "its own function in template.yaml and an entry in LEPTON_FUNCTIONS")
         existing = self.bucket.version_numbers(name)
-        with _refusals():
-            pointer = registry.get_live(name, self.settings.table)
+        pointer = registry.get_live(name, self.settings.table)
         highest = max([*existing, pointer.newest_version if pointer else 0])
         version = request.version if request.version is not None else highest + 1
         where = f"s3://{self.settings.bucket}/models/{name}/"
@@ -107,8 +99,7 @@ class ControlService:
         """The model's live pointer (None before its first deployment); NotFound if unknown."""
         pointer = None
         if valid_name(name):
-            with _refusals():
-                pointer = registry.get_live(name, self.settings.table)
+            pointer = registry.get_live(name, self.settings.table)
         if pointer is None and self.settings.function_for(name) is None:
             raise NotFound(f"unknown model '{name}'; this API serves {', '.join(sorted(self.settings.functions))} "
                            "(GET /models lists them)")
@@ -182,16 +173,3 @@ def _manifest_summary(manifest: Manifest) -> dict[str, object]:
 
 def _attempt(attempt: Attempt) -> AttemptOut:
     return AttemptOut(**attempt.to_dict())
-
-
-@contextmanager
-def _refusals() -> Iterator[None]:
-    """Rollout and registry errors as the statuses a caller can act on: 409 for "not now / not
-    possible in this state", 502 for an AWS service that failed."""
-    try:
-        yield
-    except (rollout.NothingToDo, rollout.DeploymentBusy, rollout.AliasConflict, rollout.Superseded,
-            registry.PointerConflict) as exc:
-        raise Conflict(exc.message) from exc
-    except (rollout.FunctionUpdateFailed, registry.RegistryError) as exc:
-        raise UpstreamFailure(exc.message) from exc

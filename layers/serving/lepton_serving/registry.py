@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import clients
 from .config import ModelRef
-from .errors import LeptonError, ModelNotReady
+from .errors import Conflict, ModelNotReady, UpstreamFailure
 
 if TYPE_CHECKING:
     from .config import ServingConfig
@@ -41,11 +41,11 @@ OUTCOMES = ("promoted", "canary", "rejected", "skipped", "rolled_back", "failed"
 HISTORY_LIMIT = 20
 
 
-class RegistryError(LeptonError):
+class RegistryError(UpstreamFailure):
     """The deployments table cannot be read or written (missing, throttled, misconfigured)."""
 
 
-class PointerConflict(RegistryError):
+class PointerConflict(RegistryError, Conflict):
     """The live pointer changed between our read and our write."""
 
 

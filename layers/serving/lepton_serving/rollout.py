@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from . import clients, registry
-from .errors import LeptonError
+from .errors import Conflict, LeptonError, UpstreamFailure
 from .registry import Attempt, Canary, LivePointer, Release
 
 ALIAS = "live"
@@ -43,27 +43,27 @@ class RolloutError(LeptonError):
     outcome = "failed"
 
 
-class DeploymentBusy(RolloutError):
+class DeploymentBusy(RolloutError, Conflict):
     """Another deployer holds this model's lease."""
 
 
-class Superseded(RolloutError):
+class Superseded(RolloutError, Conflict):
     """An equal or newer version went live while this one was being validated."""
 
     outcome = "skipped"
 
 
-class NothingToDo(RolloutError):
+class NothingToDo(RolloutError, Conflict):
     """No canary to promote, no earlier version to roll back to, an unknown version."""
 
     outcome = "skipped"
 
 
-class AliasConflict(RolloutError):
+class AliasConflict(RolloutError, Conflict):
     """The alias, function or pointer changed under us (RevisionId or generation mismatch)."""
 
 
-class FunctionUpdateFailed(RolloutError):
+class FunctionUpdateFailed(RolloutError, UpstreamFailure):
     """Lambda could not apply the new configuration."""
 
 
