@@ -49,3 +49,10 @@ def write_all(artifacts: Path) -> dict[str, bytes]:
         write_artifact(artifacts / name, model, manifest)
         models[name] = model
     return models
+
+
+def write_tabular(folder: Path, seed: int) -> bytes:
+    """A new tabular version (weights drawn from `seed`) as an artifact folder; returns its bytes."""
+    data = mlp_model(seed).SerializeToString()
+    write_artifact(folder, data, manifest_for(data, metrics=dict(CLAIMED_METRICS["tabular"])))
+    return data

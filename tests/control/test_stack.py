@@ -6,78 +6,18 @@ with the gateway's SigV4 check, small real ONNX models of all four families.
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
-import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import requests
 
-from eventfiles import ROOT
 from lepton.cli import main
-from lepton.stack import LocalStack, StackSettings, port_open
 from onnx_models import manifest_for, mlp_model, run
-from stack_models import write_all, write_artifact
+from local_stack import aws_environment, free_port, moto_server, stack  # noqa: F401 - fixtures
+from stack_models import write_artifact
 
 TABULAR_ROWS = [[13.0, 0.12, 22.0], [25.0, 0.16, 36.0]]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(autouse=True)
-def aws_environment():
-    """Here the stack owns the process environment (its endpoint and credentials), as in `make up`."""
-    yield
-
-
-@pytest.fixture(scope="module")
-def moto_server():
-    """moto in its own process: its state is global per process, and other tests use mock_aws."""
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while not port_open("127.0.0.1", port):
-        assert server.poll() is None and time.monotonic() < deadline, "moto server did not start"
-        time.sleep(0.05)
-    yield port
-    server.terminate()
-    server.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory, moto_server):
-    state = tmp_path_factory.mktemp("control-stack")
-    models = write_all(state / "artifacts")
-    settings = StackSettings(root=ROOT, api_port=free_port(), aws_port=moto_server, state_dir=state,
-                             train_missing=False, external_aws=True)
-    stack = LocalStack(settings)
-    try:
-        stack.start_aws()
-        stack.provision()
-        stack.start_worker()
-        stack.live_at_start = stack.wait_for_deployments(stack.publish_models(stack.ensure_artifacts()))
-        server = stack.api_server(stack.gateway())
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.02)
-        stack.base_url = f"http://127.0.0.1:{settings.api_port}"
-        stack.models = models
-        stack.tabular = {"1": models["tabular"]}
-        yield stack
-        server.should_exit = True
-        thread.join(timeout=5)
-    finally:
-        stack.stop()
 
 
 def lepton(stack, capsys, *args: str) -> tuple[int, str, str]:

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import requests
 
-from conftest import write_tabular
+from stack_models import write_tabular
 from onnx_models import manifest_for, mlp_model, run
 
 
@@ -36,7 +36,7 @@ def test_every_uploaded_model_is_promoted_through_the_real_notification_path(sta
 
 def test_v2_infer_over_http_returns_what_onnxruntime_computes(stack):
     response = infer(stack)
-    expected = run(stack.model_v1, {"features": np.array(FEATURES, np.float32)})["probabilities"]
+    expected = run(stack.models["tabular"], {"features": np.array(FEATURES, np.float32)})["probabilities"]
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     body = response.json()

@@ -1,0 +1,74 @@
+"""A real local stack as pytest fixtures: a moto server process, S3 -> SQS -> deployer -> alias,
+and the HTTP API on loopback, serving small real ONNX models of all four families.
+
+Import the fixtures into a test module or conftest (`from local_stack import ...`); one stack
+is started per module.
+"""
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from eventfiles import ROOT
+from lepton.stack import LocalStack, StackSettings, port_open
+from stack_models import write_all
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(autouse=True)
+def aws_environment() -> Iterator[None]:
+    """Here the stack owns the process environment (its endpoint and credentials), as in `make up`."""
+    yield
+
+
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[int]:
+    """moto in its own process: its state is global per process, and other tests use mock_aws."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not port_open("127.0.0.1", port):
+        assert server.poll() is None and time.monotonic() < deadline, "moto server did not start"
+        time.sleep(0.05)
+    yield port
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, moto_server) -> Iterator[LocalStack]:
+    state = tmp_path_factory.mktemp("stack")
+    models = write_all(state / "artifacts")
+    settings = StackSettings(root=ROOT, api_port=free_port(), aws_port=moto_server, state_dir=state,
+                             train_missing=False, external_aws=True)
+    stack = LocalStack(settings)
+    try:
+        stack.start_aws()
+        stack.provision()
+        stack.start_worker()
+        stack.live_at_start = stack.wait_for_deployments(stack.publish_models(stack.ensure_artifacts()))
+        server = stack.api_server(stack.gateway())
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            time.sleep(0.02)
+        stack.base_url = f"http://127.0.0.1:{settings.api_port}"
+        stack.models = models  # model bytes by family, as first published
+        stack.tabular = {"1": models["tabular"]}  # tabular model bytes by version, for tests that add some
+        yield stack
+        server.should_exit = True
+        thread.join(timeout=5)
+    finally:
+        stack.stop()
