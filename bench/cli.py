@@ -19,11 +19,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="never train: use trained artifacts or the seed network built without TensorFlow")
     parser.add_argument("--out", type=Path, default=None, help="Markdown report (default docs/benchmarks.md)")
     parser.add_argument("--work", type=Path, default=None, help="scratch dir (default .lepton/bench)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite the report from the last run's raw results, measuring nothing")
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from .common import ROOT, Settings
-    from .run import run
+    from .run import rewrite, run
 
     sections = tuple(s.strip() for s in args.sections.split(",") if s.strip())
     unknown = set(sections) - set(SECTIONS)
@@ -33,6 +35,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
                         tf_baseline=not args.no_tf,
                         families=tuple(m for m in args.models.split(",") if m),
                         out=args.out or ROOT / "docs" / "benchmarks.md", work=args.work or ROOT / ".lepton" / "bench")
+    if args.report_only:
+        rewrite(settings)
+        return 0
     command = "lepton bench " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["bench"] else sys.argv[1:])
     run(settings, command=command.strip())
     return 0

@@ -67,6 +67,12 @@ def run(settings: Settings, command: str = "lepton bench") -> dict[str, Any]:
     return results
 
 
+def rewrite(settings: Settings) -> Path:
+    """The report again from the last run's raw results (no measuring): `lepton bench --report-only`."""
+    raw = settings.work / ("quick.json" if settings.quick else "latest.json")
+    return write(settings, json.loads(raw.read_text()))
+
+
 def write(settings: Settings, results: dict[str, Any]) -> Path:
     settings.work.mkdir(parents=True, exist_ok=True)
     (settings.work / ("quick.json" if settings.quick else "latest.json")).write_text(json.dumps(results, indent=1))
