@@ -21,8 +21,15 @@ class LambdaContext:
 
     def __post_init__(self) -> None:
         self._deadline = self.clock() + self.timeout_s
-        self.log_group_name = f"/aws/lambda/{self.function_name}"
-        self.log_stream_name = f"{time.strftime('%Y/%m/%d')}/[{self.function_version}]{uuid.uuid4().hex}"
+
+    # Names are built on demand: most invocations never read them, and this is the per-request path.
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return f"{time.strftime('%Y/%m/%d')}/[{self.function_version}]{self.aws_request_id.replace('-', '')}"
 
     @property
     def invoked_function_arn(self) -> str:

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import base64
+import os
 import time
-import uuid
 from typing import Any
 
 import orjson
@@ -35,10 +35,10 @@ def http_event(method: str, path: str, route_key: str, *, query: str = "",
                 "sourceIp": source_ip,
                 "userAgent": headers.get("user-agent", ""),
             },
-            "requestId": uuid.uuid4().hex,
+            "requestId": os.urandom(10).hex(),
             "routeKey": route_key,
             "stage": stage,
-            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "time": _clock_text(int(now)),
             "timeEpoch": int(now * 1000),
         },
         "isBase64Encoded": False,
@@ -60,6 +60,16 @@ def http_event(method: str, path: str, route_key: str, *, query: str = "",
         event["body"] = base64.b64encode(body).decode("ascii")
         event["isBase64Encoded"] = True
     return event
+
+
+_last_second: list = [0, ""]
+
+
+def _clock_text(second: int) -> str:
+    """API Gateway's request time, formatted once per second rather than once per request."""
+    if _last_second[0] != second:
+        _last_second[:] = [second, time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(second))]
+    return _last_second[1]
 
 
 def http_response(result: Any) -> tuple[int, dict[str, str], bytes]:

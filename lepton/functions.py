@@ -27,7 +27,7 @@ class FunctionHost:
         self.base_env = dict(base_env or {})
         self.physical_names = dict(physical_names or {})
         self._bases: dict[str, Handler] = {}
-        self._configured: dict[tuple[str, frozenset[tuple[str, str]]], Handler] = {}
+        self._configured: dict[tuple[str, object], Handler] = {}
         self._lock = threading.Lock()
 
     def spec(self, logical_id: str) -> FunctionSpec:
@@ -56,7 +56,7 @@ class FunctionHost:
                 self._bases[logical_id] = self._import(self.spec(logical_id))
             return self._bases[logical_id]
 
-    def handler(self, logical_id: str, env: Mapping[str, str] | None = None) -> Handler:
+    def handler(self, logical_id: str, env: Mapping[str, str] | None = None, version: str | None = None) -> Handler:
         base = self.base_handler(logical_id)
         if env is None:
             return base
@@ -65,7 +65,8 @@ class FunctionHost:
             # Lambda; in this shared process, give them the version's before the call.
             os.environ.update({k: v for k, v in env.items() if not k.startswith("AWS_LAMBDA_")})
             return base
-        key = (logical_id, frozenset(env.items()))
+        # A published version's configuration never changes: its number is key enough.
+        key = (logical_id, version) if version and version != "$LATEST" else (logical_id, frozenset(env.items()))
         handler = self._configured.get(key)
         if handler is None:
             with self._lock:
@@ -79,7 +80,7 @@ class FunctionHost:
                version: str = "$LATEST") -> Any:
         spec = self.spec(logical_id)
         context = LambdaContext(self.function_name(logical_id), spec.memory_mb, spec.timeout_s, version)
-        return self.handler(logical_id, env)(event, context)
+        return self.handler(logical_id, env, version)(event, context)
 
     def _import(self, spec: FunctionSpec) -> Handler:
         for folder in [spec.code_uri, *reversed(spec.layers)]:
