@@ -138,7 +138,7 @@ class LocalStack:
             env = {**spec.environment, **deploy_env}
             self.client("lambda").create_function(
                 FunctionName=self.names[logical_id], Runtime="python3.12", Role=role, Handler=spec.handler,
-                Code={"ZipFile": _placeholder_zip()}, Environment={"Variables": env},
+                Code={"ZipFile": placeholder_zip()}, Environment={"Variables": env},
                 MemorySize=spec.memory_mb, Timeout=spec.timeout_s,
             )
             version = self.client("lambda").publish_version(FunctionName=self.names[logical_id])["Version"]
@@ -341,7 +341,7 @@ def _forget_clients() -> None:
     clients.reset()
 
 
-def _placeholder_zip() -> bytes:
+def placeholder_zip() -> bytes:
     # moto stores code but cannot run it; the local stack runs the real handlers in-process.
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:

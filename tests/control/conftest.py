@@ -7,8 +7,6 @@ the S3 notification in SQS, the deployer handler.
 """
 from __future__ import annotations
 
-import io
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +14,7 @@ from typing import Any
 import boto3
 import pytest
 from lepton.deploy_setup import provision, template_environment
+from lepton.stack import placeholder_zip
 from lepton.worker import DeployWorker
 from lepton_serving import clients
 from moto import mock_aws
@@ -81,7 +80,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         for model, function in FUNCTIONS.items():
             made["lambda"].create_function(
                 FunctionName=function, Runtime="python3.12", Role=role, Handler=f"{model}.handler.lambda_handler",
-                Code={"ZipFile": _placeholder_zip()}, MemorySize=1024, Timeout=15,
+                Code={"ZipFile": placeholder_zip()}, MemorySize=1024, Timeout=15,
                 Environment={"Variables": template_environment(LOGICAL[model], names)})
             version = made["lambda"].publish_version(FunctionName=function)["Version"]
             made["lambda"].create_alias(FunctionName=function, Name="live", FunctionVersion=version)
@@ -101,10 +100,3 @@ def api(world: World) -> Any:
     from fastapi.testclient import TestClient
 
     return TestClient(create_app(), raise_server_exceptions=False)
-
-
-def _placeholder_zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("README.txt", "moto stores code; tests run the handlers in-process\n")
-    return buffer.getvalue()

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import boto3
 import pytest
-from deploy_support import BUCKET, FUNCTION, DeployStack, placeholder_zip
+from deploy_support import BUCKET, FUNCTION, DeployStack
+from lepton.stack import placeholder_zip
 from lepton.deploy_setup import provision, template_environment
 from lepton_serving import clients
 from moto import mock_aws

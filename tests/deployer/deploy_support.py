@@ -6,10 +6,8 @@ Good models come from tests/onnx_models.py; the bad ones here are built the same
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -103,13 +101,6 @@ class DeployStack:
 
 def context() -> LambdaContext:
     return LambdaContext("lepton-test-deployer", 2048, 120)
-
-
-def placeholder_zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("README.txt", "moto stores code; tests run the handler in-process\n")
-    return buffer.getvalue()
 
 
 # -- models ----------------------------------------------------------------------------------------
