@@ -39,7 +39,7 @@ def main() -> None:
         return host.invoke(logical_id, event, env=env, version="1")
 
     for logical_id, env in deployed.items():  # init phase of each deployed version
-        host.handler(logical_id, env).warm()
+        host.handler(logical_id, env, "1").warm()
     gateway = LocalGateway(template.routes(), dispatch, authorize=sigv4_present)
     redirect_function_output(Path(cfg["log"]))
     config = uvicorn.Config(asgi_app(gateway), host="127.0.0.1", port=cfg["port"],
