@@ -5,9 +5,11 @@ server. One code path for local and cloud: the same handler gets the same event 
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
@@ -31,10 +33,21 @@ def _message(status: int, text: str) -> tuple[int, dict[str, str], bytes]:
 
 
 class LocalGateway:
-    def __init__(self, routes: list[Route], dispatch: Dispatch, authorize: Authorizer | None = None):
+    def __init__(self, routes: list[Route], dispatch: Dispatch, authorize: Authorizer | None = None,
+                 threaded: set[str] | frozenset[str] = frozenset()):
+        """`threaded`: functions to call off the server's event loop, as Lambda calls every
+        handler (ASGI adapters such as Mangum drive a loop of their own). The others run on the
+        loop itself: no thread hand-off on the inference path."""
         self.table = RouteTable(routes)
         self.dispatch = dispatch
         self.authorize = authorize
+        self.threaded = frozenset(threaded)
+
+    def needs_thread(self, method: str, path: str) -> bool:
+        if not self.threaded:
+            return False
+        match = self.table.match(method, path)
+        return match is not None and match.route.function in self.threaded
 
     def handle(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes,
                source_ip: str = "127.0.0.1") -> tuple[int, dict[str, str], bytes]:
@@ -61,7 +74,14 @@ class LocalGateway:
             return _message(502, "Internal Server Error")
 
 
+def _own_loop() -> None:
+    # A worker thread gets an event loop of its own, like the thread Lambda runs a handler in.
+    asyncio.set_event_loop(asyncio.new_event_loop())
+
+
 def asgi_app(gateway: LocalGateway) -> Callable[..., Any]:
+    workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="lepton-fn", initializer=_own_loop)
+
     async def app(scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         if scope["type"] == "lifespan":
             while True:
@@ -85,10 +105,13 @@ def asgi_app(gateway: LocalGateway) -> Callable[..., Any]:
             value = raw_value.decode("latin-1")
             headers[name] = f"{headers[name]},{value}" if name in headers else value
         client = scope.get("client") or ("127.0.0.1", 0)
-        status, out_headers, body = gateway.handle(
-            scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"),
-            headers, b"".join(chunks), client[0],
-        )
+        request = (scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"),
+                   headers, b"".join(chunks), client[0])
+        if gateway.needs_thread(scope["method"], scope["path"]):
+            status, out_headers, body = await asyncio.get_running_loop().run_in_executor(
+                workers, gateway.handle, *request)
+        else:
+            status, out_headers, body = gateway.handle(*request)
         await send({
             "type": "http.response.start",
             "status": status,

@@ -250,7 +250,8 @@ class LocalStack:
             version, env = picked
             return host.invoke(logical_id, event, env=env, version=version)
 
-        return LocalGateway(self.template.routes(), dispatch, authorize=sigv4_present)
+        threaded = {lid for lid, spec in functions.items() if not spec.model_name}
+        return LocalGateway(self.template.routes(), dispatch, authorize=sigv4_present, threaded=threaded)
 
     def api_server(self, gateway: LocalGateway) -> Any:
         """A uvicorn server for the gateway; `.run()` blocks, `.should_exit = True` stops it."""

@@ -65,9 +65,9 @@ def test_a_rollback_through_api_gateway_records_the_iam_caller(world):
 
 
 def test_a_misconfigured_function_answers_with_the_reason(world, monkeypatch):
-    from control.handler import ControlHandler
+    from control.handler import lambda_handler
 
     monkeypatch.setenv("LEPTON_FUNCTIONS", "tabular")
-    response = ControlHandler()(load_event("control/list-models.json"), LambdaContext("c", 1024, 15))
+    response = lambda_handler(load_event("control/list-models.json"), LambdaContext("c", 1024, 15))
     assert response["statusCode"] == 500
     assert json.loads(response["body"])["error"].startswith("LEPTON_FUNCTIONS is not valid JSON")
