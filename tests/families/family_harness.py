@@ -22,3 +22,10 @@ def with_body(relative: str, payload: Any) -> dict:
 
 def body_of(relative: str) -> Any:
     return json.loads(load_event(relative)["body"])
+
+
+def assert_refused(code: int, body: dict, status: int, fragment: str) -> None:
+    """A bad request: the expected 4xx, a message naming the problem, and no stack trace."""
+    assert code == status, body
+    assert fragment in body["error"]
+    assert "Traceback" not in body["error"]
