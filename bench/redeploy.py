@@ -39,21 +39,20 @@ def _measure(settings: Settings, model: BenchModel) -> dict[str, Any]:
 
     import orjson
 
-    from lepton.stack import LocalStack, StackSettings
+    from lepton.artifacts import publish_models
+    from lepton.stack import StackSettings, boot
 
     repeats = settings.n(5, 1)
     stack_settings = StackSettings(root=ROOT, aws_port=free_port(), api_port=free_port(),
                                    state_dir=settings.work / "redeploy-state", bucket="lepton-bench-redeploy")
-    stack = LocalStack(stack_settings)
     samples = []
     sink = io.StringIO()
+    with contextlib.redirect_stdout(sink):
+        stack = boot(stack_settings, models=False)
     try:
         with contextlib.redirect_stdout(sink):
-            stack.start_aws()
-            stack.provision()
-            stack.start_worker()
             artifacts = {model.name: model.artifact_dir}
-            stack.publish_models(artifacts)
+            publish_models(artifacts, stack_settings.bucket, stack.client("s3"))
             gateway = stack.gateway()
             body = model.body(1)
             path = f"/v2/models/{model.name}/infer"
@@ -67,7 +66,7 @@ def _measure(settings: Settings, model: BenchModel) -> dict[str, Any]:
                 status, _, raw = gateway.handle("POST", path, "", headers, body)
                 before = orjson.loads(raw).get("model_version") if status == 200 else None
                 started = time.perf_counter()
-                stack.publish_models(artifacts)  # the next version: manifest written last
+                publish_models(artifacts, stack_settings.bucket, stack.client("s3"))  # manifest written last
                 deadline = started + 120
                 while time.perf_counter() < deadline:
                     status, _, raw = gateway.handle("POST", path, "", headers, body)

@@ -5,7 +5,7 @@ Both layer Makefiles call this, so "install wheels for the Lambda platform and s
 inference never imports" has one implementation:
 
     python3 layers/build_layer.py --out ARTIFACTS_DIR --arch arm64 \
-        --requirements layers/serving/requirements.txt [--package layers/serving/lepton_serving]
+        [--requirements layers/serving/requirements.txt] [--package layers/serving/lepton_serving]
 
 The layer's files land in ARTIFACTS_DIR/python (Lambda puts /opt/python on sys.path). pip picks
 wheels by tag, never by the machine it runs on, so any Python 3 with pip can build either
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, type=Path, help="ARTIFACTS_DIR; the layer goes to OUT/python")
     parser.add_argument("--arch", default="arm64", help="arm64 (default) or x86_64")
-    parser.add_argument("--requirements", required=True, type=Path)
+    parser.add_argument("--requirements", type=Path, help="pinned third-party wheels (none for a pure-Python layer)")
     parser.add_argument("--package", type=Path, action="append", default=[],
                         help="a source package to copy into the layer (repeatable)")
     parser.add_argument("--python", default=sys.executable, help="interpreter whose pip installs the wheels")
@@ -166,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(root)
     root.mkdir(parents=True)
 
-    pip_install(args.requirements, root, arch, args.python)
+    if args.requirements:
+        pip_install(args.requirements, root, arch, args.python)
     for package in args.package:
         copy_package(package.resolve(), root)
     removed = strip(root)

@@ -9,23 +9,16 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from dataclasses import dataclass
-from typing import Any
+
+from lepton_deploy.functions import ALIAS, AliasState, LambdaFunctions
 
 log = logging.getLogger("lepton.aliases")
 
 
-@dataclass(frozen=True)
-class AliasState:
-    version: str
-    canary_version: str | None = None
-    canary_weight: float = 0.0
-
-
 class LiveAliases:
-    def __init__(self, lambda_client: Any, function_names: dict[str, str], alias: str = "live",
+    def __init__(self, functions: LambdaFunctions, function_names: dict[str, str], alias: str = ALIAS,
                  refresh_seconds: float = 0.5, rng: random.Random | None = None):
-        self.client = lambda_client
+        self.functions = functions
         self.function_names = dict(function_names)  # logical id -> physical function name
         self.alias = alias
         self.refresh_seconds = refresh_seconds
@@ -37,17 +30,14 @@ class LiveAliases:
 
     def refresh(self) -> None:
         for logical_id, name in self.function_names.items():
-            alias = self.client.get_alias(FunctionName=name, Name=self.alias)
-            weights = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
-            canary, weight = next(iter(weights.items()), (None, 0.0))
-            state = AliasState(alias["FunctionVersion"], canary, float(weight))
-            for version in filter(None, (state.version, state.canary_version)):
+            state = self.functions.alias(name, self.alias)
+            for version in (state.version, *state.weights):
                 if (logical_id, version) not in self._env:
-                    config = self.client.get_function_configuration(FunctionName=name, Qualifier=version)
-                    self._env[(logical_id, version)] = (config.get("Environment") or {}).get("Variables", {})
+                    self._env[(logical_id, version)] = self.functions.config(name, version).environment
             if self.states.get(logical_id) != state:
+                canary = state.canary
                 log.info("%s: live -> version %s%s", logical_id, state.version,
-                         f" (canary {state.canary_version} at {state.canary_weight:.0%})" if canary else "")
+                         f" (canary {canary[0]} at {canary[1]:.0%})" if canary else "")
             self.states[logical_id] = state
 
     def pick(self, logical_id: str) -> tuple[str, dict[str, str]] | None:
@@ -56,8 +46,9 @@ class LiveAliases:
         if state is None:
             return None
         version = state.version
-        if state.canary_version and self.rng.random() < state.canary_weight:
-            version = state.canary_version
+        canary = state.canary
+        if canary and self.rng.random() < canary[1]:
+            version = canary[0]
         return version, self._env[(logical_id, version)]
 
     def start(self) -> None:

@@ -7,6 +7,7 @@ import json
 import logging
 import socket
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -42,35 +43,32 @@ def _logging(verbose: bool = False) -> None:
 
 # -- up ------------------------------------------------------------------------------------------
 def cmd_up(args: argparse.Namespace) -> int:
-    from .stack import LocalStack, redirect_function_output
+    from .stack import boot, redirect_function_output
 
     _logging(args.verbose)
     settings = _settings(args)
     # Before any handler is imported: their JSON logs and EMF lines go to the log file.
     redirect_function_output(settings.state / "logs" / "functions.log")
-    stack = LocalStack(settings)
+    stack = None
     try:
-        stack.start_aws()
-        stack.provision()
-        artifacts = stack.ensure_artifacts()
-        stack.start_worker()
-        stack.start_feed()
-        live = stack.wait_for_deployments(stack.publish_models(artifacts))
-        gateway = stack.gateway()
-        _banner(stack, live)
-        stack.api_server(gateway).run()
+        stack = boot(settings, feed=True)
+        server = stack.api_server(stack.gateway())
+        _banner(stack, stack.live_at_start)
+        server.run()
     except KeyboardInterrupt:
         pass
     finally:
-        stack.stop()
+        if stack is not None:
+            stack.stop()
     return 0
 
 
 def _banner(stack: Any, live: dict[str, str]) -> None:
     s = stack.settings
     api = f"http://{s.host}:{s.api_port}"
-    console.print(f"\n[bold]Lepton local stack[/bold]\n  API        {api}\n  local AWS  {s.endpoint}"
-                  f"   (aws --endpoint-url {s.endpoint} ...)\n  logs       {s.state / 'logs' / 'functions.log'}\n")
+    endpoint = stack.aws.endpoint
+    console.print(f"\n[bold]Lepton local stack[/bold]\n  API        {api}\n  local AWS  {endpoint}"
+                  f"   (aws --endpoint-url {endpoint} ...)\n  logs       {s.state / 'logs' / 'functions.log'}\n")
     for spec in stack.template.functions().values():
         if spec.model_name:
             console.print(f"  {spec.model_name:<12} live version {live.get(spec.model_name, '-'):<4} "
@@ -82,7 +80,8 @@ def _banner(stack: Any, live: dict[str, str]) -> None:
 
 # -- invoke --------------------------------------------------------------------------------------
 def cmd_invoke(args: argparse.Namespace) -> int:
-    from .stack import LocalStack, port_open
+    from .local_aws import port_open
+    from .stack import attach, boot
 
     _logging(args.verbose)
     event = json.loads(sys.stdin.read() if args.event == "-" else Path(args.event).read_text())
@@ -91,18 +90,10 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     if embedded:
         settings.aws_port = _free_port()
         console.print(f"[dim]no local stack on :{args.aws_port}; starting an embedded one on :{settings.aws_port}[/dim]")
-    stack = LocalStack(settings)
     # Function logs go to stderr so stdout carries only the response, as with `sam local invoke`.
     with contextlib.redirect_stdout(sys.stderr):
+        stack = boot(settings) if embedded else attach(settings)
         try:
-            if embedded:
-                stack.start_aws()
-                stack.provision()
-                artifacts = stack.ensure_artifacts()
-                stack.start_worker()
-                stack.wait_for_deployments(stack.publish_models(artifacts))
-            else:
-                stack.attach()
             result = stack.invoke(args.function, event)
         finally:
             stack.stop()
@@ -142,10 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
         from lepton_training.cli import register
 
         register(sub)
-    with contextlib.suppress(ImportError):
-        from bench.cli import register as register_bench
-
-        register_bench(sub)
+    # Commands from packages above this one (bench/) plug in through entry points: an import
+    # from here would point up the import graph.
+    for entry in entry_points(group="lepton.commands"):
+        with contextlib.suppress(ImportError):
+            entry.load()(sub)
     from .ops import register as register_ops  # models, versions, push, rollback, promote, deployments
 
     register_ops(sub)

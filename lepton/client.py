@@ -52,13 +52,12 @@ def stack_api_url(stack: str, region: str | None = None) -> str:
     import boto3
     from botocore.exceptions import BotoCoreError
     from botocore.exceptions import ClientError as AwsError
+    from lepton_serving.clients import error_message
 
     try:
         found = boto3.client("cloudformation", region_name=region).describe_stacks(StackName=stack)["Stacks"][0]
-    except AwsError as exc:
-        raise ClientError(f"cannot read stack '{stack}': {exc.response.get('Error', {}).get('Message', exc)}") from exc
-    except BotoCoreError as exc:
-        raise ClientError(f"cannot read stack '{stack}': {exc}") from exc
+    except (AwsError, BotoCoreError) as exc:
+        raise ClientError(f"cannot read stack '{stack}': {error_message(exc)}") from exc
     outputs = {o["OutputKey"]: o["OutputValue"] for o in found.get("Outputs", [])}
     if "ApiUrl" not in outputs:
         raise ClientError(f"stack '{stack}' has no ApiUrl output; is it a Lepton stack ({found.get('StackStatus')})?")

@@ -19,7 +19,6 @@ from .template import Template
 ROOT = Path(__file__).resolve().parent.parent
 TABLE, QUEUE, DLQ, QUEUE_POLICY, BUCKET = (
     "DeploymentsTable", "DeployQueue", "DeployDeadLetterQueue", "DeployQueuePolicy", "ModelBucket")
-DEPLOYER_ENV = ("LEPTON_DEPLOYMENTS_TABLE", "LEPTON_DEPLOY_QUEUE_URL", "LEPTON_FUNCTIONS")
 
 ClientFactory = Callable[[str], Any]
 

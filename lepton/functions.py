@@ -2,13 +2,13 @@
 
 Each function's CodeUri and its layers' folders go on sys.path (Lambda's /var/task and
 /opt/python), its handler is imported once, and every call gets a v2 event and a context.
-Model functions are re-created per configuration, so each published version keeps its own
-warm model, as separate Lambda versions do.
+Each configuration (a published version's environment) gets its own handler instance through
+the handler's ``with_environment``, so each version keeps its own warm model, as separate
+Lambda versions do, and no call ever writes the process environment: requests run on threads.
 """
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 import threading
 from collections.abc import Callable, Mapping
@@ -57,16 +57,12 @@ class FunctionHost:
             return self._bases[logical_id]
 
     def handler(self, logical_id: str, env: Mapping[str, str] | None = None, version: str | None = None) -> Handler:
+        """The handler configured with the template's environment plus ``env`` (a version's)."""
         base = self.base_handler(logical_id)
-        if env is None:
-            return base
         if not hasattr(base, "with_environment"):
-            # Functions without per-version configuration read the process environment, as in
-            # Lambda; in this shared process, give them the version's before the call.
-            os.environ.update({k: v for k, v in env.items() if not k.startswith("AWS_LAMBDA_")})
-            return base
+            return base  # configured once, at import, from the process environment
         # A published version's configuration never changes: its number is key enough.
-        key = (logical_id, version) if version and version != "$LATEST" else (logical_id, frozenset(env.items()))
+        key = (logical_id, version) if version and version != "$LATEST" else (logical_id, frozenset((env or {}).items()))
         handler = self._configured.get(key)
         if handler is None:
             with self._lock:
@@ -86,11 +82,6 @@ class FunctionHost:
         for folder in [spec.code_uri, *reversed(spec.layers)]:
             if str(folder) not in sys.path:
                 sys.path.insert(0, str(folder))
-        # Handlers read their environment at import (init phase); give them theirs. The
-        # AWS_LAMBDA_* markers stay out: they would make every later import act as in Lambda.
-        for key, value in self.environment(spec.logical_id).items():
-            if not key.startswith("AWS_LAMBDA_"):
-                os.environ[key] = value
         module_name, _, attr = spec.handler.rpartition(".")
         module = importlib.import_module(module_name)
         try:

@@ -45,12 +45,6 @@ class RouteTable:
                 return Match(route, found.groupdict())
         return None
 
-    def allows_path(self, path: str) -> bool:
-        """True when some route has this path under another method (405 vs 404)."""
-        return any(r.path == path for r in self._static.values()) or any(
-            p.fullmatch(path) for _, _, p, _ in self._dynamic
-        )
-
     @staticmethod
     def _compile(path: str) -> tuple[re.Pattern[str], int]:
         greedy = 0

@@ -1,10 +1,55 @@
-"""Fixtures every test group shares: fake AWS credentials and a clean client cache.
+"""Fixtures every test group shares: fake AWS credentials, a clean client cache, and no network.
 
-Every AWS call in a test goes to moto; these variables make sure nothing can reach AWS.
+Every AWS call in a test goes to moto. The credentials below are fake, and a guard refuses any
+connection that leaves the machine, so a test that forgot its moto fixture fails at once
+instead of calling real AWS.
 """
 from __future__ import annotations
 
+import ipaddress
+import socket
+
 import pytest
+
+_connect = socket.socket.connect
+_connect_ex = socket.socket.connect_ex
+
+
+class NetworkBlocked(OSError):
+    """A test tried to reach a host that is not this machine."""
+
+
+def _loopback_only(address: object) -> None:
+    if not isinstance(address, tuple):  # AF_UNIX paths and the like stay on the machine
+        return
+    host = str(address[0])
+    try:
+        local = ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+    except ValueError:
+        local = host == "localhost"
+    if not local:
+        raise NetworkBlocked(f"tests may not leave the machine: connection to {address} refused "
+                             "(is a moto fixture missing?)")
+
+
+def _guarded_connect(self: socket.socket, address: object) -> None:
+    _loopback_only(address)
+    return _connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: object) -> int:
+    _loopback_only(address)
+    return _connect_ex(self, address)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    socket.socket.connect = _connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _connect_ex  # type: ignore[method-assign]
 
 
 @pytest.fixture(autouse=True)
@@ -26,4 +71,3 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     clients.reset()
     yield
     clients.reset()
-

@@ -16,7 +16,8 @@ from collections.abc import Iterator
 import pytest
 
 from eventfiles import ROOT
-from lepton.stack import LocalStack, StackSettings, port_open
+from lepton.local_aws import port_open
+from lepton.stack import LocalStack, StackSettings, boot
 from stack_models import write_all
 
 
@@ -53,12 +54,8 @@ def stack(tmp_path_factory, moto_server) -> Iterator[LocalStack]:
     models = write_all(state / "artifacts")
     settings = StackSettings(root=ROOT, api_port=free_port(), aws_port=moto_server, state_dir=state,
                              train_missing=False, external_aws=True)
-    stack = LocalStack(settings)
+    stack = boot(settings)  # what `make up` runs, on a moto server of this module's own
     try:
-        stack.start_aws()
-        stack.provision()
-        stack.start_worker()
-        stack.live_at_start = stack.wait_for_deployments(stack.publish_models(stack.ensure_artifacts()))
         server = stack.api_server(stack.gateway())
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()

@@ -24,7 +24,8 @@ def main() -> None:
 
     from lepton.functions import FunctionHost
     from lepton.gateway import LocalGateway, asgi_app
-    from lepton.stack import redirect_function_output, sigv4_present
+    from lepton.sigv4 import sigv4_present
+    from lepton.stack import redirect_function_output
     from lepton.template import Template
 
     template = Template(ROOT / "template.yaml", names={"ModelBucket": cfg["bucket"]})

@@ -16,7 +16,9 @@ import pytest
 from lepton.deploy_setup import provision, template_environment
 from lepton.stack import placeholder_zip
 from lepton.worker import DeployWorker
+from lepton_deploy.registry import Registry
 from lepton_serving import clients
+from lepton_serving.table import DeploymentsTable
 from moto import mock_aws
 from onnx_models import manifest_for, mlp_model
 
@@ -34,6 +36,7 @@ class World:
     lam: Any
     queue_url: str
     control_env: dict[str, str]
+    registry: Registry
     models: dict[int, bytes] = field(default_factory=dict)
 
     def upload(self, version: int, seed: int | None = None, manifest: bool = True) -> bytes:
@@ -89,7 +92,8 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         control_env = {**template_environment("ControlFunction", names), **env}
         for key, value in {**template_environment("DeployerFunction", names), **env, **control_env}.items():
             monkeypatch.setenv(key, value)
-        yield World(made["s3"], made["sqs"], made["lambda"], env["LEPTON_DEPLOY_QUEUE_URL"], control_env)
+        yield World(made["s3"], made["sqs"], made["lambda"], env["LEPTON_DEPLOY_QUEUE_URL"], control_env,
+                    Registry(DeploymentsTable(made["dynamodb"], env["LEPTON_DEPLOYMENTS_TABLE"])))
         clients.reset()
 
 

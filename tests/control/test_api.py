@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 from urllib.parse import parse_qs, urlsplit
 
-from lepton_serving import registry
 
 
 def test_list_models_shows_live_version_function_and_last_deployment(world, api):
@@ -91,7 +90,7 @@ def test_rollback_with_nothing_to_roll_back_to_is_409(world, api):
 def test_rollback_while_another_deployment_holds_the_lease_is_409(world, api):
     world.publish(1)
     world.publish(2)
-    assert registry.acquire_lease("tabular", "deployer:abc", "promote v3", 60)
+    assert world.registry.acquire_lease("tabular", "deployer:abc", "promote v3", 60)
     response = api.post("/models/tabular/rollback")
     assert response.status_code == 409
     assert "another deployment of 'tabular' is in progress (promote v3" in response.json()["error"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import tempfile
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -14,10 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import onnx
+from deployer.config import DeployerConfig
+from deployer.pipeline import Deployer, Services
 from eventfiles import load_event
 from lepton.context import LambdaContext
 from lepton.worker import DeployWorker
+from lepton_deploy.functions import LambdaFunctions
+from lepton_deploy.registry import Registry
+from lepton_deploy.rollout import Rollout
 from lepton_serving.manifest import Manifest
+from lepton_serving.table import DeploymentsTable
 from onnx import helper
 from onnx_models import manifest_for, mlp_model
 
@@ -40,6 +47,25 @@ class DeployStack:
     function_env: dict[str, str]
     cache_dir: Path
     seen: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def registry(self) -> Registry:
+        """The deployments table as the deployer reads it."""
+        return Registry(DeploymentsTable(self.dynamodb, self.table))
+
+    def deployer(self, wait: Any = None) -> Deployer:
+        """The deployer's pipeline, configured from the environment as its handler configures it."""
+        config = DeployerConfig.from_env(os.environ)
+        services = Services(self.s3, self.lam, self.dynamodb, self.sqs, self.cloudwatch)
+        deployer = Deployer(config, services)
+        if wait is not None:
+            deployer.rollout = Rollout(deployer.registry, deployer.functions, wait=wait)
+        return deployer
+
+    @property
+    def rollout(self) -> Rollout:
+        """Alias moves as the CLI and the control API make them."""
+        return Rollout(self.registry, LambdaFunctions(self.lam))
 
     # -- uploads --------------------------------------------------------------------------------
     def upload(self, model_bytes: bytes, manifest: Manifest) -> None:

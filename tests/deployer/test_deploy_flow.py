@@ -7,7 +7,6 @@ import numpy as np
 from deploy_support import BUCKET, ROWS, context, good
 from deployer.handler import lambda_handler as deployer
 from eventfiles import load_event
-from lepton_serving import registry
 from onnx_models import run
 
 
@@ -45,11 +44,11 @@ def test_upload_is_delivered_validated_promoted_and_served_with_its_version(stac
     assert np.allclose(body["outputs"][0]["data"], expected(v2), atol=1e-6)
     assert not np.allclose(expected(v1), expected(v2), atol=1e-3)
     # AND the registry agrees with the alias
-    live = registry.get_live("tabular")
+    live = stack.registry.get_live("tabular")
     assert (live.live.version, live.live.function_version) == (2, "3")
-    assert [(a.version, a.outcome) for a in registry.list_deployments("tabular")] == [(2, "promoted"), (1, "promoted")]
+    assert [(a.version, a.outcome) for a in stack.registry.list_deployments("tabular")] == [(2, "promoted"), (1, "promoted")]
     assert {"manifest", "download", "integrity", "checker", "load", "golden", "promote", "total"} <= set(
-        registry.list_deployments("tabular")[0].timings_ms)
+        stack.registry.list_deployments("tabular")[0].timings_ms)
 
 
 def test_a_later_sam_deploy_keeps_serving_the_promoted_model(stack):
@@ -79,7 +78,7 @@ def test_the_same_notification_delivered_twice_publishes_one_version(stack):
     # THEN both succeed, but only one version was published and one attempt recorded
     assert first == {"batchItemFailures": []} and second == {"batchItemFailures": []}
     assert stack.versions() == ["$LATEST", "1", "2"]
-    assert [a.outcome for a in registry.list_deployments("tabular")] == ["promoted"]
+    assert [a.outcome for a in stack.registry.list_deployments("tabular")] == ["promoted"]
 
 
 def test_an_older_version_uploaded_after_a_newer_one_is_skipped(stack):
@@ -88,7 +87,7 @@ def test_an_older_version_uploaded_after_a_newer_one_is_skipped(stack):
     stack.upload(*good(2))
     deploy_through_queue(stack)
     assert stack.live_env()["LEPTON_MODEL_VERSION"] == "3"
-    latest = registry.list_deployments("tabular")[0]
+    latest = stack.registry.list_deployments("tabular")[0]
     assert (latest.version, latest.outcome) == (2, "skipped")
     assert "not newer than version 3" in latest.reason
     assert stack.versions() == ["$LATEST", "1", "2"]
@@ -136,4 +135,4 @@ def test_non_manifest_keys_are_ignored(stack):
     event = load_event("deployer/s3-put.json")
     event["Records"][0]["s3"]["object"]["key"] = "models/tabular/1/model.onnx"
     assert deployer(event, context()) == {"results": [{"outcome": "ignored", "key": "models/tabular/1/model.onnx"}]}
-    assert registry.list_deployments("tabular") == []
+    assert stack.registry.list_deployments("tabular") == []

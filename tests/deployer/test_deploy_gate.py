@@ -7,7 +7,6 @@ import pytest
 from deploy_support import context, good
 from deployer.handler import lambda_handler as deployer
 from eventfiles import load_event
-from lepton_serving import registry
 
 
 def s3_event(stack, version: int) -> dict:
@@ -77,13 +76,13 @@ def test_a_bad_version_is_rejected_with_its_reason_and_the_live_model_keeps_answ
 
     # THEN it is rejected by the check that names the fault, with a readable reason
     assert result["outcome"] == "rejected"
-    attempt = registry.list_deployments("tabular")[0]
+    attempt = stack.registry.list_deployments("tabular")[0]
     assert (attempt.version, attempt.outcome, attempt.check) == (2, "rejected", check)
     assert words in attempt.reason, attempt.reason
     # AND nothing moved: alias, published versions, live pointer
     assert stack.alias()["FunctionVersion"] == alias_before
     assert stack.versions() == ["$LATEST", "1", "2"]
-    assert registry.get_live("tabular").live.version == 1
+    assert stack.registry.get_live("tabular").live.version == 1
     # AND version 1 still answers, identically
     status, after = stack.infer(stack.live_env())
     assert status == 200 and after["model_version"] == "1"
@@ -100,7 +99,7 @@ def test_the_first_version_is_checked_against_the_functions_expected_signature(s
     result = deployer(s3_event(stack, 1), context())["results"][0]
     assert result["outcome"] == "rejected"
     assert "LEPTON_EXPECTED_SIGNATURE" in result["reason"] and "[-1, 4]" in result["reason"]
-    assert registry.get_live("tabular") is None
+    assert stack.registry.get_live("tabular") is None
 
 
 def test_a_manifest_that_names_another_version_than_its_key_is_rejected(stack):
@@ -131,7 +130,7 @@ def test_a_model_over_the_size_budget_is_rejected_before_download(stack, monkeyp
     stack.upload(*good(1))
     result = deployer(s3_event(stack, 1), context())["results"][0]
     assert result["outcome"] == "rejected" and "the budget is 100 bytes" in result["reason"]
-    assert "download" not in registry.list_deployments("tabular")[0].timings_ms
+    assert "download" not in stack.registry.list_deployments("tabular")[0].timings_ms
 
 
 def test_an_unknown_model_is_rejected_with_the_models_this_deployer_knows(stack):

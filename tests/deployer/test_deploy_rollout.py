@@ -7,11 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 from deploy_support import BUCKET, FUNCTION, context, good
-from deployer.config import DeployerConfig
 from deployer.events import Upload
 from deployer.handler import lambda_handler as deployer
-from deployer.pipeline import Deployer
-from lepton_serving import registry, rollout
+from lepton_deploy.errors import NothingToDo
 
 
 def promote(stack, version: int) -> dict:
@@ -33,9 +31,9 @@ def test_canary_sends_a_share_to_the_new_version_then_promotes_it(stack, monkeyp
     assert stack.alias()["FunctionVersion"] == "2"
     assert weights(stack) == {"3": 0.2}
     assert stack.env_of("3")["LEPTON_MODEL_VERSION"] == "2"
-    live = registry.get_live("tabular")
+    live = stack.registry.get_live("tabular")
     assert (live.live.version, live.canary.release.version, live.canary.weight) == (1, 2, 0.2)
-    assert registry.list_deployments("tabular")[0].outcome == "canary"
+    assert stack.registry.list_deployments("tabular")[0].outcome == "canary"
     # AND both versions answer, each with its own model version
     assert stack.infer(stack.env_of("2"))[1]["model_version"] == "1"
     assert stack.infer(stack.env_of("3"))[1]["model_version"] == "2"
@@ -45,9 +43,9 @@ def test_canary_sends_a_share_to_the_new_version_then_promotes_it(stack, monkeyp
     assert result == {"received": 1, "failed": []}
     # THEN version 2 takes all traffic; version 1 stays published
     assert (stack.alias()["FunctionVersion"], weights(stack)) == ("3", {})
-    live = registry.get_live("tabular")
+    live = stack.registry.get_live("tabular")
     assert (live.live.version, live.canary, [r.version for r in live.history]) == (2, None, [1])
-    latest = registry.list_deployments("tabular")[0]
+    latest = stack.registry.list_deployments("tabular")[0]
     assert (latest.outcome, latest.actor, latest.version) == ("promoted", "canary", 2)
     assert "0 error(s) in 0 invocation(s)" in latest.reason
     assert "1" in stack.versions()
@@ -69,21 +67,21 @@ def test_a_canary_with_errors_is_rolled_back_by_its_check(stack, monkeypatch):
     stack.worker(deployer).run_once()
     # THEN all traffic is back on version 1, and the record says why
     assert (stack.alias()["FunctionVersion"], weights(stack)) == ("2", {})
-    live = registry.get_live("tabular")
+    live = stack.registry.get_live("tabular")
     assert (live.live.version, live.canary) == (1, None)
-    latest = registry.list_deployments("tabular")[0]
+    latest = stack.registry.list_deployments("tabular")[0]
     assert (latest.outcome, latest.version) == ("rolled_back", 2)
     assert "3 error(s) in 10 invocation(s) (30.0%)" in latest.reason
 
 
 def test_promote_canary_by_hand_and_nothing_to_promote_is_a_clear_error(stack, monkeypatch):
     promote(stack, 1)
-    with pytest.raises(rollout.NothingToDo, match="no canary of 'tabular' is running; version 1 is live"):
-        rollout.promote_canary("tabular")
+    with pytest.raises(NothingToDo, match="no canary of 'tabular' is running; version 1 is live"):
+        stack.rollout.promote_canary("tabular")
     monkeypatch.setenv("LEPTON_CANARY_WEIGHT", "0.5")
     monkeypatch.delenv("LEPTON_DEPLOY_QUEUE_URL")  # no scheduled check: a person decides
     promote(stack, 2)
-    attempt = rollout.promote_canary("tabular", actor="cli")
+    attempt = stack.rollout.promote_canary("tabular", actor="cli")
     assert (attempt.outcome, attempt.version, attempt.actor) == ("promoted", 2, "cli")
     assert (stack.alias()["FunctionVersion"], weights(stack)) == ("3", {})
 
@@ -93,7 +91,7 @@ def test_rollback_moves_the_alias_back_at_once_and_walks_back_one_version_at_a_t
         promote(stack, version)
     assert stack.alias()["FunctionVersion"] == "4"
     # WHEN rolled back without a version
-    attempt = rollout.rollback("tabular")
+    attempt = stack.rollout.rollback("tabular")
     # THEN the previously live version serves, through its own published function version
     assert (attempt.outcome, attempt.version) == ("rolled_back", 2)
     assert "from version 3 to 2" in attempt.reason
@@ -101,23 +99,23 @@ def test_rollback_moves_the_alias_back_at_once_and_walks_back_one_version_at_a_t
     status, body = stack.infer(stack.live_env())
     assert status == 200 and body["model_version"] == "2"
     # AND again: version 1; and explicitly forward to 3
-    assert rollout.rollback("tabular").version == 1
+    assert stack.rollout.rollback("tabular").version == 1
     assert stack.alias()["FunctionVersion"] == "2"
-    assert rollout.rollback("tabular", 3).version == 3
+    assert stack.rollout.rollback("tabular", 3).version == 3
     assert stack.alias()["FunctionVersion"] == "4"
-    assert registry.get_live("tabular").live.version == 3
+    assert stack.registry.get_live("tabular").live.version == 3
     # AND no new function versions were published by rolling back
     assert stack.versions() == ["$LATEST", "1", "2", "3", "4"]
-    with pytest.raises(rollout.NothingToDo, match="never published"):
-        rollout.rollback("tabular", 9)
+    with pytest.raises(NothingToDo, match="never published"):
+        stack.rollout.rollback("tabular", 9)
 
 
 def test_rollback_finds_a_version_that_left_the_pointers_history(stack):
     for version in (1, 2):
         promote(stack, version)
-    pointer = registry.get_live("tabular")
-    registry.put_live(replace(pointer, history=()), pointer.generation)  # as if older than HISTORY_LIMIT
-    attempt = rollout.rollback("tabular", 1)
+    pointer = stack.registry.get_live("tabular")
+    stack.registry.put_live(replace(pointer, history=()), pointer.generation)  # as if older than HISTORY_LIMIT
+    attempt = stack.rollout.rollback("tabular", 1)
     assert (attempt.version, attempt.function_version) == (1, "2")
     assert stack.live_env()["LEPTON_MODEL_VERSION"] == "1"
 
@@ -131,8 +129,7 @@ def test_an_upload_while_another_deployment_holds_the_model_fails_and_is_retried
         in_flight.set()
         assert release.wait(10)
 
-    config = DeployerConfig.from_env()
-    first = Deployer(config, wait=slow_wait)
+    first = stack.deployer(wait=slow_wait)
     results: dict[str, dict] = {}
     for v in (2, 3):
         data, manifest = good(v)
@@ -144,17 +141,17 @@ def test_an_upload_while_another_deployment_holds_the_model_fails_and_is_retried
     assert in_flight.wait(10)
     # WHEN version 3 arrives meanwhile
     with pytest.raises(Exception, match="another deployment of 'tabular' is in progress"):
-        Deployer(config).handle(Upload(BUCKET, "models/tabular/3/manifest.json", etag="e3"), context())
+        stack.deployer().handle(Upload(BUCKET, "models/tabular/3/manifest.json", etag="e3"), context())
     release.set()
     thread.join(10)
     # THEN version 2 won; version 3 recorded failed (and its message would be retried)
     assert results["v2"]["outcome"] == "promoted"
     assert stack.live_env()["LEPTON_MODEL_VERSION"] == "2"
-    outcomes = {(a.version, a.outcome) for a in registry.list_deployments("tabular")}
+    outcomes = {(a.version, a.outcome) for a in stack.registry.list_deployments("tabular")}
     assert (3, "failed") in outcomes and (2, "promoted") in outcomes
     # AND on retry version 3 goes live (a new delivery of the same object is not a duplicate:
     # the failed attempt released its idempotency record)
-    retried = Deployer(config).handle(Upload(BUCKET, "models/tabular/3/manifest.json", etag="e3"), context())
+    retried = stack.deployer().handle(Upload(BUCKET, "models/tabular/3/manifest.json", etag="e3"), context())
     assert retried["outcome"] == "promoted"
     assert stack.live_env()["LEPTON_MODEL_VERSION"] == "3"
 
@@ -164,14 +161,13 @@ def test_two_deployers_racing_on_one_version_leave_one_winner_and_a_consistent_s
     data, manifest = good(2)
     stack.s3.put_object(Bucket=BUCKET, Key=manifest.model_key, Body=data)
     stack.s3.put_object(Bucket=BUCKET, Key=manifest.manifest_key, Body=manifest.to_json().encode())
-    config = DeployerConfig.from_env()
     start = threading.Barrier(2)
     outcomes: list[str] = []
 
     def run(etag: str) -> None:  # two deliveries that idempotency cannot merge (different etags)
         start.wait()
         try:
-            outcomes.append(Deployer(config).handle(
+            outcomes.append(stack.deployer().handle(
                 Upload(BUCKET, "models/tabular/2/manifest.json", etag=etag), context())["outcome"])
         except Exception as exc:  # the loser fails (lease busy) and would be retried
             outcomes.append(f"failed: {exc}")
@@ -185,10 +181,10 @@ def test_two_deployers_racing_on_one_version_leave_one_winner_and_a_consistent_s
     loser = next(o for o in outcomes if o != "promoted")
     assert loser == "skipped" or "another deployment of 'tabular' is in progress" in loser
     # Alias, the version it names, and the registry all say version 2, published once
-    live = registry.get_live("tabular")
+    live = stack.registry.get_live("tabular")
     alias_version = stack.alias()["FunctionVersion"]
     assert live.live.function_version == alias_version
     assert stack.env_of(alias_version)["LEPTON_MODEL_VERSION"] == "2" == str(live.live.version)
     assert stack.env_of(alias_version)["LEPTON_MODEL_SHA256"] == live.live.sha256 == manifest.sha256
     assert stack.versions() == ["$LATEST", "1", "2", "3"]
-    assert registry.lease_holder("tabular") is None
+    assert stack.registry.lease_holder("tabular") is None

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from deploy_support import BUCKET
 from deployer.config import DeployerConfig
-from deployer.errors import BadMessage, ConfigError
+from lepton_deploy.errors import BadMessage
+from lepton_serving.errors import ConfigError
 from deployer.events import CanaryCheck, Upload, parse_body, parse_s3_event
 from eventfiles import load_event
 from lepton.template import Template
@@ -70,8 +71,8 @@ def test_the_template_configures_a_valid_deployer():
                                                   "DeploymentsTable": "table"}).functions()["DeployerFunction"].environment
     config = DeployerConfig.from_env(env)
     assert config.functions == {family: f"fn-{family}" for family in families}
-    assert config.minimums_for("tabular") == {"accuracy": 0.8}
-    assert config.minimums_for("recommender") == {"ndcg_at_10": 0.2}
+    assert config.policy_for("tabular").min_metrics == {"accuracy": 0.8}
+    assert config.policy_for("recommender").min_metrics == {"ndcg_at_10": 0.2}
     assert config.canary_weight == 0.0
 
 
@@ -108,8 +109,8 @@ def test_moto_resources_match_template_yaml(stack):
 
 
 def test_the_alias_moving_code_imports_neither_onnx_nor_onnxruntime():
-    code = ("import sys; import lepton_serving.rollout, lepton_serving.registry; "
+    code = ("import sys; import lepton_deploy.rollout, lepton_deploy.registry, lepton_deploy.canary; "
             "print(sorted(m for m in ('onnx', 'onnxruntime', 'numpy') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                            env={"PYTHONPATH": str(ROOT / "layers" / "serving"), "PATH": ""})
+                            env={"PYTHONPATH": f"{ROOT / 'layers' / 'serving'}:{ROOT / 'layers' / 'deploy'}", "PATH": ""})
     assert result.stdout.strip() == "[]"

@@ -10,7 +10,7 @@ from eventfiles import ROOT, load_event
 from lepton.events import http_event, http_response
 from lepton.gateway import LocalGateway
 from lepton.routes import RouteTable
-from lepton.stack import sigv4_present
+from lepton.sigv4 import sigv4_present
 from lepton.template import Route, Template
 
 ROUTES = [

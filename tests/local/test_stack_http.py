@@ -75,8 +75,6 @@ def test_a_new_upload_changes_what_the_api_returns_within_seconds(stack):
 
 
 def test_a_corrupt_upload_is_rejected_and_the_live_model_keeps_answering(stack):
-    from lepton_serving import registry
-
     before = infer(stack).json()
     s3 = stack.client("s3")
     good = manifest_for(mlp_model(13).SerializeToString(), version=9, metrics={"accuracy": 0.9})
@@ -85,7 +83,7 @@ def test_a_corrupt_upload_is_rejected_and_the_live_model_keeps_answering(stack):
     deadline = time.monotonic() + 15
     attempt = None
     while attempt is None and time.monotonic() < deadline:
-        attempt = next((a for a in registry.list_deployments("tabular", limit=10) if a.version == 9), None)
+        attempt = next((a for a in stack.registry.list_deployments("tabular", limit=10) if a.version == 9), None)
         time.sleep(0.1)
     assert attempt is not None and attempt.outcome == "rejected"
     assert "sha256" in attempt.reason

@@ -30,7 +30,8 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
-LAYERS = {"OnnxRuntimeLayer": ROOT / "layers" / "onnxruntime", "ServingLayer": ROOT / "layers" / "serving"}
+LAYERS = {"OnnxRuntimeLayer": ROOT / "layers" / "onnxruntime", "ServingLayer": ROOT / "layers" / "serving",
+          "DeployLayer": ROOT / "layers" / "deploy"}
 ARCHS = ("arm64", "x86_64")
 HOST_ARCH = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}[platform.machine().lower()]
 ELF_MACHINE = {"x86_64": 62, "arm64": 183}  # e_machine: EM_X86_64, EM_AARCH64
@@ -233,6 +234,19 @@ def test_serving_layer_has_the_library_and_no_runtime_packages(layers: Built) ->
     assert list(root.glob(f"orjson/orjson.cpython-312-{WHEEL_MACHINE[layers.arch]}-linux-gnu.so"))
 
 
+def test_deploy_layer_is_the_deployment_core_alone(layers: Built) -> None:
+    root = layers.python_dirs["DeployLayer"]
+    source = LAYERS["DeployLayer"] / "lepton_deploy"
+    assert sorted(p.name for p in root.iterdir()) == ["lepton_deploy"]  # pure Python, no wheels
+    assert sorted(p.name for p in (root / "lepton_deploy").glob("*.py")) == sorted(p.name for p in source.glob("*.py"))
+
+
+def test_model_functions_do_not_ship_the_deployment_core() -> None:
+    for name, (_, refs) in function_code_dirs().items():
+        if "OnnxRuntimeLayer" in refs and name != "DeployerFunction":
+            assert "DeployLayer" not in refs, f"{name} is a model function; it must not carry lepton_deploy"
+
+
 def test_no_tests_or_stubs_left(layers: Built) -> None:
     for root in layers.python_dirs.values():
         leftovers = [p for p in root.rglob("*") if p.name == "tests" or p.suffix in (".pyi", ".pxd")]
@@ -274,7 +288,8 @@ def test_shared_objects_need_no_newer_glibc_than_lambda_has(layers: Built) -> No
 
 def test_installed_versions_are_the_pins_and_dependencies_are_met(layers: Built) -> None:
     for lid, root in layers.python_dirs.items():
-        wanted = pins(LAYERS[lid] / "requirements.txt")
+        requirements = LAYERS[lid] / "requirements.txt"
+        wanted = pins(requirements) if requirements.is_file() else {}
         dists = distributions(root)
         assert {n: v for n, (v, _) in dists.items()} == {n: str(next(iter(r.specifier)).version)
                                                           for n, r in wanted.items()}
@@ -392,8 +407,8 @@ def test_function_code_and_layers_answer_a_request_beside_the_runtime_boto3(buil
     for name in ("s3transfer", "urllib3", "dateutil", "jmespath"):
         (runtime / name).symlink_to(Path(__import__(name).__file__).parent)
     (runtime / "six.py").symlink_to(__import__("six").__file__)
-    code_dir, _ = function_code_dirs()["TabularFunction"]
-    out = isolated_python(HANDLER, [code_dir, *built.python_dirs.values(), runtime],
+    code_dir, refs = function_code_dirs()["TabularFunction"]
+    out = isolated_python(HANDLER, [code_dir, *(built.python_dirs[r] for r in refs), runtime],
                           str(ROOT / "events" / "tabular" / "health-live.json"))
     assert out == {"status": 200, "body": {"live": True}, "botocore": out["botocore"],
                    "provider": "AsyncAWSXRayRecorder"}

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from lepton_serving import errors, registry, rollout
+from lepton_deploy import errors as deploy_errors
+from lepton_serving import errors
+from lepton_serving.table import TableError
 
 
 @pytest.mark.parametrize(
@@ -14,16 +16,21 @@ from lepton_serving import errors, registry, rollout
         (errors.LimitExceeded, 422),
         (errors.PayloadTooLarge, 413),
         (errors.UnsupportedMediaType, 415),
+        (errors.SchemaViolation, 422),
         (errors.NotFound, 404),
+        (errors.MethodNotAllowed, 405),
+        (errors.ConfigError, 500),
         (errors.ModelNotReady, 503),
         (errors.ModelIntegrityError, 503),
-        (rollout.NothingToDo, 409),
-        (rollout.DeploymentBusy, 409),
-        (rollout.AliasConflict, 409),
-        (rollout.Superseded, 409),
-        (rollout.FunctionUpdateFailed, 502),
-        (registry.PointerConflict, 409),
-        (registry.RegistryError, 502),
+        (errors.ObjectMissing, 503),
+        (errors.StorageUnavailable, 503),
+        (deploy_errors.NothingToDo, 409),
+        (deploy_errors.DeploymentBusy, 409),
+        (deploy_errors.AliasConflict, 409),
+        (deploy_errors.Superseded, 409),
+        (deploy_errors.FunctionUpdateFailed, 502),
+        (deploy_errors.PointerConflict, 409),
+        (TableError, 502),
     ],
 )
 def test_each_error_has_the_status_a_caller_can_act_on(error, status):
@@ -35,5 +42,5 @@ def test_anything_else_is_a_500():
 
 
 def test_rollout_errors_keep_the_outcome_the_deployer_records():
-    assert rollout.NothingToDo("x").outcome == "skipped"
-    assert rollout.DeploymentBusy("x").outcome == "failed"
+    assert deploy_errors.NothingToDo("x").outcome == "skipped"
+    assert deploy_errors.DeploymentBusy("x").outcome == "failed"

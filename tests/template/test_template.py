@@ -91,8 +91,11 @@ def test_every_handler_imports_from_its_code_uri_without_touching_aws(template, 
     for name, props in functions(template).items():
         code_uri = (ROOT / props["CodeUri"]).resolve()
         assert code_uri.is_dir(), f"{name}: CodeUri {props['CodeUri']} does not exist"
-        # Lambda: /var/task (CodeUri) first, then /opt/python (the serving layer).
-        monkeypatch.syspath_prepend(str(ROOT / "layers" / "serving"))
+        # Lambda: /var/task (CodeUri) first, then /opt/python (the function's layers).
+        for layer in reversed(props.get("Layers", [])):
+            content = template["Resources"][layer["Ref"]]["Properties"]["ContentUri"]
+            if (ROOT / content / "Makefile").is_file() and layer["Ref"] != "OnnxRuntimeLayer":
+                monkeypatch.syspath_prepend(str(ROOT / content))
         monkeypatch.syspath_prepend(str(code_uri))
         module_name, _, attr = props["Handler"].rpartition(".")
         assert module_name, f"{name}: Handler '{props['Handler']}' is not module.function"

@@ -7,7 +7,8 @@ import json
 import pytest
 from lepton_serving.manifest import Manifest, manifest_key, model_key
 
-from lepton_training.publish import PublishError, existing_versions, publish
+from lepton_serving.bucket import ModelBucket
+from lepton_training.publish import PublishError, publish
 
 BUCKET = "lepton-models-test"  # created by the s3 fixture (conftest.BUCKET)
 
@@ -44,7 +45,7 @@ def test_next_version_counts_incomplete_versions_and_other_models_separately(s3,
     s3.put_object(Bucket=BUCKET, Key=model_key("tabular", 7), Body=b"partial upload, no manifest")
     s3.put_object(Bucket=BUCKET, Key="models/tabular/notes/readme.txt", Body=b"not a version")
     s3.put_object(Bucket=BUCKET, Key=manifest_key("digits", 40), Body=b"{}")
-    assert existing_versions(s3, BUCKET, "tabular") == [7]
+    assert ModelBucket(s3, BUCKET).version_numbers("tabular") == [7]
     assert publish(quick_artifacts("tabular"), BUCKET, s3_client=s3).version == 8
 
 
@@ -74,10 +75,10 @@ def test_lost_race_moves_to_the_next_version(s3, quick_artifacts, monkeypatch) -
     real = pub.next_version
     calls = []
 
-    def racing(client, bucket, name, requested=None):
-        number = real(client, bucket, name, requested)
+    def racing(bucket, name, requested=None):
+        number = real(bucket, name, requested)
         if not calls:
-            client.put_object(Bucket=bucket, Key=model_key(name, number), Body=b"the other publisher")
+            bucket.s3.put_object(Bucket=bucket.name, Key=model_key(name, number), Body=b"the other publisher")
         calls.append(number)
         return number
 

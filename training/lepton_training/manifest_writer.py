@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from lepton_deploy.clock import now_iso
 from lepton_serving.manifest import GoldenExample, Manifest
 
 from .export import OPSET, read_specs, session
@@ -82,5 +82,5 @@ def build_manifest(
         training_data_sha256=training_data_sha256,
         framework=framework_versions(),
         quantized=quantized,
-        created_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        created_at=now_iso(),
     )

@@ -13,8 +13,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
-from lepton_serving.manifest import MANIFEST_FILE, MODELS_PREFIX, Manifest
+from lepton_serving.bucket import ModelBucket
+from lepton_serving.manifest import MANIFEST_FILE, Manifest
 
 from .manifest_writer import file_digest
 
@@ -32,20 +32,8 @@ def make_s3_client(endpoint_url: str | None = None) -> Any:
     return boto3.client("s3", endpoint_url=endpoint_url) if endpoint_url else boto3.client("s3")
 
 
-def existing_versions(client: Any, bucket: str, name: str) -> list[int]:
-    """Integer version folders under models/<name>/ (complete or not: a number is never reused)."""
-    versions: list[int] = []
-    paginator = client.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=f"{MODELS_PREFIX}{name}/", Delimiter="/"):
-        for prefix in page.get("CommonPrefixes", []):
-            segment = prefix["Prefix"].rstrip("/").rsplit("/", 1)[-1]
-            if segment.isdigit() and int(segment) > 0:
-                versions.append(int(segment))
-    return sorted(versions)
-
-
-def next_version(client: Any, bucket: str, name: str, requested: int | None = None) -> int:
-    highest = max(existing_versions(client, bucket, name), default=0)
+def next_version(bucket: ModelBucket, name: str, requested: int | None = None) -> int:
+    highest = max(bucket.version_numbers(name), default=0)
     if requested is None:
         return highest + 1
     if int(requested) <= highest:
@@ -69,17 +57,6 @@ def load_artifact(artifact_dir: Path) -> tuple[Manifest, Path]:
     return manifest, model_path
 
 
-def _put_new(client: Any, bucket: str, key: str, body: bytes, content_type: str, metadata: dict[str, str]) -> bool:
-    """Create ``key``; False if it already exists (someone else published this version)."""
-    try:
-        client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, Metadata=metadata, IfNoneMatch="*")
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in {"PreconditionFailed", "412", "ConditionalRequestConflict"}:
-            return False
-        raise
-    return True
-
-
 def publish(
     artifact_dir: Path,
     bucket: str,
@@ -92,19 +69,19 @@ def publish(
     ``version`` forces a number, which must be above every existing version.
     """
     manifest, model_path = load_artifact(Path(artifact_dir))
-    client = s3_client if s3_client is not None else make_s3_client(endpoint_url)
+    target = ModelBucket(s3_client if s3_client is not None else make_s3_client(endpoint_url), bucket)
     body = model_path.read_bytes()
     for _ in range(MAX_ATTEMPTS):
-        number = next_version(client, bucket, manifest.name, version)
+        number = next_version(target, manifest.name, version)
         published = dataclasses.replace(manifest, version=number)
         meta = {"sha256": published.sha256, "version": str(number)}
-        if not _put_new(client, bucket, published.model_key, body, "application/octet-stream", meta):
+        if not target.put_new(published.model_key, body, "application/octet-stream", meta):
             if version is not None:
                 raise PublishError(f"{published.model_key} already exists")
             log.info("%s: version %d was taken concurrently; retrying", manifest.name, number)
             continue
         manifest_body = (published.to_json() + "\n").encode("utf-8")
-        if not _put_new(client, bucket, published.manifest_key, manifest_body, "application/json", meta):
+        if not target.put_new(published.manifest_key, manifest_body, "application/json", meta):
             raise PublishError(f"{published.manifest_key} appeared while publishing")
         log.info("published s3://%s/%s (%d bytes) and its manifest", bucket, published.model_key, published.size)
         return published

@@ -1,15 +1,18 @@
 """The control API: thin FastAPI routes over ControlService, one handler for domain errors."""
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
 from fastapi import Body, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from lepton_serving.errors import LeptonError, status_for
+from lepton_serving.errors import InvalidRequest, LeptonError, MethodNotAllowed, NotFound, SchemaViolation, status_for
 from starlette.exceptions import HTTPException
 
+from control import backends
 from control.openapi import build_openapi
 from control.schemas import (AttemptOut, DeploymentsResponse, ErrorResponse, ModelDetail, ModelsResponse,
                              PromoteRequest, RollbackRequest, UploadRequest, UploadResponse)
@@ -37,28 +40,33 @@ def caller(request: Request) -> str:
     return str(iam.get("userArn") or "api")
 
 
+def environment(app: FastAPI) -> Mapping[str, str]:
+    """The function's environment: bound at creation (the local stack), else the process's."""
+    return app.state.env if app.state.env is not None else os.environ
+
+
 def current_settings(app: FastAPI) -> Settings:
-    return app.state.settings or Settings.from_env()
+    return Settings.from_env(environment(app))
 
 
 def _service(request: Request) -> ControlService:
-    return ControlService(current_settings(request.app))
+    settings = current_settings(request.app)
+    return ControlService(settings, backends.build(settings, environment(request.app)))
 
 
 # Module level: FastAPI resolves these annotations (postponed, PEP 563) from the module's globals.
 Service = Annotated[ControlService, Depends(_service)]
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """``settings`` None (Lambda): read and validate the environment per request (cached per
-    distinct value). rollout always reads LEPTON_DEPLOYMENTS_TABLE from the environment, so
-    explicit settings must name the same table."""
+def create_app(env: Mapping[str, str] | None = None) -> FastAPI:
+    """``env`` None (Lambda): read and validate the process environment per request (cached per
+    distinct value); a mapping binds this app to one configuration."""
     app = FastAPI(title="Lepton API", version="1", description=DESCRIPTION, docs_url="/docs", redoc_url=None,
                   openapi_url="/openapi.json", swagger_ui_oauth2_redirect_url=None,
                   openapi_tags=[{"name": "control", "description": "Versions, rollouts, uploads (IAM auth)"},
                                 {"name": "inference (V2)", "description": "Served by each model's function"},
                                 {"name": "inference (friendly)", "description": "Served by each model's function"}])
-    app.state.settings = settings
+    app.state.env = dict(env) if env is not None else None
 
     @app.get("/models", tags=["control"], operation_id="listModels", response_model=ModelsResponse)
     def list_models(svc: Service) -> ModelsResponse:
@@ -110,27 +118,33 @@ def _cached_openapi(app: FastAPI) -> dict[str, Any]:
 
 
 def _install_error_handlers(app: FastAPI) -> None:
+    """Every refusal, FastAPI's own included, is a domain error whose status comes from the one
+    table (lepton_serving.errors)."""
+
     @app.exception_handler(LeptonError)
     def domain_error(request: Request, exc: LeptonError) -> JSONResponse:
-        # The one place a domain error becomes a status: lepton_serving.errors' table.
         status = status_for(exc)
         if status >= 500:
             logger.warning("request refused", extra={"status": status, "reason": exc.message, "path": request.url.path})
-        return JSONResponse({"error": exc.message}, status_code=status)
+        body: dict[str, Any] = {"error": exc.message}
+        if isinstance(exc, SchemaViolation) and exc.detail:
+            body["detail"] = exc.detail
+        return JSONResponse(body, status_code=status)
 
     @app.exception_handler(RequestValidationError)
     def invalid_input(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
-            return JSONResponse({"error": "the request body is not valid JSON"}, status_code=400)
+            return domain_error(request, InvalidRequest("the request body is not valid JSON"))
         problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in errors)
         detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in errors]
-        return JSONResponse({"error": problems, "detail": detail}, status_code=422)
+        return domain_error(request, SchemaViolation(problems, detail))
 
     @app.exception_handler(HTTPException)
     def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        text = f"no route for {request.method} {request.url.path}" if exc.status_code in (404, 405) else str(exc.detail)
-        return JSONResponse({"error": text}, status_code=exc.status_code, headers=exc.headers)
+        where = f"no route for {request.method} {request.url.path}"
+        refusal = {404: NotFound(where), 405: MethodNotAllowed(where)}.get(exc.status_code)
+        return domain_error(request, refusal or InvalidRequest(str(exc.detail)))
 
     @app.exception_handler(Exception)
     def unexpected(request: Request, exc: Exception) -> JSONResponse:

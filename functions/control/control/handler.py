@@ -2,19 +2,38 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from typing import Any
 
+from lepton_serving.errors import ConfigError
 from mangum import Mangum
 
 from control.app import create_app, logger
-from control.settings import ConfigError, Settings
+from control.settings import Settings
 
-lambda_handler = Mangum(create_app(), lifespan="off")
+
+class ControlHandler:
+    """Mangum over the app. ``env`` None reads the process environment (Lambda's); a mapping
+    binds one configuration, as the local stack does for each function it runs."""
+
+    def __init__(self, env: Mapping[str, str] | None = None):
+        self.adapter = Mangum(create_app(env), lifespan="off")
+        self.app = self.adapter.app
+
+    def with_environment(self, env: Mapping[str, str]) -> ControlHandler:
+        return ControlHandler(env)
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return self.adapter(event, context)
+
+
+lambda_handler = ControlHandler()
 app = lambda_handler.app
 
 # In Lambda, check the configuration in the init phase: a mistake is logged once, at start-up,
 # and every request then answers with the reason (never a trace).
 if os.environ.get("AWS_LAMBDA_RUNTIME_API"):
     try:
-        Settings.from_env()
+        Settings.from_env(os.environ)
     except ConfigError as exc:
         logger.error("control API misconfigured; every request fails until fixed", extra={"reason": exc.message})

@@ -5,15 +5,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# Versions are positive integers; strict, so "3" or 3.5 is refused instead of guessed at.
-Version = Field(default=None, ge=1, le=999_999_999, strict=True)
-
-
 class _Request(BaseModel):
     # A misspelt field ("verison") must fail loudly, not roll back to a default target.
     model_config = ConfigDict(extra="forbid")
 
 
+# Versions are positive integers; strict, so "3" or 3.5 is refused instead of guessed at.
 class RollbackRequest(_Request):
     version: int | None = Field(default=None, ge=1, le=999_999_999, strict=True,
                                 description="Version to go back to; default: the version live before this one.")

@@ -5,14 +5,18 @@ errors (lepton_serving.errors); the app's one handler turns them into statuses.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from lepton_serving import clients, registry, rollout
+from lepton_deploy.clock import iso
+from lepton_deploy.errors import RolloutError
+from lepton_deploy.functions import ALIAS, LambdaFunctions
+from lepton_deploy.registry import Attempt, LivePointer, Registry
+from lepton_deploy.rollout import Rollout
+from lepton_serving.bucket import ModelBucket, StoredVersion
 from lepton_serving.errors import Conflict, InvalidRequest, NotFound
 from lepton_serving.manifest import MANIFEST_FILE, MODEL_FILE, Manifest, manifest_key, model_key, valid_name
-from lepton_serving.registry import Attempt, LivePointer
 
-from control.bucket import ModelBucket, StoredVersion
 from control.schemas import (AliasOut, AttemptOut, CanaryOut, DeploymentsResponse, LastDeployment, ModelDetail,
                              ModelsResponse, ModelSummary, PresignedUpload, PromoteRequest, RollbackRequest,
                              TensorSpecOut, UploadRequest, UploadResponse, VersionInfo)
@@ -22,24 +26,37 @@ from control.settings import Settings
 ATTEMPTS_PER_MODEL = 200
 
 
+@dataclass(frozen=True)
+class Backends:
+    """What the service works through, each over its own AWS client (made by the app)."""
+
+    registry: Registry
+    rollout: Rollout
+    functions: LambdaFunctions
+    bucket: ModelBucket
+
+
 class ControlService:
-    def __init__(self, settings: Settings, bucket: ModelBucket | None = None):
+    def __init__(self, settings: Settings, backends: Backends):
         self.settings = settings
-        self.bucket = bucket or ModelBucket(settings.bucket)
+        self.registry = backends.registry
+        self.rollout = backends.rollout
+        self.functions = backends.functions
+        self.bucket = backends.bucket
 
     # -- reads -------------------------------------------------------------------------------
     def list_models(self) -> ModelsResponse:
-        pointers = {p.model: p for p in registry.list_live(self.settings.table)}
+        pointers = {p.model: p for p in self.registry.list_live()}
         names = sorted(set(self.settings.functions) | set(pointers))
         summaries = []
         for name in names:
-            last = registry.list_deployments(name, limit=1, table=self.settings.table)
+            last = self.registry.list_deployments(name, limit=1)
             summaries.append(self._summary(name, pointers.get(name), last[0] if last else None))
         return ModelsResponse(models=summaries)
 
     def get_model(self, name: str) -> ModelDetail:
         pointer = self._require_known(name)
-        attempts = registry.list_deployments(name, limit=ATTEMPTS_PER_MODEL, table=self.settings.table)
+        attempts = self.registry.list_deployments(name, limit=ATTEMPTS_PER_MODEL)
         latest: dict[int, Attempt] = {}
         for attempt in attempts:  # newest first: the first one seen per version is its latest
             latest.setdefault(attempt.version, attempt)
@@ -53,17 +70,17 @@ class ControlService:
         if model is not None and not valid_name(model):
             raise InvalidRequest(f"'{model}' is not a model name: lower-case letters, digits and '-', "
                                  "starting with a letter")
-        attempts = registry.list_deployments(model or None, limit=limit, table=self.settings.table)
+        attempts = self.registry.list_deployments(model or None, limit=limit)
         return DeploymentsResponse(deployments=[_attempt(a) for a in attempts])
 
     # -- moves -------------------------------------------------------------------------------
     def rollback(self, name: str, request: RollbackRequest, actor: str) -> AttemptOut:
         self._require_known(name)
-        return _attempt(rollout.rollback(name, request.version, actor=actor, reason=request.reason))
+        return _attempt(self.rollout.rollback(name, request.version, actor=actor, reason=request.reason))
 
     def promote(self, name: str, request: PromoteRequest, actor: str) -> AttemptOut:
         self._require_known(name)
-        return _attempt(rollout.promote_canary(name, request.version, actor=actor, reason=request.reason))
+        return _attempt(self.rollout.promote_canary(name, request.version, actor=actor, reason=request.reason))
 
     def create_upload(self, name: str, request: UploadRequest) -> UploadResponse:
         if self.settings.function_for(name) is None:
@@ -71,7 +88,7 @@ class ControlService:
                            f"this API serves {', '.join(sorted(self.settings.functions))}. A new model needs "
                            "its own function in template.yaml and an entry in LEPTON_FUNCTIONS")
         existing = self.bucket.version_numbers(name)
-        pointer = registry.get_live(name, self.settings.table)
+        pointer = self.registry.get_live(name)
         highest = max([*existing, pointer.newest_version if pointer else 0])
         version = request.version if request.version is not None else highest + 1
         where = f"s3://{self.settings.bucket}/models/{name}/"
@@ -89,7 +106,7 @@ class ControlService:
         expires = datetime.now(UTC) + timedelta(seconds=seconds)
         return UploadResponse(
             model=name, version=version, bucket=self.settings.bucket, expires_in=seconds,
-            expires_at=expires.strftime("%Y-%m-%dT%H:%M:%SZ"), uploads=uploads,
+            expires_at=iso(expires), uploads=uploads,
             instructions=(f"PUT {MODEL_FILE} first, then {MANIFEST_FILE} (with \"version\": {version}), each with the "
                           f"listed headers, within {seconds // 60} minutes. The manifest's arrival starts the "
                           f"deployment; follow it with GET /deployments?model={name}."))
@@ -99,7 +116,7 @@ class ControlService:
         """The model's live pointer (None before its first deployment); NotFound if unknown."""
         pointer = None
         if valid_name(name):
-            pointer = registry.get_live(name, self.settings.table)
+            pointer = self.registry.get_live(name)
         if pointer is None and self.settings.function_for(name) is None:
             raise NotFound(f"unknown model '{name}'; this API serves {', '.join(sorted(self.settings.functions))} "
                            "(GET /models lists them)")
@@ -138,21 +155,15 @@ class ControlService:
         return VersionInfo(version=v, state=state, problem=stored.problem, outcome=last.outcome if last else None,
                            reason=last.reason if last else None, **info)
 
-    @staticmethod
-    def _alias(function_name: str | None, pointer: LivePointer | None) -> tuple[AliasOut | None, list[str]]:
+    def _alias(self, function_name: str | None, pointer: LivePointer | None) -> tuple[AliasOut | None, list[str]]:
         """The alias as Lambda has it: the registry says what should serve, this says what does."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
         if not function_name:
             return None, []
         try:
-            alias = clients.client("lambda").get_alias(FunctionName=function_name, Name=rollout.ALIAS)
-        except (ClientError, BotoCoreError) as exc:
-            code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else str(exc)
-            return None, [f"cannot read the '{rollout.ALIAS}' alias of {function_name}: {code}"]
-        weights = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
-        out = AliasOut(name=rollout.ALIAS, function_version=str(alias["FunctionVersion"]),
-                       additional_weights={str(k): float(w) for k, w in weights.items()})
+            alias = self.functions.alias(function_name)
+        except RolloutError as exc:
+            return None, [f"cannot read the '{ALIAS}' alias of {function_name}: {exc.message}"]
+        out = AliasOut(name=ALIAS, function_version=alias.version, additional_weights=dict(alias.weights))
         notes = []
         if pointer and out.function_version != pointer.live.function_version:
             notes.append(f"the alias serves function version {out.function_version}, but version "

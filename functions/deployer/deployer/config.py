@@ -14,13 +14,14 @@ LEPTON_IDEMPOTENCY_TTL_SECONDS how long a processed upload is remembered
 """
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from deployer.errors import ConfigError, Rejected
+from lepton_deploy.settings import functions_from, json_object, table_from
+from lepton_serving.errors import ConfigError
+
+from deployer.gate import Policy
 
 MAX_SQS_DELAY = 900
 
@@ -40,22 +41,18 @@ class DeployerConfig:
     idempotency_ttl_seconds: int = 7 * 24 * 3600
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> DeployerConfig:
-        env = os.environ if env is None else env
-        functions = _json_object(env, "LEPTON_FUNCTIONS")
-        if not functions or not all(isinstance(v, str) and v for v in functions.values()):
-            raise ConfigError('LEPTON_FUNCTIONS must map each model to its function, e.g. {"tabular": "lepton-tabular"}')
-        table = env.get("LEPTON_DEPLOYMENTS_TABLE", "")
-        if not table:
-            raise ConfigError("LEPTON_DEPLOYMENTS_TABLE is not set; the deployer cannot record anything")
+    def from_env(cls, env: Mapping[str, str]) -> DeployerConfig:
+        functions = functions_from(env)
+        table = table_from(env, "the deployer")
         weight = _number(env, "LEPTON_CANARY_WEIGHT", 0.0)
         if not 0.0 <= weight < 1.0:
             raise ConfigError(f"LEPTON_CANARY_WEIGHT must be in [0, 1), got {weight}")
-        minimums = _json_object(env, "LEPTON_MIN_METRICS")
+        raw_minimums = env.get("LEPTON_MIN_METRICS", "").strip()
+        minimums = json_object(raw_minimums, "LEPTON_MIN_METRICS") if raw_minimums else {}
         if not all(isinstance(v, dict) for v in minimums.values()):
             raise ConfigError('LEPTON_MIN_METRICS must be {"<model>": {"<metric>": <min> | {"min": x, "max": y}}}')
         return cls(
-            functions=dict(functions),
+            functions=functions,
             table=table,
             bucket=env.get("LEPTON_MODEL_BUCKET", ""),
             queue_url=env.get("LEPTON_DEPLOY_QUEUE_URL", ""),
@@ -68,28 +65,9 @@ class DeployerConfig:
             idempotency_ttl_seconds=int(_number(env, "LEPTON_IDEMPOTENCY_TTL_SECONDS", 7 * 24 * 3600)),
         )
 
-    def function_for(self, model: str) -> str:
-        name = self.functions.get(model)
-        if not name:
-            raise Rejected("function", f"no function serves model '{model}'; this deployer knows "
-                                       f"{', '.join(sorted(self.functions)) or 'none'} (LEPTON_FUNCTIONS)")
-        return name
-
-    def minimums_for(self, model: str) -> dict[str, Any]:
-        return {**self.min_metrics.get("*", {}), **self.min_metrics.get(model, {})}
-
-
-def _json_object(env: Mapping[str, str], name: str) -> dict[str, Any]:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return {}
-    try:
-        value = json.loads(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} is not valid JSON: {exc}") from exc
-    if not isinstance(value, dict):
-        raise ConfigError(f"{name} must be a JSON object")
-    return value
+    def policy_for(self, model: str) -> Policy:
+        minimums = {**self.min_metrics.get("*", {}), **self.min_metrics.get(model, {})}
+        return Policy(self.max_model_bytes, self.max_load_ms, minimums, self.bucket, tuple(self.functions))
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
-from deployer.errors import BadMessage
+from lepton_deploy.errors import BadMessage
 
 CANARY_CHECK = "canary-check"
 

@@ -1,35 +1,60 @@
-"""The validation gate: every check a model version must pass before it may serve.
+"""The validation gate: every check a model version must pass before it may serve, in one place.
 
-Each check raises `Rejected(check, reason)` with a reason an operator can act on. Cheap checks
-on the manifest run before the model is downloaded; the rest run on the bytes, in an order
-where each fault is reported by the check that names it (hash before parse, external data and
-operator domains before the checker, the checker before onnxruntime).
+`judge` takes what the pipeline read for one upload (the serving function's configuration and
+the live pointer) and the model bucket, and returns the decision: accepted, rejected (with the
+check that failed and a reason an operator can act on) or skipped (an older version). Cheap
+checks on the manifest run before the model is downloaded; the rest run on the bytes, in an
+order where each fault is reported by the check that names it (hash before parse, external
+data and operator domains before the checker, the checker before onnxruntime). Only transient
+failures (S3 or the table unavailable) raise, so the upload is retried.
 """
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import onnx
-from lepton_serving.errors import ModelIntegrityError
-from lepton_serving.manifest import NUMPY_TO_V2, V2_TO_NUMPY, Manifest, TensorSpec
+from lepton_deploy.errors import Rejected, Skipped
+from lepton_deploy.functions import FunctionConfig
+from lepton_deploy.registry import LivePointer
+from lepton_serving.bucket import ModelBucket
+from lepton_serving.errors import LimitExceeded, ModelIntegrityError, ObjectMissing
+from lepton_serving.manifest import NUMPY_TO_V2, V2_TO_NUMPY, Manifest, ManifestError, TensorSpec, manifest_key
 from lepton_serving.session import create_session
 from lepton_serving.store import sha256_hex
 
-from deployer.errors import Rejected
-
 #: Operator sets onnxruntime ships everywhere; anything else needs custom ops we do not load.
 STANDARD_DOMAINS = frozenset({"", "ai.onnx", "ai.onnx.ml"})
+#: A function may declare the signature its first version must have (before anything is live).
+EXPECTED_SIGNATURE_ENV = "LEPTON_EXPECTED_SIGNATURE"
 
 
 @dataclass(frozen=True)
-class Limits:
+class Policy:
+    """What this deployer accepts: where from, how large, how slow to load, how good."""
+
     max_model_bytes: int
     max_load_ms: float
     min_metrics: dict[str, Any] = field(default_factory=dict)
+    bucket: str = ""  # the only bucket uploads are accepted from ("" = any)
+    known_models: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One uploaded version and what the pipeline read about where it would go."""
+
+    bucket: str
+    key: str
+    model: str
+    version: int
+    function: FunctionConfig | None  # None: no function serves this model
+    pointer: LivePointer | None  # what is live now (None before the first version)
 
 
 @dataclass(frozen=True)
@@ -47,6 +72,118 @@ class GateReport:
     load_ms: float = 0.0
     golden_max_error: float = 0.0
     golden_examples: int = 0
+
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings_ms[stage] = round((time.perf_counter() - started) * 1000.0, 3)
+
+
+@dataclass
+class Verdict:
+    outcome: str  # accepted | rejected | skipped
+    report: GateReport
+    reason: str = ""
+    check: str = ""
+    manifest: Manifest | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.outcome == "accepted"
+
+
+def judge(submission: Submission, policy: Policy, bucket: ModelBucket) -> Verdict:
+    """Every check, in order; the first that fails decides."""
+    report = GateReport()
+    try:
+        manifest = _inspect(submission, policy, bucket, report)
+    except Rejected as exc:
+        return Verdict("rejected", report, exc.message, exc.check)
+    except Skipped as exc:
+        return Verdict("skipped", report, exc.message)
+    return Verdict("accepted", report, manifest=manifest)
+
+
+def _inspect(sub: Submission, policy: Policy, bucket: ModelBucket, report: GateReport) -> Manifest:
+    check_target(sub, policy)
+    with report.timed("manifest"):
+        manifest = read_manifest(bucket, sub.key)
+    check_identity(manifest, sub.model, sub.version)
+    check_newer(sub)
+    check_metrics(manifest, policy.min_metrics)
+    check_declared_size(manifest, policy)
+    assert sub.function is not None  # check_target
+    check_function_bucket(sub.function, sub.bucket)
+    check_expected_signature(manifest, expectation(sub, bucket))
+    with report.timed("download"):
+        data = read_model(bucket, manifest, policy)
+    validate(manifest, data, policy, report)
+    return manifest
+
+
+# -- checks on where the upload is going -------------------------------------------------------
+def check_target(sub: Submission, policy: Policy) -> None:
+    if policy.bucket and sub.bucket != policy.bucket:
+        raise Rejected("bucket", f"uploads are accepted from bucket {policy.bucket}, not {sub.bucket}")
+    if sub.function is None:
+        raise Rejected("function", f"no function serves model '{sub.model}'; this deployer knows "
+                                   f"{', '.join(sorted(policy.known_models)) or 'none'} (LEPTON_FUNCTIONS)")
+
+
+def check_newer(sub: Submission) -> None:
+    pointer = sub.pointer
+    if pointer and sub.version <= pointer.newest_version:
+        raise Skipped(f"version {sub.version} is not newer than version {pointer.newest_version} "
+                      f"({'in canary' if pointer.canary else 'live'}); an upload never moves a model "
+                      "backwards, use rollback")
+
+
+def check_function_bucket(function: FunctionConfig, bucket: str) -> None:
+    served = function.environment.get("LEPTON_MODEL_BUCKET")
+    if served and served != bucket:
+        raise Rejected("bucket", f"{function.name} serves models from bucket {served}, not {bucket}")
+
+
+def expectation(sub: Submission, bucket: ModelBucket) -> Expectation | None:
+    """The live version's signature, else the one the function declares, else none (a first version)."""
+    if sub.pointer is not None:
+        live = sub.pointer.live
+        live_manifest = bucket.manifest(manifest_key(sub.model, live.version))
+        return Expectation(live_manifest.inputs, live_manifest.outputs, f"the live version {live.version}")
+    assert sub.function is not None
+    raw = sub.function.environment.get(EXPECTED_SIGNATURE_ENV, "")
+    if not raw:
+        return None
+    try:
+        parsed = json.loads(raw)
+        return Expectation([TensorSpec.from_dict(t) for t in parsed["inputs"]],
+                           [TensorSpec.from_dict(t) for t in parsed["outputs"]],
+                           f"{EXPECTED_SIGNATURE_ENV} of {sub.function.name}")
+    except (ValueError, KeyError, TypeError, ManifestError) as exc:
+        raise Rejected("signature", f"{EXPECTED_SIGNATURE_ENV} of {sub.function.name} is not "
+                                    '{"inputs": [...], "outputs": [...]}: ' + str(exc)) from exc
+
+
+# -- reads the gate judges ------------------------------------------------------------------------
+def read_manifest(bucket: ModelBucket, key: str) -> Manifest:
+    try:
+        return bucket.manifest(key)
+    except ModelIntegrityError as exc:
+        raise Rejected("manifest", exc.message) from exc
+    except ObjectMissing as exc:
+        raise Rejected("manifest", f"the manifest cannot be read: {exc.message}") from exc
+
+
+def read_model(bucket: ModelBucket, manifest: Manifest, policy: Policy) -> bytes:
+    try:
+        return bucket.model_bytes(manifest, max_bytes=policy.max_model_bytes)
+    except ObjectMissing as exc:
+        raise Rejected("model_file", f"{exc.message}; upload the model before its manifest") from exc
+    except LimitExceeded as exc:
+        raise Rejected("size", exc.message) from exc
 
 
 # -- checks on the manifest alone (before downloading the model) ------------------------------
@@ -69,9 +206,9 @@ def check_metrics(manifest: Manifest, minimums: dict[str, Any]) -> None:
             raise Rejected("metrics", f"{metric} {value:g} is above the maximum {high:g} for {manifest.name}")
 
 
-def check_declared_size(manifest: Manifest, limits: Limits) -> None:
-    if manifest.size > limits.max_model_bytes:
-        raise Rejected("size", f"the model is {manifest.size:,} bytes; the budget is {limits.max_model_bytes:,} "
+def check_declared_size(manifest: Manifest, policy: Policy) -> None:
+    if manifest.size > policy.max_model_bytes:
+        raise Rejected("size", f"the model is {manifest.size:,} bytes; the budget is {policy.max_model_bytes:,} "
                                "bytes (LEPTON_MAX_MODEL_BYTES)")
 
 
@@ -84,30 +221,28 @@ def check_expected_signature(manifest: Manifest, expected: Expectation | None) -
 
 
 # -- checks on the model file --------------------------------------------------------------------
-def validate(manifest: Manifest, data: bytes, limits: Limits) -> GateReport:
-    report = GateReport()
-    with _timed(report, "integrity"):
-        check_bytes(manifest, data, limits)
+def validate(manifest: Manifest, data: bytes, policy: Policy, report: GateReport) -> None:
+    with report.timed("integrity"):
+        check_bytes(manifest, data, policy)
         model = parse(data)
         check_external_data(model)
         check_domains(model)
-    with _timed(report, "checker"):
+    with report.timed("checker"):
         check_onnx(model)
         check_graph_signature(manifest, model)
-    with _timed(report, "load"):
-        session = load(manifest, data, limits, report)
-    with _timed(report, "golden"):
+    with report.timed("load"):
+        session = load(manifest, data, policy, report)
+    with report.timed("golden"):
         check_golden(manifest, session, report)
-    return report
 
 
-def check_bytes(manifest: Manifest, data: bytes, limits: Limits) -> None:
+def check_bytes(manifest: Manifest, data: bytes, policy: Policy) -> None:
     actual = sha256_hex(data)
     if actual != manifest.sha256:
         raise Rejected("sha256", f"{manifest.model_key} has sha256 {actual[:16]}…, the manifest says "
                                  f"{manifest.sha256[:16]}…; upload the file the manifest describes")
-    if len(data) > limits.max_model_bytes:
-        raise Rejected("size", f"the model is {len(data):,} bytes; the budget is {limits.max_model_bytes:,} bytes")
+    if len(data) > policy.max_model_bytes:
+        raise Rejected("size", f"the model is {len(data):,} bytes; the budget is {policy.max_model_bytes:,} bytes")
     if len(data) != manifest.size:
         raise Rejected("size", f"the model is {len(data):,} bytes, the manifest says {manifest.size:,}")
 
@@ -161,16 +296,16 @@ def check_graph_signature(manifest: Manifest, model: onnx.ModelProto) -> None:
         raise Rejected("graph_signature", f"the ONNX graph does not match its manifest: {'; '.join(problems)}")
 
 
-def load(manifest: Manifest, data: bytes, limits: Limits, report: GateReport) -> Any:
+def load(manifest: Manifest, data: bytes, policy: Policy, report: GateReport) -> Any:
     started = time.perf_counter()
     try:
         session = create_session(data, threads=1, where=f"{manifest.name} v{manifest.version}")
     except ModelIntegrityError as exc:
         raise Rejected("load", exc.message) from exc
     report.load_ms = (time.perf_counter() - started) * 1000.0
-    if report.load_ms > limits.max_load_ms:
+    if report.load_ms > policy.max_load_ms:
         raise Rejected("load_time", f"onnxruntime took {report.load_ms:.0f} ms to load the model; the budget is "
-                                    f"{limits.max_load_ms:.0f} ms (LEPTON_MAX_LOAD_MS)")
+                                    f"{policy.max_load_ms:.0f} ms (LEPTON_MAX_LOAD_MS)")
     return session
 
 
@@ -274,14 +409,3 @@ def _tensors(model: onnx.ModelProto) -> Iterator[onnx.TensorProto]:
 def _bound_text(metric: str, low: Any, high: Any) -> str:
     parts = ([f"{metric} >= {low}"] if low is not None else []) + ([f"{metric} <= {high}"] if high is not None else [])
     return " and ".join(parts) or metric
-
-
-class _timed:
-    def __init__(self, report: GateReport, stage: str):
-        self.report, self.stage = report, stage
-
-    def __enter__(self) -> None:
-        self.started = time.perf_counter()
-
-    def __exit__(self, *exc: object) -> None:
-        self.report.timings_ms[self.stage] = round((time.perf_counter() - self.started) * 1000.0, 3)

@@ -6,28 +6,51 @@ events/deployer/s3-put.json``) is processed directly.
 """
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from lepton_serving.errors import LeptonError
+from lepton_serving import clients
+from lepton_serving.errors import ConfigError, LeptonError
 
 from deployer.config import DeployerConfig
-from deployer.errors import ConfigError
 from deployer.events import is_sqs_event, parse_body, parse_s3_event
-from deployer.pipeline import Deployer
+from deployer.pipeline import Deployer, Services
 from deployer.telemetry import logger, metrics
 
 # Reporting an all-failed batch, rather than raising, keeps one code path for the worker and Lambda.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
+class DeployerHandler:
+    """The deployer's entry point. ``env`` None reads the process environment at each invocation
+    (Lambda's, fixed per execution environment); a mapping binds one configuration to this
+    instance, which is how the local stack runs functions side by side in one process."""
+
+    def __init__(self, env: Mapping[str, str] | None = None, aws: Callable[[str], Any] = clients.client):
+        self.env = dict(env) if env is not None else None
+        self.aws = aws
+
+    def with_environment(self, env: Mapping[str, str]) -> DeployerHandler:
+        return DeployerHandler(env, self.aws)
+
+    def deployer(self) -> Deployer:
+        config = DeployerConfig.from_env(os.environ if self.env is None else self.env)
+        aws = self.aws
+        return Deployer(config, Services(aws("s3"), aws("lambda"), aws("dynamodb"), aws("sqs"), aws("cloudwatch")))
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return _handle(event, context, self)
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def _handle(event: dict[str, Any], context: Any, handler: DeployerHandler) -> dict[str, Any]:
     try:
-        deployer = Deployer(DeployerConfig.from_env())
+        deployer = handler.deployer()
     except ConfigError as exc:
         logger.error("deployer misconfigured; every message fails until fixed", extra={"reason": exc.message})
         if is_sqs_event(event):
@@ -58,3 +81,6 @@ def _process(deployer: Deployer, body: str, context: Any, message_id: str) -> li
     except Exception:
         logger.exception("unexpected error; the message will be retried", extra={"message_id": message_id})
         raise
+
+
+lambda_handler = DeployerHandler()

@@ -17,16 +17,15 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
-from lepton_serving import clients
 
 STATIC_PK = "idempotency#deployer"
 
 
-def run_once(table: str, ttl_seconds: int, context: Any, identity: dict[str, str],
+def run_once(dynamodb: Any, table: str, ttl_seconds: int, context: Any, identity: dict[str, str],
              work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """``work()`` unless ``identity`` was already processed; then its stored result, marked duplicate."""
     store = DynamoDBPersistenceLayer(table_name=table, key_attr="pk", sort_key_attr="sk", static_pk_value=STATIC_PK,
-                                     boto3_client=clients.client("dynamodb"))
+                                     boto3_client=dynamodb)
     config = IdempotencyConfig(expires_after_seconds=ttl_seconds, response_hook=_mark_duplicate)
     if context is not None and hasattr(context, "get_remaining_time_in_millis"):
         config.register_lambda_context(context)

@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from lepton_serving.errors import InvalidRequest, InvalidTensor, LimitExceeded, ModelIntegrityError
+from lepton_serving.errors import InvalidRequest, InvalidTensor, ModelIntegrityError
 from lepton_serving.manifest import Manifest
 from lepton_serving.model import Model, PredictRequest
-from lepton_serving.protocol import decode_tensor
+from lepton_serving.options import top_k
+from lepton_serving.protocol import decode_rows
 
 from digits.image import image_to_digit
 
@@ -22,6 +23,7 @@ _FORMS = ("image", "images", "pixels", "instances")
 
 class DigitsModel(Model):
     max_batch = 32  # images can be up to 1 MB each; the 6 MB body limit bounds them anyway
+    row_noun = "images"
 
     def setup(self, manifest: Manifest) -> None:
         prep = manifest.preprocessing
@@ -47,7 +49,7 @@ class DigitsModel(Model):
         return {name: image}
 
     # -- the friendly route --------------------------------------------------------------------
-    def decode_predict(self, doc: Any) -> PredictRequest:
+    def read_predict(self, doc: Any) -> PredictRequest:
         given = [f for f in _FORMS if isinstance(doc, dict) and f in doc]
         if len(given) != 1:
             raise InvalidRequest(
@@ -55,29 +57,29 @@ class DigitsModel(Model):
                 '{"pixels": 8x8 numbers 0..16} or {"instances": [8x8, ...]}, optionally with "k"'
             )
         form = given[0]
-        k = _top_k(doc.get("k", DEFAULT_K), len(self.labels or range(10)))
+        classes = len(self.labels or range(10))
+        k = top_k(doc, DEFAULT_K, classes, f"there are only {classes} classes, so the most is {classes}")
         value = doc[form]
         rows = [value] if form in ("image", "pixels") else value
         if not isinstance(rows, list):
             raise InvalidRequest(f"'{form}' must be a list")
-        if len(rows) > self.max_batch:
-            raise LimitExceeded(f"{len(rows)} images is above this model's maximum of {self.max_batch}; split the request")
-        spec = self.inputs[0]
+        return PredictRequest(rows, {"k": k, "form": form})
+
+    def decode_predict(self, request: PredictRequest) -> dict[str, np.ndarray]:
+        form, rows, spec = request.options["form"], request.rows, self.inputs[0]
         if form in ("image", "images"):
             where = "'image'" if form == "image" else "'images'[{}]"
-            arrays = [image_to_digit(r, where.format(i), self.height, self.width, self.max_value)
-                      for i, r in enumerate(rows)]
-            tensor = np.stack(arrays) if arrays else np.zeros((0, self.height, self.width), np.float32)
+            tensor = np.stack([image_to_digit(r, where.format(i), self.height, self.width, self.max_value)
+                               for i, r in enumerate(rows)])
             # Echo what the model saw: the quickest way to debug a surprising answer.
-            return PredictRequest({spec.name: tensor}, {"k": k, "pixels": tensor})
-        shape = [len(rows), self.height, self.width]
+            request.options["pixels"] = tensor
+            return {spec.name: tensor}
         for i, row in enumerate(rows):
             if not (isinstance(row, list) and len(row) == self.height
                     and all(isinstance(r, list) and len(r) == self.width for r in row)):
                 where = "'pixels'" if form == "pixels" else f"'instances'[{i}]"
                 raise InvalidRequest(f"{where} must be {self.height} rows of {self.width} numbers 0..{self.max_value:g}")
-        tensor = decode_tensor({"datatype": spec.datatype, "shape": shape, "data": rows}, spec)
-        return PredictRequest({spec.name: tensor}, {"k": k})
+        return {spec.name: decode_rows(spec, rows)}
 
     def encode_predict(self, outputs: dict[str, np.ndarray], request: PredictRequest) -> dict[str, Any]:
         options = request.options
@@ -98,15 +100,6 @@ class DigitsModel(Model):
             if pixels is not None:
                 predictions[-1]["pixels"] = np.round(pixels[n].astype(np.float64), 2).tolist()
         return {"predictions": predictions}
-
-
-def _top_k(k: Any, classes: int) -> int:
-    k = int(k) if type(k) is float and k.is_integer() else k  # JSON's 3.0 is 3
-    if type(k) is not int or k < 1:
-        raise InvalidRequest(f"'k' must be a whole number from 1 to {classes}, got {k!r}")
-    if k > classes:
-        raise LimitExceeded(f"'k' is {k}; there are only {classes} classes, so the most is {classes}")
-    return k
 
 
 def _as_digit(label: str) -> int | str:

@@ -9,12 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from lepton_serving.errors import InvalidRequest, LimitExceeded, ModelIntegrityError
+from lepton_serving.errors import InvalidRequest, ModelIntegrityError
 from lepton_serving.manifest import Manifest
 from lepton_serving.model import Model, PredictRequest
+from lepton_serving.options import top_k
 
 from recommender.ids import check_user_tensor, parse_ids
-from recommender.ranking import top_k
+from recommender.ranking import top_k_items
 
 DEFAULT_K = 10
 MAX_K = 100
@@ -22,6 +23,7 @@ MAX_K = 100
 
 class RecommenderModel(Model):
     max_batch = 64
+    row_noun = "users"
 
     def setup(self, manifest: Manifest) -> None:
         prep = manifest.preprocessing
@@ -43,19 +45,23 @@ class RecommenderModel(Model):
         return {name: inputs[name]}
 
     # -- the friendly route --------------------------------------------------------------------
-    def decode_predict(self, doc: Any) -> PredictRequest:
+    def read_predict(self, doc: Any) -> PredictRequest:
         if not isinstance(doc, dict) or ("user_id" in doc) == ("user_ids" in doc):
             raise InvalidRequest('send {"user_id": 42} or {"user_ids": [42, 7]}, optionally with '
                                  f'"k" (1..{self.max_k}, default {min(DEFAULT_K, self.max_k)}) and "exclude": [item ids]')
-        users = [doc["user_id"]] if "user_id" in doc else doc["user_ids"]
         field = "user_id" if "user_id" in doc else "user_ids"
-        if isinstance(users, list) and len(users) > self.max_batch:
-            raise LimitExceeded(f"{len(users)} users is above this model's maximum of {self.max_batch}; split the request")
-        users = parse_ids(users, field, "user", self.num_users)
-        k = self._k(doc.get("k", min(DEFAULT_K, self.max_k)))
+        users = [doc["user_id"]] if field == "user_id" else doc["user_ids"]
+        if not isinstance(users, list):
+            raise InvalidRequest(f"'{field}' must be a list of user ids (whole numbers 0..{self.num_users - 1})")
+        k = top_k(doc, min(DEFAULT_K, self.max_k), self.max_k,
+                  f"the most this model returns is {self.max_k} (min of {MAX_K} and its {self.num_items} items)")
         exclude = np.asarray(parse_ids(doc.get("exclude", []), "exclude", "item", self.num_items), dtype=np.int64)
-        name = self.inputs[0].name
-        return PredictRequest({name: np.asarray(users, dtype=np.int64)}, {"k": k, "exclude": exclude, "users": users})
+        return PredictRequest(users, {"k": k, "exclude": exclude, "field": field})
+
+    def decode_predict(self, request: PredictRequest) -> dict[str, np.ndarray]:
+        users = parse_ids(request.rows, request.options["field"], "user", self.num_users)
+        request.options["users"] = users
+        return {self.inputs[0].name: np.asarray(users, dtype=np.int64)}
 
     def encode_predict(self, outputs: dict[str, np.ndarray], request: PredictRequest) -> dict[str, Any]:
         options = request.options
@@ -63,15 +69,6 @@ class RecommenderModel(Model):
         users = options.get("users", [None] * len(scores))
         k, exclude = options.get("k", DEFAULT_K), options.get("exclude")
         return {"recommendations": [
-            {"user_id": user, "items": [{"item_id": i, "score": s} for i, s in top_k(row, k, exclude)]}
+            {"user_id": user, "items": [{"item_id": i, "score": s} for i, s in top_k_items(row, k, exclude)]}
             for user, row in zip(users, scores)
         ]}
-
-    def _k(self, k: Any) -> int:
-        k = int(k) if type(k) is float and k.is_integer() else k  # JSON's 5.0 is 5
-        if type(k) is not int or k < 1:
-            raise InvalidRequest(f"'k' must be a whole number from 1 to {self.max_k}, got {k!r}")
-        if k > self.max_k:
-            raise LimitExceeded(f"'k' is {k}; the most this model returns is {self.max_k} "
-                                f"(min of {MAX_K} and its {self.num_items} items)")
-        return k

@@ -21,6 +21,7 @@ TEXT = TensorSpec("text", "BYTES", [-1])
 
 class SentimentModel(Model):
     max_batch = 64
+    row_noun = "texts"
 
     def setup(self, manifest: Manifest) -> None:
         try:
@@ -44,30 +45,31 @@ class SentimentModel(Model):
     def preprocess(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         texts = [str(t) for t in inputs[TEXT.name].reshape(-1)]
         for i, text in enumerate(texts):
-            where = f"text {i}" if len(texts) > 1 else "the text"
             if len(text) > MAX_CHARACTERS:
-                raise LimitExceeded(f"{where} has {len(text)} characters; the limit is {MAX_CHARACTERS}: "
+                raise LimitExceeded(f"{_where(i, texts)} has {len(text)} characters; the limit is {MAX_CHARACTERS}: "
                                     "shorten it or split it into several texts")
-            if not self.tokenizer.words(text):
-                raise InvalidTensor(f"{where} is empty (or only punctuation and spaces); send some words")
-        return {self.graph_input: self.tokenizer.encode_batch(texts)}
+        ids = self.tokenizer.encode_batch(texts)
+        # Padding goes at the end, so a text with no words at all starts with the pad id.
+        empty = np.flatnonzero(ids[:, 0] == self.tokenizer.pad_id) if ids.size else []
+        if len(empty):
+            raise InvalidTensor(f"{_where(int(empty[0]), texts)} is empty (or only punctuation and spaces); "
+                                "send some words")
+        return {self.graph_input: ids}
 
-    def decode_predict(self, doc: Any) -> PredictRequest:
+    def read_predict(self, doc: Any) -> PredictRequest:
         if isinstance(doc, dict) and ("text" in doc) != ("texts" in doc):
             texts = [doc["text"]] if "text" in doc else doc["texts"]
             if isinstance(texts, list) and all(isinstance(t, str) for t in texts):
-                if len(texts) > self.max_batch:
-                    raise LimitExceeded(f"{len(texts)} texts is above this model's maximum of {self.max_batch}; "
-                                        "split the request")
-                return PredictRequest({TEXT.name: np.array(texts, dtype=object)})
+                return PredictRequest(texts)
         raise InvalidRequest('send {"text": "..."} or {"texts": ["...", ...]} (strings)')
 
-    def encode_predict(self, outputs: dict[str, np.ndarray], request: PredictRequest) -> dict[str, Any]:
-        probabilities = outputs[self.outputs[0].name]
-        labels = self.labels or ["negative", "positive"]
-        predictions = []
-        for row in probabilities:
-            best = int(np.argmax(row))
-            predictions.append({"label": labels[best], "score": float(row[best]),
-                                "probabilities": {label: float(p) for label, p in zip(labels, row)}})
-        return {"predictions": predictions}
+    def decode_predict(self, request: PredictRequest) -> dict[str, np.ndarray]:
+        return {TEXT.name: np.array(request.rows, dtype=object)}
+
+    @property
+    def labels(self) -> list[str]:
+        return super().labels or ["negative", "positive"]
+
+
+def _where(index: int, texts: list[str]) -> str:
+    return f"text {index}" if len(texts) > 1 else "the text"

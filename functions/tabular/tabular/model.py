@@ -10,19 +10,21 @@ from typing import Any
 import numpy as np
 from lepton_serving.errors import InvalidRequest
 from lepton_serving.model import Model, PredictRequest
-from lepton_serving.protocol import decode_tensor
+from lepton_serving.protocol import decode_rows
 
 
 class TabularModel(Model):
-    def decode_predict(self, doc: Any) -> PredictRequest:
+    def read_predict(self, doc: Any) -> PredictRequest:
         if not isinstance(doc, dict) or not isinstance(doc.get("instances"), list):
             raise InvalidRequest('send {"instances": [[x1, x2, x3], ...]}, one row per instance')
+        return PredictRequest(doc["instances"])
+
+    def decode_predict(self, request: PredictRequest) -> dict[str, np.ndarray]:
         spec = self.inputs[0]
         width = spec.shape[-1]
         names = list(self.manifest.preprocessing.get("feature_names", [])) if self.manifest else []
-        rows = [self._row(r, i, names, width) for i, r in enumerate(doc["instances"])]
-        tensor = decode_tensor({"datatype": spec.datatype, "shape": [len(rows), width], "data": rows}, spec)
-        return PredictRequest({spec.name: tensor})
+        rows = [self._row(r, i, names, width) for i, r in enumerate(request.rows)]
+        return {spec.name: decode_rows(spec, rows)}
 
     @staticmethod
     def _row(row: Any, index: int, names: list[str], width: int) -> Any:

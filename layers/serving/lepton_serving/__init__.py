@@ -1,20 +1,22 @@
-"""Lepton's shared serving library (the `lepton-serving` Lambda layer).
+"""Lepton's request path (the `lepton-serving` Lambda layer): what a model function imports.
 
 Importing the package is cheap and never imports onnxruntime: names are resolved on first use,
-so the deployer and the control API can use the manifest, store and errors without it.
+so the deployer and the control API can use the manifest, bucket and errors without it. The
+deployment core (registry, rollout, canary, Lambda access) is the separate `lepton_deploy`.
 """
 from __future__ import annotations
 
 from importlib import import_module
 from typing import Any
 
-__all__ = ["Handler", "Manifest", "Model", "ModelStore", "ServingConfig", "serve"]
+__all__ = ["Handler", "Manifest", "Model", "ModelBucket", "ModelStore", "ServingConfig", "serve"]
 
 _HOME = {
     "Handler": "app",
     "serve": "app",
     "Manifest": "manifest",
     "Model": "model",
+    "ModelBucket": "bucket",
     "ModelStore": "store",
     "ServingConfig": "config",
 }

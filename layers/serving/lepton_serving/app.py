@@ -15,12 +15,19 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
-from .config import ServingConfig
+from . import clients
+from .bucket import ModelBucket
+from .config import ModelRef, ServingConfig
 from .dataplane import DataPlane, LiveResolver
-from .errors import LeptonError, PayloadTooLarge, kind_of, status_for
+from .errors import LeptonError, ModelNotReady, PayloadTooLarge, UnsupportedMediaType, kind_of, status_for
 from .model import Model
 from .observability import Telemetry
 from .protocol import dumps
+from .store import ModelStore
+from .table import DeploymentsTable, TableError
+
+#: service name -> boto3 client (clients.client: created once per execution environment)
+ClientFactory = Callable[[str], Any]
 
 JSON = "application/json"
 
@@ -78,11 +85,7 @@ def build_resolver(plane: DataPlane) -> APIGatewayHttpResolver:
 
     @app.exception_handler(LeptonError)
     def lepton_error(exc: LeptonError) -> Response:
-        status = status_for(exc)
-        telemetry.error(kind_of(exc), status)
-        if status >= 500:
-            telemetry.logger.warning("request refused", extra={"status": status, "reason": exc.message})
-        return error_response(status, exc.message)
+        return error_response(refusal(exc, telemetry), exc.message)
 
     @app.not_found
     def not_found(exc: NotFoundError) -> Response:
@@ -103,44 +106,41 @@ def build_resolver(plane: DataPlane) -> APIGatewayHttpResolver:
 class Handler:
     """The Lambda entry point for one model function: config, model, data plane, routes."""
 
-    def __init__(self, model_factory: Callable[[str], Model], env: Mapping[str, str] | None = None,
-                 resolve_live: LiveResolver | None = None):
+    def __init__(self, model_factory: Callable[[str], Model], env: Mapping[str, str],
+                 resolve_live: LiveResolver | None = None, aws: ClientFactory = clients.client):
+        """``env``: the function's environment (`serve` passes the process's); ``aws``: where
+        boto3 clients come from, created only when the model is read from S3 or the table."""
         self.model_factory = model_factory
-        self.env = dict(os.environ if env is None else env)
-        self.config = ServingConfig.from_env(self.env)
+        self.aws = aws
+        self.config = ServingConfig.from_env(env)
         self.telemetry = Telemetry(service=self.config.model_name or "lepton-model")
         self.telemetry.bind(model_name=self.config.model_name)
         if resolve_live is None and self.config.deployments_table:
-            from .registry import live_model_ref as resolve_live
-        self.plane = DataPlane(model_factory(self.config.model_name), self.config, self.telemetry,
+            resolve_live = self._live_from_table
+        store = ModelStore(self.config.cache_dir, open_bucket=lambda name: ModelBucket(aws("s3"), name))
+        self.plane = DataPlane(model_factory(self.config.model_name), self.config, self.telemetry, store,
                                resolve_live=resolve_live)
         self.app = build_resolver(self.plane)
-        self.init_seconds = 0.0
 
     def warm(self) -> None:
         """Load the model now, in Lambda's init phase; a failure is reported per request instead."""
-        started = time.perf_counter()
         try:
             self.plane.load()
         except LeptonError:
             pass
-        self.init_seconds = time.perf_counter() - started
 
     def with_environment(self, env: Mapping[str, str]) -> Handler:
         """The same function under another configuration: how the local API serves each version."""
-        return Handler(self.model_factory, env)
+        return Handler(self.model_factory, env, aws=self.aws)
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         self.telemetry.start_invocation(getattr(context, "aws_request_id", None))
         started = time.perf_counter()
         try:
-            body = event.get("body") or ""
-            if len(body) > self.config.max_body_bytes:
-                exc = PayloadTooLarge(
-                    f"request body is {len(body)} bytes; the limit is {self.config.max_body_bytes} bytes"
-                )
-                self.telemetry.error(kind_of(exc), 413)
-                return _plain(413, exc.message)
+            try:
+                check_envelope(event, self.config.max_body_bytes)
+            except LeptonError as exc:
+                return _plain(refusal(exc, self.telemetry), exc.message)
             response = self.app.resolve(event, context)
             self.telemetry.count("Invocations")
             return response
@@ -148,14 +148,50 @@ class Handler:
             self.telemetry.latency("Request", time.perf_counter() - started)
             self.telemetry.flush()
 
+    def _live_from_table(self, config: ServingConfig) -> ModelRef | None:
+        table = DeploymentsTable(self.aws("dynamodb"), config.deployments_table)
+        try:
+            return table.live_model_ref(config.model_name, config.bucket)
+        except TableError as exc:
+            raise ModelNotReady(f"cannot read which version of '{config.model_name}' is live: {exc.message}") from exc
+
+
+#: Content types a body may declare: JSON, the binary tensor extension's octet stream, and what
+#: `curl -d` sends when told nothing (form-urlencoded), read as JSON all the same.
+ACCEPTED_TYPES = ("application/json", "application/octet-stream", "application/x-www-form-urlencoded")
+
+
+def check_envelope(event: dict[str, Any], max_body_bytes: int) -> None:
+    """What must hold before a route runs: a body within the size limit, of a type we read."""
+    body = event.get("body") or ""
+    if len(body) > max_body_bytes:
+        raise PayloadTooLarge(f"request body is {len(body)} bytes; the limit is {max_body_bytes} bytes")
+    if body:
+        declared = (event.get("headers") or {}).get("content-type", "")
+        media = declared.split(";", 1)[0].strip().lower()
+        if media and media not in ACCEPTED_TYPES and not media.endswith("+json"):
+            raise UnsupportedMediaType(f"content type '{media}' is not accepted; send JSON "
+                                       "(Content-Type: application/json)")
+
+
+def refusal(exc: LeptonError, telemetry: Telemetry) -> int:
+    """A domain error's status (from the one table), counted and, for a 5xx, logged."""
+    status = status_for(exc)
+    telemetry.error(kind_of(exc), status)
+    if status >= 500:
+        telemetry.logger.warning("request refused", extra={"status": status, "reason": exc.message})
+    return status
+
 
 def _plain(status: int, message: str) -> dict[str, Any]:
+    """An error answer built without the resolver (the request never reached a route)."""
     return {"statusCode": status, "headers": {"Content-Type": JSON}, "body": dumps({"error": message}).decode(),
             "isBase64Encoded": False}
 
 
 def serve(model_factory: Callable[[str], Model], resolve_live: LiveResolver | None = None) -> Handler:
-    handler = Handler(model_factory, resolve_live=resolve_live)
+    """The function's handler, configured from the process environment (Lambda's, at init)."""
+    handler = Handler(model_factory, os.environ, resolve_live=resolve_live)
     # Real Lambda (and `sam local`) set the runtime API address: load during the init phase there.
     if os.environ.get("AWS_LAMBDA_RUNTIME_API"):
         handler.warm()

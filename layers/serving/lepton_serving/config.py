@@ -1,7 +1,8 @@
 """A model function's configuration, read once from its environment.
 
 The template sets the name and bucket; a deployment adds the model key, sha256 and version.
-With no key set, the function asks the deployment record which version is live.
+With no key set, the function asks the deployment record which version is live. The caller
+hands the environment in (`serve` reads the process's once, at init).
 """
 from __future__ import annotations
 
@@ -9,8 +10,6 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-
-from .errors import InvalidRequest
 
 LAMBDA_PAYLOAD_LIMIT = 6 * 1024 * 1024
 _VCPU_MEMORY_MB = 1769  # Lambda allocates one vCPU per 1,769 MB of memory
@@ -40,16 +39,11 @@ class ServingConfig:
     threads: int = 0
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> ServingConfig:
-        env = os.environ if env is None else env
-        bucket, key = env.get("LEPTON_MODEL_BUCKET", ""), env.get("LEPTON_MODEL_KEY", "")
-        uri = env.get("LEPTON_MODEL_URI", "")
-        if uri:
-            bucket, key = parse_s3_uri(uri)
+    def from_env(cls, env: Mapping[str, str]) -> ServingConfig:
         return cls(
             model_name=env.get("LEPTON_MODEL_NAME", ""),
-            bucket=bucket,
-            key=key,
+            bucket=env.get("LEPTON_MODEL_BUCKET", ""),
+            key=env.get("LEPTON_MODEL_KEY", ""),
             sha256=env.get("LEPTON_MODEL_SHA256", "").lower(),
             version=env.get("LEPTON_MODEL_VERSION", ""),
             deployments_table=env.get("LEPTON_DEPLOYMENTS_TABLE", ""),
@@ -64,13 +58,6 @@ class ServingConfig:
         if self.bucket and self.key:
             return ModelRef(self.bucket, self.key, self.sha256, self.version)
         return None
-
-
-def parse_s3_uri(uri: str) -> tuple[str, str]:
-    if not uri.startswith("s3://") or "/" not in uri[5:]:
-        raise InvalidRequest(f"'{uri}' is not an s3://bucket/key URI")
-    bucket, _, key = uri[5:].partition("/")
-    return bucket, key
 
 
 def vcpus(env: Mapping[str, str]) -> int:

@@ -1,6 +1,7 @@
 """The data plane: load the configured model once, then answer V2 and friendly requests.
 
-Routes are thin and call these methods; each stage is timed into the function's metrics.
+Routes are thin and call these methods; each stage is timed into the function's metrics. The
+batch limit of both routes is held here (through the protocol's one rule), once per request.
 """
 from __future__ import annotations
 
@@ -9,26 +10,25 @@ from collections.abc import Callable
 from typing import Any
 
 from .config import ModelRef, ServingConfig
-from .errors import InvalidRequest, LeptonError, LimitExceeded, ModelNotReady, NotFound
+from .errors import LeptonError, ModelNotReady, NotFound
 from .model import Model
 from .observability import Telemetry
-from .protocol import infer_response, loads, model_metadata, parse_infer_request, select_outputs
+from .protocol import check_rows, infer_response, loads, model_metadata, parse_infer_request, select_outputs
 from .store import ModelStore
 
-#: Finds the live version when the function's environment names none (see registry.py).
+#: Finds the live version when the function's environment names none (the deployments table).
 LiveResolver = Callable[[ServingConfig], "ModelRef | None"]
 
 
 class DataPlane:
-    def __init__(self, model: Model, config: ServingConfig, telemetry: Telemetry,
-                 store: ModelStore | None = None, resolve_live: LiveResolver | None = None):
+    def __init__(self, model: Model, config: ServingConfig, telemetry: Telemetry, store: ModelStore,
+                 resolve_live: LiveResolver | None = None):
         self.model = model
         self.config = config
         self.telemetry = telemetry
-        self.store = store or ModelStore(config.cache_dir)
+        self.store = store
         self.resolve_live = resolve_live
         self.max_batch = min(model.max_batch, config.max_batch)
-        self.load_error: LeptonError | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def load(self) -> Model:
@@ -51,10 +51,8 @@ class DataPlane:
                 )
             self.model.load(local, threads=self.config.threads)
         except LeptonError as exc:
-            self.load_error = exc
             self.telemetry.logger.error("model load failed", extra={"reason": exc.message})
             raise
-        self.load_error = None
         self.telemetry.bind(model_version=self.model.version)
         self.telemetry.latency("Load", time.perf_counter() - started)
         self.telemetry.logger.info("model loaded", extra={"key": ref.key, "sha256": local.manifest.sha256})
@@ -94,12 +92,9 @@ class DataPlane:
     def predict(self, name: str, body: bytes | str | None) -> dict[str, Any]:
         model = self.check_target(name)
         t0 = time.perf_counter()
-        request = model.decode_predict(loads(body))
-        rows = next(iter(request.inputs.values())).shape[0] if request.inputs else 0
-        if rows > self.max_batch:
-            raise LimitExceeded(f"{rows} instances is above this model's maximum of {self.max_batch}; split the request")
-        if rows == 0:
-            raise InvalidRequest("nothing to predict: send at least one instance")
+        request = model.read_predict(loads(body))
+        check_rows(len(request.rows), self.max_batch, model.row_noun)
+        request.inputs = model.decode_predict(request)
         t1 = time.perf_counter()
         with self.telemetry.segment("inference"):
             outputs = model(request.inputs)

@@ -1,4 +1,9 @@
-"""Domain errors, and the one table that maps them to HTTP statuses."""
+"""Domain errors, and the one table that maps them to HTTP statuses.
+
+Every error a caller or an operator should see as a message (never a trace) is a LeptonError.
+The deployment core (lepton_deploy.errors) subclasses these, so its errors get their statuses
+from this same table.
+"""
 from __future__ import annotations
 
 
@@ -22,6 +27,15 @@ class LimitExceeded(InvalidRequest):
     """Batch size, item count or text length above the configured maximum."""
 
 
+class SchemaViolation(InvalidRequest):
+    """Well-formed JSON that breaks the route's declared schema (the control API's validation).
+    ``detail`` lists each problem: where, what, which rule."""
+
+    def __init__(self, message: str, detail: list[dict[str, object]] | None = None):
+        super().__init__(message)
+        self.detail = detail or []
+
+
 class PayloadTooLarge(LeptonError):
     """Body above Lambda's 6 MB synchronous payload limit."""
 
@@ -34,12 +48,8 @@ class NotFound(LeptonError):
     """Unknown route, model, version or id."""
 
 
-class ModelNotReady(LeptonError):
-    """No model is configured or it failed to load; readiness probes report this."""
-
-
-class ModelIntegrityError(LeptonError):
-    """A model file that must not be loaded: checksum mismatch, external data, not ONNX."""
+class MethodNotAllowed(LeptonError):
+    """A known route asked with another HTTP method."""
 
 
 class Conflict(LeptonError):
@@ -51,18 +61,41 @@ class UpstreamFailure(LeptonError):
     """An AWS service the request depends on (Lambda, DynamoDB, S3) refused or failed."""
 
 
+class ModelNotReady(LeptonError):
+    """No model is configured or it failed to load; readiness probes report this."""
+
+
+class ObjectMissing(ModelNotReady):
+    """An object the caller needs is not in the model bucket (an incomplete upload, a typo)."""
+
+
+class StorageUnavailable(ModelNotReady):
+    """The model bucket refused or failed a read (throttled, no permission, S3 down)."""
+
+
+class ModelIntegrityError(LeptonError):
+    """A model file that must not be loaded: checksum mismatch, external data, not ONNX."""
+
+
+class ConfigError(LeptonError):
+    """A function's environment is missing or wrong: every request fails until it is fixed."""
+
+
 # The only place errors become statuses. Order matters: first match wins, subclasses first.
 _STATUS: tuple[tuple[type[LeptonError], int], ...] = (
     (LimitExceeded, 422),
+    (SchemaViolation, 422),
     (InvalidTensor, 400),
     (InvalidRequest, 400),
     (PayloadTooLarge, 413),
     (UnsupportedMediaType, 415),
     (NotFound, 404),
+    (MethodNotAllowed, 405),
     (Conflict, 409),
     (UpstreamFailure, 502),
     (ModelIntegrityError, 503),
     (ModelNotReady, 503),
+    (ConfigError, 500),
 )
 
 

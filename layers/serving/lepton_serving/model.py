@@ -2,6 +2,10 @@
 
 A model function subclasses Model and overrides only what differs from "the V2 tensors are
 the ONNX graph's tensors": its friendly JSON, its pre/post-processing, a public signature.
+
+The friendly route runs in three steps so the data plane can hold the batch limit in one
+place, before anything is converted: `read_predict` picks the rows and options out of the JSON,
+the data plane counts the rows, `decode_predict` turns the rows into the V2 input tensors.
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import numpy as np
 
 from .errors import InvalidRequest, ModelNotReady
 from .manifest import Manifest, TensorSpec
+from .protocol import decode_rows
 from .session import create_session
 
 if TYPE_CHECKING:
@@ -20,16 +25,19 @@ if TYPE_CHECKING:
 
 @dataclass
 class PredictRequest:
-    """A friendly-route request, decoded: the V2 input tensors plus the route's own options
-    (k, items to exclude, ...) that shape the response but are not tensors."""
+    """A friendly-route request: its rows (one per answer, counted against the batch limit),
+    the route's own options (k, items to exclude, ...) and, once decoded, the V2 input tensors."""
 
-    inputs: dict[str, np.ndarray]
+    rows: list
     options: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class Model:
     #: Most rows one request may carry (the function's LEPTON_MAX_BATCH may lower it).
     max_batch: int = 64
+    #: What one row of the friendly route is called in messages ("65 texts is above ...").
+    row_noun: str = "instances"
 
     def __init__(self, name: str):
         self.name = name
@@ -84,16 +92,16 @@ class Model:
         return self.postprocess(self.predict(self.preprocess(inputs)), inputs)
 
     # -- the friendly route --------------------------------------------------------------------
-    def decode_predict(self, doc: Any) -> PredictRequest:
-        """Friendly JSON -> V2 input tensors and options. Default: {"instances": [...]}, one input."""
-        from .protocol import decode_tensor
-
+    def read_predict(self, doc: Any) -> PredictRequest:
+        """Friendly JSON -> its rows and options, nothing converted yet. Default: {"instances": [...]}."""
         if not isinstance(doc, dict) or not isinstance(doc.get("instances"), list):
             raise InvalidRequest('send {"instances": [...]}, one entry per row')
+        return PredictRequest(doc["instances"])
+
+    def decode_predict(self, request: PredictRequest) -> dict[str, np.ndarray]:
+        """The rows -> V2 input tensors. Default: the rows are the first input's rows."""
         spec = self.inputs[0]
-        rows = doc["instances"]
-        shape = [len(rows), *(_row_shape(rows[0]) if rows else [])]
-        return PredictRequest({spec.name: decode_tensor({"datatype": spec.datatype, "shape": shape, "data": rows}, spec)})
+        return {spec.name: decode_rows(spec, request.rows)}
 
     def encode_predict(self, outputs: dict[str, np.ndarray], request: PredictRequest) -> dict[str, Any]:
         """V2 outputs -> friendly JSON. Default: labelled class probabilities when labels exist."""
@@ -113,11 +121,3 @@ class Model:
         if not self.ready or self.manifest is None:
             raise ModelNotReady(f"model '{self.name}' is not loaded yet")
         return self.manifest
-
-
-def _row_shape(row: Any) -> list[int]:
-    shape: list[int] = []
-    while isinstance(row, list):
-        shape.append(len(row))
-        row = row[0] if row else None
-    return shape

@@ -52,20 +52,22 @@ def parse_infer_request(body: bytes | str | None, specs: list[TensorSpec], max_b
     if not isinstance(raw_inputs, list) or not raw_inputs:
         raise InvalidRequest("'inputs' must be a non-empty list of tensors {name, shape, datatype, data}")
     by_name = {s.name: s for s in specs}
-    tensors: dict[str, np.ndarray] = {}
+    headers: dict[str, tuple[dict[str, Any], list[int]]] = {}
     for raw in raw_inputs:
         if not isinstance(raw, dict):
             raise InvalidRequest("each entry of 'inputs' must be an object {name, shape, datatype, data}")
         name = raw.get("name")
         if name not in by_name:
             raise InvalidTensor(f"unknown input '{name}'; this model takes {_names(specs)}")
-        if name in tensors:
+        if name in headers:
             raise InvalidTensor(f"input '{name}' is given twice")
-        tensors[name] = decode_tensor(raw, by_name[name])
-    missing = [s.name for s in specs if s.name not in tensors]
+        headers[name] = (raw, check_header(raw, by_name[name]))
+    missing = [s.name for s in specs if s.name not in headers]
     if missing:
         raise InvalidTensor(f"missing input(s) {', '.join(missing)}; this model takes {_names(specs)}")
-    check_batch(tensors, max_batch)
+    # The batch is judged from the declared shapes, before any data is converted.
+    check_batch([shape for _, shape in headers.values()], max_batch)
+    tensors = {name: decode_data(raw, by_name[name], shape) for name, (raw, shape) in headers.items()}
     outputs = _requested_outputs(doc.get("outputs"))
     request_id = doc.get("id")
     if request_id is not None and not isinstance(request_id, str):
@@ -76,22 +78,37 @@ def parse_infer_request(body: bytes | str | None, specs: list[TensorSpec], max_b
     return InferRequest(tensors, request_id, outputs, parameters)
 
 
-def decode_tensor(raw: dict[str, Any], spec: TensorSpec) -> np.ndarray:
+def check_header(raw: dict[str, Any], spec: TensorSpec) -> list[int]:
+    """A V2 tensor's datatype and shape against the model's spec; returns the shape."""
     name = spec.name
-    datatype, shape, data = raw.get("datatype"), raw.get("shape"), raw.get("data")
+    datatype, shape = raw.get("datatype"), raw.get("shape")
     if datatype != spec.datatype:
         raise InvalidTensor(f"input '{name}' must have datatype {spec.datatype}, got {datatype!r}")
     if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
         raise InvalidTensor(f"input '{name}': 'shape' must be a list of non-negative integers")
     check_shape(name, shape, spec.shape)
+    return shape
+
+
+def decode_data(raw: dict[str, Any], spec: TensorSpec, shape: list[int]) -> np.ndarray:
+    """A V2 tensor's ``data`` as an array of ``shape`` (the header already checked)."""
+    data = raw.get("data")
     if not isinstance(data, list):
-        raise InvalidTensor(f"input '{name}': 'data' must be a list (flat or nested, row-major)")
-    array = to_array(name, data, datatype)
+        raise InvalidTensor(f"input '{spec.name}': 'data' must be a list (flat or nested, row-major)")
+    return _shaped(spec.name, to_array(spec.name, data, spec.datatype), shape, "'data' has")
+
+
+def decode_rows(spec: TensorSpec, rows: list) -> np.ndarray:
+    """Plain rows (a friendly route's instances) -> one tensor of ``spec``: [len(rows), *row shape]."""
+    shape = [len(rows), *(_row_shape(rows[0]) if rows else [])]
+    check_shape(spec.name, shape, spec.shape)
+    return _shaped(spec.name, to_array(spec.name, rows, spec.datatype), shape, "the rows have")
+
+
+def _shaped(name: str, array: np.ndarray, shape: list[int], given: str) -> np.ndarray:
     expected = math.prod(shape)
     if array.size != expected:
-        raise InvalidTensor(
-            f"input '{name}': shape {shape} needs {expected} elements, 'data' has {array.size}"
-        )
+        raise InvalidTensor(f"input '{name}': shape {shape} needs {expected} elements, {given} {array.size}")
     return array.reshape(shape)
 
 
@@ -132,15 +149,21 @@ def check_shape(name: str, shape: list[int], expected: list[int]) -> None:
         raise InvalidTensor(f"input '{name}' must have shape {readable} (-1 = any), got {shape}")
 
 
-def check_batch(tensors: dict[str, np.ndarray], max_batch: int) -> None:
-    sizes = {a.shape[0] for a in tensors.values() if a.ndim}
+def check_batch(shapes: list[list[int]], max_batch: int) -> None:
+    sizes = {shape[0] for shape in shapes if shape}
     if len(sizes) > 1:
         raise InvalidTensor(f"inputs disagree on the batch size: {sorted(sizes)}")
-    batch = sizes.pop() if sizes else 1
-    if batch == 0:
-        raise InvalidTensor("the batch is empty; send at least one row")
-    if batch > max_batch:
-        raise LimitExceeded(f"batch size {batch} is above this model's maximum of {max_batch}; split the request")
+    check_rows(sizes.pop() if sizes else 1, max_batch)
+
+
+def check_rows(count: int, max_batch: int, noun: str = "") -> None:
+    """The one batch rule, for both routes: at least one row, at most ``max_batch``."""
+    if count == 0:
+        raise InvalidTensor(f"nothing to predict: send at least one {noun[:-1] if noun.endswith('s') else 'row'}"
+                            if noun else "the batch is empty; send at least one row")
+    if count > max_batch:
+        what = f"{count} {noun}" if noun else f"batch size {count}"
+        raise LimitExceeded(f"{what} is above this model's maximum of {max_batch}; split the request")
 
 
 def encode_tensor(name: str, array: np.ndarray) -> dict[str, Any]:
@@ -192,6 +215,14 @@ def _requested_outputs(raw: Any) -> list[str] | None:
     if not isinstance(raw, list) or not all(isinstance(o, dict) and isinstance(o.get("name"), str) for o in raw):
         raise InvalidRequest("'outputs' must be a list of objects with a 'name'")
     return [o["name"] for o in raw]
+
+
+def _row_shape(row: Any) -> list[int]:
+    shape: list[int] = []
+    while isinstance(row, list):
+        shape.append(len(row))
+        row = row[0] if row else None
+    return shape
 
 
 def _flatten(data: list) -> list:

@@ -1,4 +1,5 @@
-"""Fetch a model version from S3 into /tmp once per execution environment, verified.
+"""A model version on local disk: fetched from the model bucket into /tmp once per execution
+environment, verified against its manifest.
 
 The cache is keyed by the file's sha256, so a warm environment that is asked for the same
 version again (or a new environment reusing /tmp) never downloads or trusts stale bytes.
@@ -9,16 +10,20 @@ import hashlib
 import os
 import posixpath
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import clients
+from .bucket import ModelBucket
 from .config import ModelRef
-from .errors import ModelIntegrityError, ModelNotReady
-from .manifest import MANIFEST_FILE, Manifest, ManifestError
+from .errors import ModelIntegrityError
+from .manifest import MANIFEST_FILE, Manifest
 
 # An ONNX ModelProto starts with field 1 (ir_version, varint): tag byte 0x08.
 _ONNX_FIRST_BYTE = 0x08
+
+#: Bucket name -> the ModelBucket to read it through (the caller owns the S3 client).
+BucketOpener = Callable[[str], ModelBucket]
 
 
 @dataclass(frozen=True)
@@ -41,42 +46,28 @@ def manifest_key_for(model_key: str) -> str:
 
 
 class ModelStore:
-    def __init__(self, cache_dir: str | os.PathLike[str] = "/tmp/lepton-models"):
+    def __init__(self, cache_dir: str | os.PathLike[str], open_bucket: BucketOpener):
         self.cache_dir = Path(cache_dir)
+        self.open_bucket = open_bucket
         self.downloads = 0  # observable: tests and metrics check the cache is reused
 
     def fetch(self, ref: ModelRef) -> LocalModel:
-        manifest = self.read_manifest(ref.bucket, manifest_key_for(ref.key))
+        bucket = self.open_bucket(ref.bucket)
+        manifest = bucket.manifest(manifest_key_for(ref.key))
         expected = (ref.sha256 or manifest.sha256).lower()
         if manifest.sha256 != expected:
             raise ModelIntegrityError(
                 f"configured sha256 {expected[:12]}… does not match the manifest's "
-                f"{manifest.sha256[:12]}… for s3://{ref.bucket}/{ref.key}"
+                f"{manifest.sha256[:12]}… for {bucket.uri(ref.key)}"
             )
         path = self.cache_dir / manifest.name / str(manifest.version) / f"{expected}.onnx"
         if path.is_file():
             return LocalModel(path, manifest)
-        data = self._get(ref.bucket, ref.key)
+        data = bucket.read(ref.key)
         self.downloads += 1
-        verify_model_bytes(data, expected, where=f"s3://{ref.bucket}/{ref.key}")
+        verify_model_bytes(data, expected, where=bucket.uri(ref.key))
         _write_atomically(path, data)
         return LocalModel(path, manifest)
-
-    def read_manifest(self, bucket: str, key: str) -> Manifest:
-        try:
-            return Manifest.from_json(self._get(bucket, key))
-        except ManifestError as exc:
-            raise ModelIntegrityError(f"s3://{bucket}/{key}: {exc}") from exc
-
-    @staticmethod
-    def _get(bucket: str, key: str) -> bytes:
-        from botocore.exceptions import ClientError
-
-        try:
-            return clients.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            raise ModelNotReady(f"cannot read s3://{bucket}/{key} ({code or exc})") from exc
 
 
 def verify_model_bytes(data: bytes, expected_sha256: str, where: str) -> None:

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from lepton_serving import clients
-from lepton_serving.rollout import ALIAS
+from .clock import parse_iso
+from .functions import ALIAS
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,8 @@ class Health:
         return f"{self.errors} error(s) in {self.invocations} invocation(s) ({self.error_rate:.1%})"
 
 
-def canary_health(function_name: str, function_version: str, since: str) -> Health:
-    start = datetime.strptime(since, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC) - timedelta(minutes=1)
+def canary_health(cloudwatch: Any, function_name: str, function_version: str, since: str) -> Health:
+    start = parse_iso(since) - timedelta(minutes=1)
     end = datetime.now(UTC) + timedelta(minutes=1)
     dimensions = [{"Name": "FunctionName", "Value": function_name},
                   {"Name": "Resource", "Value": f"{function_name}:{ALIAS}"},
@@ -34,7 +35,7 @@ def canary_health(function_name: str, function_version: str, since: str) -> Heal
 
     def total(metric: str) -> int:
         period = max(60, int((end - start).total_seconds()) // 60 * 60)
-        points = clients.client("cloudwatch").get_metric_statistics(
+        points = cloudwatch.get_metric_statistics(
             Namespace="AWS/Lambda", MetricName=metric, Dimensions=dimensions, StartTime=start, EndTime=end,
             Period=period, Statistics=["Sum"])["Datapoints"]
         return int(sum(p["Sum"] for p in points))

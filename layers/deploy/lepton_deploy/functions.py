@@ -1,0 +1,162 @@
+"""Lambda, as deployment uses it: the only module that calls the Lambda API.
+
+A model function's configuration (its environment names the model it serves), publishing a
+version, the ``live`` alias and its weights, and waiting for an update. Every write carries
+the RevisionId it read, so real Lambda refuses a write that raced a change made elsewhere (a
+console edit, a ``sam deploy``). The client is passed in.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from lepton_serving.clients import error_code, error_message
+
+from .errors import AliasConflict, FunctionUpdateFailed
+
+ALIAS = "live"
+# What a function version's environment says about the model it serves.
+ENV_BUCKET, ENV_KEY = "LEPTON_MODEL_BUCKET", "LEPTON_MODEL_KEY"
+ENV_SHA256, ENV_VERSION = "LEPTON_MODEL_SHA256", "LEPTON_MODEL_VERSION"
+LATEST = "$LATEST"
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    """One function version's configuration, as GetFunctionConfiguration returns it."""
+
+    name: str
+    version: str
+    environment: dict[str, str] = field(default_factory=dict)
+    code_sha256: str = ""
+    revision: str = ""
+    update_status: str = ""
+    update_reason: str = ""
+
+    @classmethod
+    def from_response(cls, response: dict[str, Any]) -> FunctionConfig:
+        return cls(
+            name=str(response.get("FunctionName", "")),
+            version=str(response.get("Version", LATEST)),
+            environment=dict((response.get("Environment") or {}).get("Variables") or {}),
+            code_sha256=str(response.get("CodeSha256", "")),
+            # moto 5.2.5 returns no RevisionId for functions; real Lambda always does.
+            revision=str(response.get("RevisionId", "") or ""),
+            update_status=str(response.get("LastUpdateStatus", "") or ""),
+            update_reason=str(response.get("LastUpdateStatusReason", "") or ""),
+        )
+
+    @property
+    def model_version(self) -> str:
+        return self.environment.get(ENV_VERSION, "")
+
+    @property
+    def model_sha256(self) -> str:
+        return self.environment.get(ENV_SHA256, "")
+
+    def serves(self, model_version: int | str, sha256: str) -> bool:
+        return self.model_sha256 == sha256 and self.model_version == str(model_version)
+
+
+@dataclass(frozen=True)
+class AliasState:
+    """Where an alias points: one version, plus weighted extra versions during a canary."""
+
+    function: str
+    version: str
+    weights: dict[str, float] = field(default_factory=dict)
+    revision: str = ""
+
+    @classmethod
+    def from_response(cls, function: str, response: dict[str, Any]) -> AliasState:
+        weights = (response.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+        return cls(function, str(response["FunctionVersion"]), {str(k): float(w) for k, w in weights.items()},
+                   str(response.get("RevisionId", "") or ""))
+
+    @property
+    def canary(self) -> tuple[str, float] | None:
+        """(version, weight) of the one extra version Lepton's canaries use, if any."""
+        return next(iter(self.weights.items()), None)
+
+    def routes_to(self, version: str) -> bool:
+        return self.version == version or version in self.weights
+
+
+#: Waits until a function's last update has finished; replaceable (tests, other pollers).
+UpdateWaiter = Callable[[str], None]
+
+
+class LambdaFunctions:
+    def __init__(self, lambda_client: Any):
+        self.client = lambda_client
+
+    # -- reads ---------------------------------------------------------------------------------
+    def config(self, name: str, qualifier: str | None = None) -> FunctionConfig:
+        kwargs = {"Qualifier": qualifier} if qualifier else {}
+        return FunctionConfig.from_response(self._call(self.client.get_function_configuration,
+                                                       FunctionName=name, **kwargs))
+
+    def alias(self, name: str, alias: str = ALIAS) -> AliasState:
+        return AliasState.from_response(name, self._call(self.client.get_alias, FunctionName=name, Name=alias))
+
+    def versions(self, name: str) -> Iterator[FunctionConfig]:
+        """Every published version (not $LATEST), oldest first, one page at a time."""
+        marker = None
+        while True:
+            page = self._call(self.client.list_versions_by_function, FunctionName=name,
+                              **({"Marker": marker} if marker else {}))
+            for version in page.get("Versions", []):
+                if version.get("Version") != LATEST:
+                    yield FunctionConfig.from_response(version)
+            marker = page.get("NextMarker")
+            if not marker:
+                return
+
+    # -- writes --------------------------------------------------------------------------------
+    def set_environment(self, current: FunctionConfig, environment: dict[str, str]) -> None:
+        """Replace $LATEST's environment, refused by Lambda if it changed since ``current`` was read."""
+        self._call(self.client.update_function_configuration, FunctionName=current.name,
+                   Environment={"Variables": environment}, **_revision(current.revision))
+
+    def wait_updated(self, name: str, attempts: int = 90) -> None:
+        from botocore.exceptions import WaiterError
+
+        try:
+            self.client.get_waiter("function_updated_v2").wait(
+                FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": attempts})
+        except WaiterError as exc:
+            raise FunctionUpdateFailed(f"{name} did not finish updating: {exc}") from exc
+
+    def publish(self, staged: FunctionConfig, description: str) -> FunctionConfig:
+        """Publish $LATEST as ``staged`` read it: its code and revision, or Lambda refuses."""
+        return FunctionConfig.from_response(self._call(
+            self.client.publish_version, FunctionName=staged.name, CodeSha256=staged.code_sha256,
+            Description=description, **_revision(staged.revision)))
+
+    def move_alias(self, current: AliasState, version: str, weights: dict[str, float] | None = None,
+                   alias: str = ALIAS) -> AliasState:
+        """Point the alias at ``version`` (plus ``weights``), refused if it moved since ``current``."""
+        response = self._call(self.client.update_alias, FunctionName=current.function, Name=alias,
+                              FunctionVersion=version, RoutingConfig={"AdditionalVersionWeights": weights or {}},
+                              **_revision(current.revision))
+        return AliasState.from_response(current.function, response)
+
+    @staticmethod
+    def _call(call: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        target = kwargs.get("FunctionName", "")
+        try:
+            return call(**kwargs)
+        except ClientError as exc:
+            if error_code(exc) == "PreconditionFailedException":
+                raise AliasConflict(f"{target} changed while this deployment ran ({error_message(exc)}); "
+                                    "nothing more was moved") from exc
+            raise FunctionUpdateFailed(f"{target}: {error_message(exc)}") from exc
+        except BotoCoreError as exc:
+            raise FunctionUpdateFailed(f"{target}: {exc}") from exc
+
+
+def _revision(revision: str) -> dict[str, str]:
+    return {"RevisionId": revision} if revision else {}

@@ -1,0 +1,42 @@
+"""The models the local stack serves: trained artifacts (training what is missing) and their
+publication to the local model bucket, the way training publishes to the real one."""
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("lepton.stack")
+
+
+def ensure_artifacts(models: list[str], root: Path, train_missing: bool) -> dict[str, Path]:
+    """A trained artifact folder for each model, training (in a subprocess) what is missing."""
+    found = {}
+    for name in models:
+        folder = root / name
+        if not (folder / "manifest.json").is_file():
+            if not train_missing:
+                raise SystemExit(f"no trained '{name}' model in {folder}; run `lepton train {name}`")
+            log.info("training %s (first start only; saved in %s)", name, folder)
+            train_in_subprocess(name, root)
+        found[name] = folder
+    return found
+
+
+def publish_models(artifacts: dict[str, Path], bucket: str, s3: Any) -> dict[str, int]:
+    """Publish each artifact as its model's next version; returns model -> version."""
+    from lepton_training.publish import publish
+
+    return {name: publish(folder, bucket, s3_client=s3).version for name, folder in artifacts.items()}
+
+
+def train_in_subprocess(family: str, artifacts: Path) -> None:
+    """Train into artifacts/<family>/. TensorFlow stays out of the serving process (3 s of
+    imports and its own thread pools)."""
+    code = ("import sys; from pathlib import Path; from lepton_training import train_family; "
+            "train_family(sys.argv[1], Path(sys.argv[2]))")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    subprocess.run([sys.executable, "-c", code, family, str(artifacts)], check=True, env=env)
