@@ -18,6 +18,14 @@ from .simulate import DEFAULT_RESTORE_MS, Run
 from .traffic import SPIKE_AT_S, daily, ramp, spike
 
 HEADLINE_MEMORY = 1024  # template.yaml's MemorySize for the model functions
+INIT_BILLING_URL = "https://aws.amazon.com/blogs/compute/aws-lambda-standardizes-billing-for-init-phase/"
+RULE_SOURCES = (
+    ("Lambda scaling behavior", "https://docs.aws.amazon.com/lambda/latest/dg/scaling-behavior.html"),
+    ("Lambda quotas", "https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html"),
+    ("API Gateway quotas", "https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html"),
+    ("HTTP API quotas", "https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html"),
+    ("Lambda Invoke payloads", "https://docs.aws.amazon.com/lambda/latest/dg/API_Invoke.html"),
+)
 INIT_LIMIT_MS = 10_000  # Lambda stops an init phase that runs longer
 
 
@@ -100,7 +108,8 @@ def _cost_section(prices: Prices, at_1024: list[Breakdown], by_memory: dict, nam
     lines = ["## What a million predictions cost", "",
              f"`lepton cost`. Lambda + API Gateway HTTP API, batch 1 (one prediction per request), "
              f"{DEFAULT_COLD_FRACTION:.0%} of requests starting cold (AWS: cold starts \"typically occur in under "
-             "1% of invocations\"; `--cold-fraction` or `--profile` change it). USD.", ""]
+             f"1% of invocations\", [{INIT_BILLING_URL.split('/')[2]}]({INIT_BILLING_URL}); `--cold-fraction` or "
+             "`--profile` change it). USD.", ""]
     rows = [[b.model, b.arch, f"{b.timing.warm_ms:.3f} ms → {b.timing.billed_ms} ms", f"{b.timing.init_ms:,.0f} ms",
              *(_usd(b.parts[k]) for k in ("compute", "requests", "api_gateway", "init", "s3_dynamodb")),
              f"**{_usd(b.total)}**", str(b.concurrency(1000))] for b in at_1024]
@@ -152,7 +161,8 @@ def _simulation_section(lever_runs: dict[str, list[tuple[str, Run]]], profiles: 
               "environment starts a new one (a cold start: init, then the request) or, past the limits, is "
               "throttled; Lambda does not queue synchronous requests. An idle environment is reclaimed after "
               "5 minutes (an assumption: Lambda does not document it). A run starts from its first rate's steady "
-              "state. `tests/cost/test_simulate.py` checks each rule against cases worked out by hand.", ""]
+              "state. `tests/cost/test_simulate.py` checks each rule against cases worked out by hand. Sources: "
+              + ", ".join(f"[{label}]({url})" for label, url in RULE_SOURCES) + ".", ""]
     rows = []
     for profile, runs in lever_runs.items():
         for label, run in runs:
@@ -251,6 +261,8 @@ def _limits_section(results: Measurements, lever_runs: dict[str, list[tuple[str,
     small = timing(results.models[worst], min(DEFAULT_MEMORIES))
     return [
         "## The limits, in the order they bite", "",
+        "Each with its number from AWS's documentation (sources under the simulation's rules) and what a user "
+        "does about it. The order is the one a sudden jump in traffic meets them in.", "",
         f"1. **Account concurrency: 1,000 environments per Region.** In steady traffic {worst} needs only "
         f"{need_10k} environments at 10,000 req/s (1,000 would carry {account_rps:,.0f} req/s at the billed "
         f"{t_worst.billed_ms} ms each), but a sudden jump fills the account with cold starts: in the spike above "
