@@ -71,9 +71,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          help=f"share of requests that start cold (default {DEFAULT_COLD_FRACTION})")
     traffic.add_argument("--profile", choices=sorted(PROFILES),
                          help="take the cold-start share from this simulated traffic profile instead")
-    parser.add_argument("--memory", type=_memories, default=DEFAULT_MEMORIES,
-                        help=f"memory sizes in MB (default {','.join(map(str, DEFAULT_MEMORIES))})")
-    parser.add_argument("--arch", choices=("arm64", "x86_64", "both"), default="both")
+    parser.add_argument("--memory", type=_memories, default=None,
+                        help=f"memory sizes in MB (default {','.join(map(str, DEFAULT_MEMORIES))}; "
+                             "with --simulate 1024)")
+    parser.add_argument("--arch", choices=("arm64", "x86_64", "both"), default=None,
+                        help="default both; with --simulate arm64")
     parser.add_argument("--batch", type=_positive(int), default=1, help="rows per request (measured: 1, 8, 64)")
     parser.add_argument("--models", default="", help="comma-separated model names (default: every measured one)")
     parser.add_argument("--results", type=Path, default=None,
@@ -129,6 +131,11 @@ def _where(path: Path) -> str:
 def _run(args: argparse.Namespace) -> int:
     from . import measured, prices as price_file
 
+    # a simulation is a few hundred thousand steps: by default one per model, at the template's size
+    from .model import DEFAULT_MEMORIES
+
+    args.memory = args.memory or ((1024,) if args.simulate else DEFAULT_MEMORIES)
+    args.arch = args.arch or ("arm64" if args.simulate else "both")
     prices = price_file.load()
     if args.results is not None:
         results = measured.load(args.results)

@@ -33,8 +33,8 @@ def ramp(start: float = 1.0, end: float = 10_000.0, over_s: float = 600.0, hold_
                    f"{hold_s:.0f} s", over_s + hold_s, 0.5, rate, 10.0)
 
 
-def spike(base: float = 100.0, peak: float = 10_000.0, at_s: float = SPIKE_AT_S, for_s: float = 120.0,
-          after_s: float = 120.0) -> Profile:
+def spike(base: float = 100.0, peak: float = 10_000.0, at_s: float = SPIKE_AT_S, for_s: float = 60.0,
+          after_s: float = 60.0) -> Profile:
     def rate(t: float) -> float:
         return peak if at_s <= t < at_s + for_s else base
 
