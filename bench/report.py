@@ -137,7 +137,8 @@ def markdown(results: dict[str, Any], chart: str | None) -> str:
               "request body (flat V2 JSON, one row) for all, except where noted.",
               "- **Package size**: layers built by `make -f layers/<x>/Makefile build-<Resource> "
               "ARTIFACTS_DIR=… ARCH=…`; unzipped = sum of file sizes, zipped = deflate level 6.",
-              "- Spread: IQR or min–max over repeats, as labelled. Raw results: `.lepton/bench/latest.json`.", ""]
+              "- Spread: IQR or min–max over repeats, as labelled. Raw results: `.lepton/bench/latest.json`; "
+              "their median, p99, min and max are committed as `docs/benchmarks.json`, which `lepton cost` reads.", ""]
     return "\n".join(lines)
 
 

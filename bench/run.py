@@ -9,6 +9,7 @@ from typing import Any
 
 from . import report
 from .common import Settings, machine, versions
+from .digest import digest
 
 
 def _load() -> str:
@@ -80,5 +81,8 @@ def write(settings: Settings, results: dict[str, Any]) -> Path:
     has_chart = report.chart(results, png)
     settings.out.parent.mkdir(parents=True, exist_ok=True)
     settings.out.write_text(report.markdown(results, png.name if has_chart else None))
-    settings.say(f"wrote {settings.out}" + (f" and {png}" if has_chart else ""))
+    # the committed numbers `lepton cost` reads on a fresh clone (the raw file is git-ignored)
+    summary = settings.out.with_suffix(".json")
+    summary.write_text(json.dumps(digest(results), indent=1) + "\n")
+    settings.say(f"wrote {settings.out}, {summary.name}" + (f" and {png.name}" if has_chart else ""))
     return settings.out

@@ -141,6 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .ops import register as register_ops  # models, versions, push, rollback, promote, deployments
 
     register_ops(sub)
+    from .cost.cli import register as register_cost
+
+    register_cost(sub)
     return parser
 
 

@@ -58,3 +58,5 @@ def test_quick_mode_writes_a_well_formed_report(tmp_path):
 
     raw = json.loads((tmp_path / "work" / "quick.json").read_text())
     assert set(raw) >= {"meta", "cold", "overhead", "http"}
+    committed = json.loads((tmp_path / "benchmarks.json").read_text())  # the digest next to the report
+    assert committed["overhead"]["models"]["tabular"]["1"]["handler_us"].keys() == {"median", "p99", "min", "max"}

@@ -1,0 +1,141 @@
+"""The cost arithmetic: what one prediction costs on Lambda behind an HTTP API, part by part.
+
+The formula is the one Lambda bills by: billed duration (rounded up to 1 ms) x memory (GB) x the
+price per GB-second, plus a price per request, plus API Gateway's price per request. Cold starts
+add the init phase at the same rate (billed for zip packages on managed runtimes since
+1 August 2025) and the model's fetch from S3 (two GETs) and, when the version's environment names
+no model, one DynamoDB read of the live pointer.
+
+CPU follows memory: Lambda gives one full vCPU at 1,769 MB and a proportional share below it. The
+benchmark ran each handler on one full core with one onnxruntime thread, so a duration measured
+there is taken to grow by 1,769 / memory below 1,769 MB and to stay the same above it (a
+single-threaded request does not use a second vCPU). That rule is an assumption, printed with
+every result.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from .measured import ModelTimes
+from .prices import Prices
+
+VCPU_MB = 1769  # Lambda allocates one full vCPU at 1,769 MB
+MB_PER_GB = 1024  # Lambda's GB-seconds use memory in MB / 1024 (its pricing examples do)
+S3_GETS_PER_COLD_START = 2  # manifest.json and model.onnx (lepton_serving/store.py)
+DYNAMODB_READS_PER_COLD_START = 1  # the live pointer, strongly consistent, one item under 4 KB
+DEFAULT_COLD_FRACTION = 0.01  # AWS: cold starts "typically occur in under 1% of invocations"
+DEFAULT_MEMORIES = (128, 512, 1024, 1769, 3008)
+
+ASSUMPTIONS = (
+    "CPU grows with memory: one full vCPU at 1,769 MB (Lambda's rule). Durations were measured on one "
+    "core of the benchmark machine and are scaled by 1,769 / memory below 1,769 MB, unchanged above it "
+    "(one request runs on one thread).",
+    "The benchmark machine's core is taken to be as fast as a Lambda vCPU of either architecture; "
+    "arm64 and x86_64 differ here only in price.",
+    "Durations are the whole handler call in-process (API Gateway event in, response out); the Lambda "
+    "runtime's own per-invocation overhead and the network are not measured and not included.",
+    "An execution environment is busy for the billed duration of each invocation (at least 1 ms), "
+    "plus the init phase when it starts cold.",
+    "The init phase is the measured cold start minus the first inference: interpreter, imports, the "
+    "model's fetch from S3 and the onnxruntime session. Lambda's own sandbox start is not measured.",
+    "List prices, us-east-1, first pricing tier, no free tier, no Savings Plans.",
+)
+
+
+def cpu_scale(memory_mb: int) -> float:
+    """How much longer CPU-bound work takes at this memory size than on one full vCPU."""
+    if memory_mb < 128 or memory_mb > 10240:
+        raise ValueError(f"Lambda memory must be 128 to 10,240 MB, got {memory_mb}")
+    return max(1.0, VCPU_MB / memory_mb)
+
+
+def billed_ms(duration_ms: float) -> int:
+    """Lambda rounds each invocation up to the next whole millisecond (at least 1 ms)."""
+    return max(1, math.ceil(round(duration_ms, 6)))
+
+
+@dataclass(frozen=True)
+class Timing:
+    """A model's durations at one memory size (scaled from the measurement)."""
+
+    warm_ms: float
+    warm_p99_ms: float
+    init_ms: float
+    memory_mb: int
+
+    @property
+    def gb(self) -> float:
+        return self.memory_mb / MB_PER_GB
+
+    @property
+    def billed_ms(self) -> int:
+        return billed_ms(self.warm_ms)
+
+    @property
+    def init_billed_ms(self) -> int:
+        return billed_ms(self.init_ms)
+
+
+def timing(times: ModelTimes, memory_mb: int, batch: int = 1) -> Timing:
+    if batch not in times.warm_ms:
+        raise ValueError(f"{times.name}: no warm measurement at batch {batch}; "
+                         f"measured batches: {', '.join(map(str, sorted(times.warm_ms)))}")
+    scale = cpu_scale(memory_mb)
+    median, p99 = times.warm_ms[batch]
+    return Timing(warm_ms=median * scale, warm_p99_ms=p99 * scale, init_ms=times.init_ms * scale,
+                  memory_mb=memory_mb)
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """USD per million predictions, part by part, for one model, architecture and memory size."""
+
+    model: str
+    arch: str
+    memory_mb: int
+    batch: int
+    cold_fraction: float
+    timing: Timing
+    parts: dict[str, float] = field(default_factory=dict)  # compute, requests, api_gateway, init, s3_dynamodb
+    formula: str = ""
+
+    @property
+    def total(self) -> float:
+        return sum(self.parts.values())
+
+    def concurrency(self, rps: float) -> int:
+        """Execution environments busy at `rps` requests a second (Little's law)."""
+        busy_s = self.timing.billed_ms / 1000.0 + self.cold_fraction * self.timing.init_ms / 1000.0
+        return math.ceil(round(rps * busy_s, 9))
+
+    def as_dict(self, rps: float) -> dict:
+        return {"model": self.model, "arch": self.arch, "memory_mb": self.memory_mb, "batch": self.batch,
+                "cold_fraction": self.cold_fraction,
+                "warm_ms": round(self.timing.warm_ms, 4), "billed_ms": self.timing.billed_ms,
+                "init_ms": round(self.timing.init_ms, 1),
+                "usd_per_million_predictions": {**{k: round(v, 6) for k, v in self.parts.items()},
+                                                "total": round(self.total, 6)},
+                "rps": rps, "concurrency": self.concurrency(rps), "formula": self.formula}
+
+
+def lambda_cost(times: ModelTimes, prices: Prices, arch: str, memory_mb: int, batch: int = 1,
+                cold_fraction: float = DEFAULT_COLD_FRACTION) -> Breakdown:
+    """Cost per million predictions of `times`'s model on Lambda + HTTP API."""
+    if not 0.0 <= cold_fraction <= 1.0:
+        raise ValueError(f"cold fraction must be between 0 and 1, got {cold_fraction}")
+    t = timing(times, memory_mb, batch)
+    rate = prices.unit(f"lambda.duration.{arch}")
+    per_request = {
+        "compute": t.billed_ms / 1000.0 * t.gb * rate,
+        "requests": prices.unit("lambda.requests"),
+        "api_gateway": prices.unit("apigw.http_requests"),
+        "init": cold_fraction * t.init_billed_ms / 1000.0 * t.gb * rate,
+        "s3_dynamodb": cold_fraction * (S3_GETS_PER_COLD_START * prices.unit("s3.get")
+                                        + DYNAMODB_READS_PER_COLD_START * prices.unit("dynamodb.read_on_demand")),
+    }
+    scale = 1_000_000 / batch
+    formula = (f"compute = {t.billed_ms} ms billed ({t.warm_ms:.3f} ms) x {t.gb:g} GB x ${rate:.10f}/GB-s "
+               f"x 1e6 / batch {batch} = ${per_request['compute'] * scale:.4f}")
+    return Breakdown(model=times.name, arch=arch, memory_mb=memory_mb, batch=batch, cold_fraction=cold_fraction,
+                     timing=t, parts={k: v * scale for k, v in per_request.items()}, formula=formula)
