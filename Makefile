@@ -8,7 +8,7 @@ PYTHON312 ?= $(shell for p in python3.12 $$(pyenv root 2>/dev/null)/versions/3.1
 	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 STAMP := $(VENV)/.installed-$(shell cat requirements/dev.txt pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: venv up test test-fast bench lint clean sam-validate sam-build
+.PHONY: venv clients up test test-fast bench lint clean sam-validate sam-build
 
 $(STAMP): requirements/dev.txt pyproject.toml
 	@if [ -z "$(PYTHON312)" ]; then \
@@ -26,7 +26,12 @@ venv: $(STAMP)
 up: venv
 	$(VENV)/bin/lepton up
 
-test: venv
+# kserve's V2 client is one of the stock clients the tests use; its pins conflict with ours, so
+# it gets its own venv (the benchmark's, bench/venvs.py), made before the tests start.
+clients: venv
+	$(VENV)/bin/python -m bench.venvs kserve
+
+test: venv clients
 	$(VENV)/bin/python -m pytest
 
 test-fast: venv

@@ -1,4 +1,4 @@
-"""The control API and the CLI against a running local stack, and a stock V2 client on every model.
+"""The control API and the CLI against a running local stack.
 
 One stack for the module: a moto server process, S3 -> SQS -> deployer -> alias, the HTTP API on loopback
 with the gateway's SigV4 check, small real ONNX models of all four families.
@@ -16,8 +16,8 @@ from lepton.cli import main
 from onnx_models import manifest_for, mlp_model, run
 from local_stack import aws_environment, free_port, moto_server, stack  # noqa: F401 - fixtures
 from stack_models import write_artifact
+from v2_cases import TABULAR_ROWS
 
-TABULAR_ROWS = [[13.0, 0.12, 22.0], [25.0, 0.16, 36.0]]
 
 
 def lepton(stack, capsys, *args: str) -> tuple[int, str, str]:
@@ -155,53 +155,3 @@ def test_cli_failures_are_one_line_messages_with_a_nonzero_exit(stack, capsys, t
     capsys.readouterr()
     assert main(["models", "--endpoint", f"http://127.0.0.1:{port}"]) == 1
     assert f"no local stack on 127.0.0.1:{port} — run `make up`" in capsys.readouterr().err
-
-
-# -------------------------------------------------------------------------------------- a stock V2 client
-def v2_cases(stack) -> dict[str, tuple[list, dict[str, np.ndarray]]]:
-    """Per model: tritonclient inputs (JSON tensors) and what onnxruntime computes for them."""
-    import tritonclient.http as tc
-    from family_models import SEQUENCE_LENGTH, digits_model, recommender_model, sentiment_manifest, sentiment_model
-    from sentiment.tokenizer import Tokenizer
-    from sklearn.datasets import load_digits
-
-    def tensor(name: str, array: np.ndarray, datatype: str) -> tc.InferInput:
-        tensor = tc.InferInput(name, list(array.shape), datatype)
-        tensor.set_data_from_numpy(array, binary_data=False)
-        return tensor
-
-    rows = np.array(TABULAR_ROWS, np.float32)
-    images = load_digits().images[:3].astype(np.float32)
-    texts = np.array(["the movie was great", "I hated the boring plot", "not bad, not good"], dtype=object)
-    tokens = Tokenizer.from_preprocessing(sentiment_manifest().preprocessing).encode_batch(list(texts))
-    assert tokens.shape == (3, SEQUENCE_LENGTH)
-    users = np.array([0, 7, 42], np.int64)
-    return {
-        "tabular": ([tensor("features", rows, "FP32")], run(stack.models["tabular"], {"features": rows})),
-        "digits": ([tensor("image", images, "FP32")], run(digits_model(), {"image": images})),
-        "sentiment": ([tensor("text", texts, "BYTES")], run(sentiment_model(), {"tokens": tokens})),
-        "recommender": ([tensor("user_id", users, "INT64")], run(recommender_model(), {"user_id": users})),
-    }
-
-
-@pytest.mark.parametrize("model", ["tabular", "digits", "sentiment", "recommender"])
-def test_tritonclient_talks_v2_to_every_model_and_gets_onnxruntime_results(stack, model):
-    import tritonclient.http as tc
-
-    client = tc.InferenceServerClient(url=stack.base_url.removeprefix("http://"))
-    inputs, expected = v2_cases(stack)[model]
-    assert client.is_server_live()
-    assert client.is_model_ready(model)
-    metadata = client.get_model_metadata(model)
-    assert metadata["name"] == model and metadata["platform"] == "onnxruntime_onnx"
-    assert [i["name"] for i in metadata["inputs"]] == [i.name() for i in inputs]
-    assert [o["name"] for o in metadata["outputs"]] == list(expected)
-    if model == "tabular":  # another test may have moved tabular's alias; compare with what answers
-        expected = run(stack.tabular[metadata["versions"][0]], {"features": np.array(TABULAR_ROWS, np.float32)})
-    outputs = [tc.InferRequestedOutput(name, binary_data=False) for name in expected]
-    result = client.infer(model, inputs, outputs=outputs)
-    assert result.get_response()["model_name"] == model
-    for name, want in expected.items():
-        got = result.as_numpy(name)
-        assert got.shape == want.shape
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)

@@ -8,7 +8,7 @@ import pytest
 
 from lepton_serving.errors import InvalidRequest, InvalidTensor, LimitExceeded, status_for
 from lepton_serving.manifest import TensorSpec
-from lepton_serving.protocol import dumps, encode_tensor, infer_response, parse_infer_request
+from lepton_serving.protocol import InferRequest, RequestedOutput, encode_infer_response, encode_tensor, parse_infer_request
 
 FEATURES = [TensorSpec("features", "FP32", [-1, 3])]
 TOKENS = [TensorSpec("tokens", "INT64", [-1, 4])]
@@ -35,7 +35,7 @@ def test_id_and_requested_outputs_are_kept():
     request = parse_infer_request(body(features([1, 3], [1, 2, 3]), id="abc", outputs=[{"name": "probabilities"}]),
                                   FEATURES, 8)
     assert request.id == "abc"
-    assert request.outputs == ["probabilities"]
+    assert request.outputs == [RequestedOutput("probabilities")]
 
 
 @pytest.mark.parametrize(
@@ -92,7 +92,9 @@ def test_integer_inputs_refuse_fractions_and_out_of_range_values():
 
 def test_response_is_flat_row_major_with_v2_datatypes():
     out = np.array([[0.25, 0.75], [0.5, 0.5]], dtype=np.float32)
-    response = json.loads(dumps(infer_response("tabular", "3", {"probabilities": out}, "req-9")))
+    encoded = encode_infer_response("tabular", "3", {"probabilities": out}, InferRequest({}, id="req-9"))
+    assert encoded.header_length is None and encoded.content_type == "application/json"
+    response = json.loads(encoded.body)
     assert response == {
         "model_name": "tabular",
         "model_version": "3",

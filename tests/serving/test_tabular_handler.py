@@ -1,6 +1,7 @@
 """The tabular function end to end: every events/ file through the handler Lambda imports."""
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
@@ -37,8 +38,32 @@ def with_body(name: str, payload) -> dict:
     return event
 
 
+BINARY_CASES = {"infer-binary.json"}  # a binary answer: tested on its own below
+
+
 def test_every_tabular_event_file_has_a_case():
-    assert {p.name for p in (EVENTS / "tabular").glob("*.json")} == set(CASES)
+    assert {p.name for p in (EVENTS / "tabular").glob("*.json")} == set(CASES) | BINARY_CASES
+
+
+def test_a_binary_request_through_api_gateway_gets_a_binary_answer(tabular):
+    # GIVEN the event API Gateway delivers for a binary V2 request: the body base64-encoded
+    event = load_event("tabular/infer-binary.json")
+    sent = base64.b64decode(event["body"])
+    header_length = int(event["headers"]["inference-header-content-length"])
+    rows = np.frombuffer(sent[header_length:], "<f4").reshape(2, 3)
+    # WHEN the handler answers it
+    response = tabular(event, LambdaContext("tabular"))
+    # THEN the answer is binary too: base64 for API Gateway to decode, with the JSON header's length
+    assert response["statusCode"] == 200 and response["isBase64Encoded"] is True
+    assert response["headers"]["Content-Type"] == "application/octet-stream"
+    body = base64.b64decode(response["body"])
+    length = int(response["headers"]["Inference-Header-Content-Length"])
+    header = json.loads(body[:length])
+    assert header["id"] == "req-binary" and header["model_version"] == "1"
+    (output,) = header["outputs"]
+    assert output == {"name": "probabilities", "datatype": "FP32", "shape": [2, 2], "parameters": {"binary_data_size": 16}}
+    expected = run(tabular.published.model_bytes, {"features": rows})["probabilities"]
+    np.testing.assert_allclose(np.frombuffer(body[length:], "<f4").reshape(2, 2), expected, rtol=1e-6)
 
 
 @pytest.mark.parametrize(("name", "status"), sorted(CASES.items()))

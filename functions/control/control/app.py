@@ -9,13 +9,16 @@ from aws_lambda_powertools import Logger
 from fastapi import Body, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from lepton_serving import __version__
 from lepton_serving.errors import InvalidRequest, LeptonError, MethodNotAllowed, NotFound, SchemaViolation, status_for
+from lepton_serving.manifest import MODEL_NAME_PATTERN, V2_EXTENSIONS
 from starlette.exceptions import HTTPException
 
 from control import backends
 from control.openapi import build_openapi
 from control.schemas import (AttemptOut, DeploymentsResponse, ErrorResponse, ModelDetail, ModelsResponse,
-                             PromoteRequest, RollbackRequest, UploadRequest, UploadResponse)
+                             PromoteRequest, RepositoryIndexRequest, RepositoryModel, RollbackRequest, ServerLive,
+                             ServerMetadata, ServerReady, UploadRequest, UploadResponse)
 from control.service import ControlService
 from control.settings import Settings
 
@@ -101,10 +104,41 @@ def create_app(env: Mapping[str, str] | None = None) -> FastAPI:
 
     @app.get("/deployments", tags=["control"], operation_id="listDeployments", response_model=DeploymentsResponse,
              responses={400: {"model": ErrorResponse}, 502: ERRORS[502]})
-    def deployments(svc: Service, model: Annotated[str | None, Query(description="Only this model")] = None,
+    def deployments(svc: Service, model: Annotated[str | None, Query(
+                        description="Only this model",
+                        # documented here, checked by the service, whose 400 says what a name is
+                        json_schema_extra={"pattern": MODEL_NAME_PATTERN})] = None,
                     limit: Annotated[int, Query(ge=1, le=500)] = 50) -> DeploymentsResponse:
         """Deployment attempts (uploads, promotions, rollbacks), newest first."""
         return svc.deployments(model, limit)
+
+    # -- the V2 protocol's server-level routes: open, as every stock V2 client expects ----------
+    @app.get("/v2", tags=["server (V2)"], operation_id="serverMetadata", response_model=ServerMetadata)
+    def server_metadata() -> ServerMetadata:
+        """Server metadata: the V2 extensions every model function implements."""
+        return ServerMetadata(name="lepton", version=__version__, extensions=list(V2_EXTENSIONS))
+
+    @app.post("/v2/repository/index", tags=["server (V2)"], operation_id="repositoryIndex",
+              response_model=list[RepositoryModel], responses={502: ERRORS[502]})
+    def repository_index(svc: Service, body: Annotated[RepositoryIndexRequest | None, Body()] = None
+                         ) -> list[RepositoryModel]:
+        """Every model with its live version and state (Triton's model repository index)."""
+        return svc.repository_index((body or RepositoryIndexRequest()).ready)
+
+    @app.get("/v2/health/live", tags=["server (V2)"], operation_id="serverLive", response_model=ServerLive)
+    def server_live() -> ServerLive:
+        """The server answers."""
+        return ServerLive(live=True)
+
+    @app.get("/v2/health/ready", tags=["server (V2)"], operation_id="serverReady", response_model=ServerReady,
+             responses={503: {"model": ServerReady, "description": "Misconfigured, or the registry does not answer"}})
+    def server_ready(request: Request) -> Any:
+        """The server can answer: its configuration is valid and the deployment registry answers."""
+        try:
+            return ServerReady(ready=_service(request).ready())
+        except LeptonError as exc:
+            logger.warning("not ready", extra={"reason": exc.message})
+            return JSONResponse({"ready": False}, status_code=503)
 
     app.openapi = lambda: _cached_openapi(app)  # type: ignore[method-assign]
     _install_error_handlers(app)

@@ -1,8 +1,11 @@
-"""One OpenAPI document for the whole HTTP API: the control routes FastAPI generates from this
-app, plus the inference routes that the model functions serve (V2 and the friendly predict).
+"""One OpenAPI document for the whole HTTP API, saying exactly what each route can answer.
 
-The inference routes are described here, never served here: API Gateway sends them to each
-model's function (template.yaml). The control routes carry the SigV4 security scheme.
+The control routes come from this FastAPI app; the inference routes are served by each
+model's own function (template.yaml) and are described here, never served here. Every route
+lists every status it can return, including API Gateway's own: 403 for a control route called
+without a valid SigV4 signature, 404 for a path no route matches (an unknown model, a typo),
+413 for a body over its limit. Those carry API Gateway's `{"message": ...}` body; the
+functions' own refusals carry `{"error": ...}`.
 """
 from __future__ import annotations
 
@@ -22,31 +25,66 @@ SIGV4 = {
     "description": "AWS Signature Version 4 for service `execute-api` (IAM auth): `lepton` signs with "
                    "botocore, `awscurl --service execute-api` works too.",
 }
+BINARY = "application/octet-stream"
+HEADER_LENGTH = "Inference-Header-Content-Length"
 
 Datatype = Literal[tuple(V2_TO_NUMPY)]  # type: ignore[valid-type]
 
 
+class GatewayMessage(BaseModel):
+    """API Gateway's own answer, before any function runs (no route, no IAM signature, too large)."""
+
+    message: str = Field(examples=["Not Found"])
+
+
+class TensorParameters(BaseModel):
+    binary_data_size: int | None = Field(
+        default=None, ge=0, description="The tensor is sent as this many bytes of binary data after the JSON "
+                                        f"(binary tensor data extension; needs the {HEADER_LENGTH} header).")
+
+
 class InferTensor(BaseModel):
-    """A V2 tensor in JSON: ``data`` is flat or nested, row-major; BYTES tensors carry strings."""
+    """A V2 tensor: ``data`` flat or nested, row-major (BYTES tensors carry strings), or binary data."""
 
     model_config = ConfigDict(title="InferTensor")
-    name: str
-    shape: list[int]
+    name: str = Field(min_length=1)
+    shape: list[int] = Field(description="Each dimension 0 or more; -1 in metadata marks a free one.")
     datatype: Datatype  # type: ignore[valid-type]
-    parameters: dict[str, Any] | None = None
-    data: list[Any]
+    parameters: TensorParameters | None = None
+    data: list[Any] | None = Field(default=None, description="Absent when the tensor is binary data.")
+
+
+class OutputParameters(BaseModel):
+    binary_data: bool | None = Field(default=None, description="Return this output as binary data.")
+    classification: int | None = Field(default=None, ge=1, description="Return the top-k classes as BYTES "
+                                                                         "\"value:index:label\" strings.")
 
 
 class RequestedOutput(BaseModel):
     name: str
-    parameters: dict[str, Any] | None = Field(default=None, description="`binary_data` must be false (JSON only).")
+    parameters: OutputParameters | None = None
+
+
+class RequestParameters(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    binary_data_output: bool | None = Field(default=None, description="Every output as binary data, unless "
+                                                                      "an output says otherwise.")
 
 
 class InferenceRequest(BaseModel):
     id: str | None = None
-    parameters: dict[str, Any] | None = None
-    inputs: list[InferTensor]
+    parameters: RequestParameters | None = None
+    inputs: list[InferTensor] = Field(min_length=1)
     outputs: list[RequestedOutput] | None = Field(default=None, description="Default: every output.")
+
+
+class OutputTensor(BaseModel):
+    model_config = ConfigDict(title="OutputTensor")
+    name: str
+    shape: list[int]
+    datatype: Datatype  # type: ignore[valid-type]
+    parameters: TensorParameters | None = None
+    data: list[Any] | None = None
 
 
 class InferenceResponse(BaseModel):
@@ -54,7 +92,7 @@ class InferenceResponse(BaseModel):
     model_version: str
     id: str | None = None
     parameters: dict[str, Any] | None = None
-    outputs: list[InferTensor]
+    outputs: list[OutputTensor]
 
 
 class TensorMetadata(BaseModel):
@@ -76,14 +114,6 @@ class ModelReadyResponse(BaseModel):
     ready: bool
 
 
-class ServerLiveResponse(BaseModel):
-    live: bool
-
-
-class ServerReadyResponse(BaseModel):
-    ready: bool
-
-
 class PredictRequest(BaseModel):
     """Each model's own JSON shape; see docs/models.md."""
 
@@ -99,11 +129,11 @@ class PredictResponse(BaseModel):
     model_config = ConfigDict(extra="allow")
     model_name: str
     model_version: str
-    predictions: list[Any]
 
 
-_SCHEMAS = (ErrorResponse, InferenceRequest, InferenceResponse, ModelMetadataResponse, ModelReadyResponse, ServerLiveResponse,
-            ServerReadyResponse, PredictRequest, PredictResponse)
+_SCHEMAS = (ErrorResponse, GatewayMessage, InferenceRequest, InferenceResponse, ModelMetadataResponse,
+            ModelReadyResponse, PredictRequest, PredictResponse)
+_OPEN_PATHS = ("/openapi.json", "/docs", "/v2", "/v2/repository/index", "/v2/health/live", "/v2/health/ready")
 
 
 def build_openapi(app: FastAPI, models: list[str]) -> dict[str, Any]:
@@ -111,55 +141,82 @@ def build_openapi(app: FastAPI, models: list[str]) -> dict[str, Any]:
                       tags=app.openapi_tags)
     components = doc.setdefault("components", {})
     components.setdefault("securitySchemes", {})["sigv4"] = SIGV4
-    for path, operations in doc["paths"].items():
-        if path not in _OPEN_PATHS:
-            for operation in operations.values():
-                operation["security"] = [{"sigv4": []}]
     _, defs = models_json_schema([(m, "serialization") for m in _SCHEMAS], ref_template=REF)
     components.setdefault("schemas", {}).update(defs["$defs"])
+    for schema in ("HTTPValidationError", "ValidationError"):  # FastAPI's shapes; ours is ErrorResponse
+        components["schemas"].pop(schema, None)
+    for path, operations in doc["paths"].items():
+        for operation in operations.values():
+            _control_responses(operation, secured=path not in _OPEN_PATHS)
     doc["paths"].update(inference_paths(models))
     return doc
 
 
-_OPEN_PATHS = ("/openapi.json", "/docs")
+def _control_responses(operation: dict[str, Any], secured: bool) -> None:
+    """What API Gateway and the app's error handlers add to FastAPI's own list."""
+    responses = operation.setdefault("responses", {})
+    if "422" in responses:
+        responses["422"] = _json("ErrorResponse", "The body breaks the schema (`detail` lists where)")
+    if "requestBody" in operation:
+        responses.setdefault("400", _json("ErrorResponse", "The body is not valid JSON"))
+        responses.setdefault("413", _either("The body is over the size limit"))
+    responses.setdefault("404", _either("No such route (API Gateway), or an unknown model"))
+    if secured:
+        operation["security"] = [{"sigv4": []}]
+        responses["403"] = _json("GatewayMessage", "API Gateway refused the request: no or a wrong SigV4 signature")
 
 
 def inference_paths(models: list[str]) -> dict[str, Any]:
     name = {"name": "name", "in": "path", "required": True, "description": "The model.",
             "schema": {"type": "string", "enum": sorted(models)}}
-    version = {"name": "version", "in": "path", "required": True, "schema": {"type": "string"},
+    version = {"name": "version", "in": "path", "required": True, "schema": {"type": "string", "examples": ["1"]},
                "description": "A version the model function currently serves (its model_version)."}
+    header_length = {"name": HEADER_LENGTH, "in": "header", "required": False,
+                     "description": "Length in bytes of the JSON part when binary tensor data follows it.",
+                     "schema": {"type": "integer", "minimum": 0}}
     tag = ["inference (V2)"]
 
     def op(operation_id: str, summary: str, response: str, *, params: list[dict[str, Any]] = (),  # type: ignore[assignment]
-           body: str | None = None, tags: list[str] = tag) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "operationId": operation_id, "summary": summary, "tags": tags, "parameters": list(params),
-            "responses": {
-                "200": _json(response, "OK"),
-                "400": _json("ErrorResponse", "The request does not fit the model (message says how)"),
-                "404": _json("ErrorResponse", "Unknown model or version"),
-                "503": _json("ErrorResponse", "The model is not loaded"),
-            },
+           body: str | None = None, tags: list[str] = tag, binary: bool = False) -> dict[str, Any]:
+        ok: dict[str, Any] = _json(response, "OK")
+        responses: dict[str, Any] = {
+            "200": ok,
+            "404": _either("No such model (API Gateway: no route), or a version this function does not serve"),
+            "503": _json("ErrorResponse", "The model is not loaded (yet): retry, the message says why"),
         }
+        out: dict[str, Any] = {"operationId": operation_id, "summary": summary, "tags": tags,
+                               "parameters": list(params), "responses": responses}
         if body:
-            out["requestBody"] = {"required": True, "content": {"application/json": {"schema": {"$ref": REF.format(model=body)}}}}
+            content: dict[str, Any] = {"application/json": {"schema": {"$ref": REF.format(model=body)}}}
+            if binary:
+                content[BINARY] = {"schema": {"type": "string", "format": "binary"},
+                                   "description": f"The JSON request, then binary tensor data; {HEADER_LENGTH} "
+                                                  "gives the JSON's length"}
+                ok["content"][BINARY] = {"schema": {"type": "string", "format": "binary"}}
+                ok["headers"] = {HEADER_LENGTH: {"description": "Present when binary tensor data follows the JSON",
+                                                 "schema": {"type": "integer", "minimum": 0}}}
+                out["parameters"].append(header_length)
+            out["requestBody"] = {"required": True, "content": content}
+            responses.update({
+                "400": _json("ErrorResponse", "The request does not fit the model (the message says how)"),
+                "413": _either("The body is over the function's 6 MB payload limit"),
+                "415": _json("ErrorResponse", "A content type the route does not read"),
+                "422": _json("ErrorResponse", "Above a limit: batch size, k, text length (the message says which)"),
+            })
         return out
 
     return {
-        "/v2/health/live": {"get": op("serverLive", "Server liveness", "ServerLiveResponse")},
-        "/v2/health/ready": {"get": op("serverReady", "Server readiness", "ServerReadyResponse")},
         "/v2/models/{name}": {"get": op("modelMetadata", "Model metadata", "ModelMetadataResponse", params=[name])},
         "/v2/models/{name}/ready": {"get": op("modelReady", "Model readiness", "ModelReadyResponse", params=[name])},
-        "/v2/models/{name}/infer": {"post": op("modelInfer", "Inference (JSON tensors)", "InferenceResponse",
-                                               params=[name], body="InferenceRequest")},
+        "/v2/models/{name}/infer": {"post": op("modelInfer", "Inference: JSON or binary tensors", "InferenceResponse",
+                                               params=[name], body="InferenceRequest", binary=True)},
         "/v2/models/{name}/versions/{version}": {"get": op(
             "modelVersionMetadata", "Metadata of one served version", "ModelMetadataResponse", params=[name, version])},
         "/v2/models/{name}/versions/{version}/ready": {"get": op(
             "modelVersionReady", "Readiness of one served version", "ModelReadyResponse", params=[name, version])},
         "/v2/models/{name}/versions/{version}/infer": {"post": op(
             "modelVersionInfer", "Inference on one served version", "InferenceResponse", params=[name, version],
-            body="InferenceRequest")},
+            body="InferenceRequest", binary=True)},
         "/models/{name}/predict": {"post": op(
             "predict", "Friendly prediction in the model's own JSON shape (docs/models.md)", "PredictResponse",
             params=[name], body="PredictRequest", tags=["inference (friendly)"])},
@@ -168,3 +225,9 @@ def inference_paths(models: list[str]) -> dict[str, Any]:
 
 def _json(schema: str, description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": {"$ref": REF.format(model=schema)}}}}
+
+
+def _either(description: str) -> dict[str, Any]:
+    """A status API Gateway or the function may answer, each with its own body."""
+    return {"description": description, "content": {"application/json": {"schema": {"anyOf": [
+        {"$ref": REF.format(model="ErrorResponse")}, {"$ref": REF.format(model="GatewayMessage")}]}}}}

@@ -1,35 +1,46 @@
 """Request and response bodies of the control API (they are also its OpenAPI schemas)."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from annotated_types import Ge, Le
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
+
+
+def _whole(value: Any) -> Any:
+    """JSON has one number type: 3.0 is the integer 3 (as JSON Schema's "integer" says), 3.5 is not."""
+    return int(value) if type(value) is float and value.is_integer() else value
+
+
+# Versions are positive integers; strict otherwise, so "3", 3.5 or true is refused, not guessed at.
+Version = Annotated[int, Strict(), Ge(1), Le(999_999_999), BeforeValidator(_whole)]
+
 
 class _Request(BaseModel):
     # A misspelt field ("verison") must fail loudly, not roll back to a default target.
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
-# Versions are positive integers; strict, so "3" or 3.5 is refused instead of guessed at.
 class RollbackRequest(_Request):
-    version: int | None = Field(default=None, ge=1, le=999_999_999, strict=True,
-                                description="Version to go back to; default: the version live before this one.")
+    version: Version | None = Field(default=None,
+                                    description="Version to go back to; default: the version live before this one.")
     reason: str = Field(default="", max_length=500, description="Recorded with the attempt.")
 
 
 class PromoteRequest(_Request):
-    version: int | None = Field(default=None, ge=1, le=999_999_999, strict=True,
-                                description="Only promote if the running canary is this version.")
+    version: Version | None = Field(default=None, description="Only promote if the running canary is this version.")
     reason: str = Field(default="", max_length=500)
 
 
 class UploadRequest(_Request):
-    version: int | None = Field(default=None, ge=1, le=999_999_999, strict=True,
-                                description="Version to upload; default: 1 + the highest existing version.")
+    version: Version | None = Field(default=None,
+                                    description="Version to upload; default: 1 + the highest existing version.")
 
 
 class ErrorResponse(BaseModel):
     error: str = Field(description="What went wrong and, where possible, what to do about it.")
+    detail: list[dict[str, Any]] | None = Field(default=None, description="A schema violation's problems, one "
+                                                                         "by one: where (loc), what (msg), which rule (type).")
 
 
 class TensorSpecOut(BaseModel):
@@ -136,3 +147,29 @@ class UploadResponse(BaseModel):
     expires_at: str
     uploads: list[PresignedUpload] = Field(description="In upload order: model.onnx first, manifest.json last.")
     instructions: str
+
+
+# -- the V2 protocol's server-level routes ---------------------------------------------------------
+class ServerMetadata(BaseModel):
+    name: str = Field(examples=["lepton"])
+    version: str
+    extensions: list[str] = Field(description="The V2 protocol extensions every model function implements.")
+
+
+class RepositoryIndexRequest(_Request):
+    ready: bool = Field(default=False, description="Only the models that are ready to serve.")
+
+
+class RepositoryModel(BaseModel):
+    name: str
+    version: str | None = Field(default=None, description="The live version, if one is deployed.")
+    state: Literal["READY", "UNAVAILABLE"]
+    reason: str = ""
+
+
+class ServerLive(BaseModel):
+    live: bool
+
+
+class ServerReady(BaseModel):
+    ready: bool

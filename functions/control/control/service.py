@@ -18,8 +18,8 @@ from lepton_serving.errors import Conflict, InvalidRequest, NotFound
 from lepton_serving.manifest import MANIFEST_FILE, MODEL_FILE, Manifest, manifest_key, model_key, valid_name
 
 from control.schemas import (AliasOut, AttemptOut, CanaryOut, DeploymentsResponse, LastDeployment, ModelDetail,
-                             ModelsResponse, ModelSummary, PresignedUpload, PromoteRequest, RollbackRequest,
-                             TensorSpecOut, UploadRequest, UploadResponse, VersionInfo)
+                             ModelsResponse, ModelSummary, PresignedUpload, PromoteRequest, RepositoryModel,
+                             RollbackRequest, TensorSpecOut, UploadRequest, UploadResponse, VersionInfo)
 from control.settings import Settings
 
 #: How many attempts of one model are read to tell each version's last decision.
@@ -65,6 +65,24 @@ class ControlService:
         live = next((v for v in versions if pointer and v.version == pointer.live.version), None)
         alias, notes = self._alias(summary.function_name, pointer)
         return ModelDetail(**summary.model_dump(), versions=versions, manifest=live, alias=alias, notes=notes)
+
+    def repository_index(self, ready_only: bool) -> list[RepositoryModel]:
+        """Every model this API knows (its function, or a live pointer) and whether it serves."""
+        pointers = {p.model: p for p in self.registry.list_live()}
+        index = []
+        for name in sorted(set(self.settings.functions) | set(pointers)):
+            pointer = pointers.get(name)
+            if pointer is not None:
+                index.append(RepositoryModel(name=name, version=str(pointer.live.version), state="READY"))
+            elif not ready_only:
+                index.append(RepositoryModel(name=name, state="UNAVAILABLE",
+                                             reason="no version has been deployed yet; upload one"))
+        return index
+
+    def ready(self) -> bool:
+        """The server can answer: its configuration is valid and the registry answers."""
+        self.registry.list_live()
+        return True
 
     def deployments(self, model: str | None, limit: int) -> DeploymentsResponse:
         if model is not None and not valid_name(model):

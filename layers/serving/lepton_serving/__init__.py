@@ -9,6 +9,8 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
+__version__ = "0.1.0"  # the project's version (pyproject.toml), reported by GET /v2
+
 __all__ = ["Handler", "Manifest", "Model", "ModelBucket", "ModelStore", "ServingConfig", "serve"]
 
 _HOME = {

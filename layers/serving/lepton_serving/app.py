@@ -7,6 +7,8 @@ A model function's handler module is two lines:
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -15,14 +17,15 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
-from . import clients
+from . import binary, clients
 from .bucket import ModelBucket
 from .config import ModelRef, ServingConfig
 from .dataplane import DataPlane, LiveResolver
-from .errors import LeptonError, ModelNotReady, PayloadTooLarge, UnsupportedMediaType, kind_of, status_for
+from .errors import (InvalidRequest, LeptonError, ModelNotReady, PayloadTooLarge, UnsupportedMediaType, kind_of,
+                     status_for)
 from .model import Model
 from .observability import Telemetry
-from .protocol import dumps
+from .protocol import EncodedResponse, dumps
 from .store import ModelStore
 from .table import DeploymentsTable, TableError
 
@@ -38,6 +41,30 @@ def json_response(status: int, payload: Any) -> Response:
 
 def error_response(status: int, message: str) -> Response:
     return json_response(status, {"error": message})
+
+
+def infer_response(encoded: EncodedResponse) -> Response:
+    """A V2 answer: JSON text, or JSON then binary tensors (bytes: base64 to API Gateway, which
+    decodes them for the caller) with the header length the binary extension requires."""
+    if encoded.header_length is None:
+        return Response(status_code=200, content_type=JSON, body=encoded.body.decode())
+    return Response(status_code=200, content_type=encoded.content_type, body=encoded.body,
+                    headers={"Inference-Header-Content-Length": str(encoded.header_length)})
+
+
+def request_body(event: Any) -> bytes:
+    """The request's bytes as the caller sent them: API Gateway base64-encodes binary bodies."""
+    body = event.body or ""
+    if not event.is_base64_encoded:
+        return body.encode("utf-8")
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidRequest("the request body is marked base64-encoded but is not valid base64") from exc
+
+
+def _header_length(event: Any) -> int | None:
+    return binary.header_length((event.headers or {}).get(binary.HEADER))
 
 
 def build_resolver(plane: DataPlane) -> APIGatewayHttpResolver:
@@ -73,15 +100,17 @@ def build_resolver(plane: DataPlane) -> APIGatewayHttpResolver:
 
     @app.post("/v2/models/<name>/infer")
     def infer(name: str) -> Response:
-        return json_response(200, plane.infer(name, app.current_event.decoded_body))
+        event = app.current_event
+        return infer_response(plane.infer(name, request_body(event), _header_length(event)))
 
     @app.post("/v2/models/<name>/versions/<version>/infer")
     def version_infer(name: str, version: str) -> Response:
-        return json_response(200, plane.infer(name, app.current_event.decoded_body, version))
+        event = app.current_event
+        return infer_response(plane.infer(name, request_body(event), _header_length(event), version))
 
     @app.post("/models/<name>/predict")
     def predict(name: str) -> Response:
-        return json_response(200, plane.predict(name, app.current_event.decoded_body))
+        return json_response(200, plane.predict(name, request_body(app.current_event)))
 
     @app.exception_handler(LeptonError)
     def lepton_error(exc: LeptonError) -> Response:

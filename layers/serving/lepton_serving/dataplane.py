@@ -13,7 +13,8 @@ from .config import ModelRef, ServingConfig
 from .errors import LeptonError, ModelNotReady, NotFound
 from .model import Model
 from .observability import Telemetry
-from .protocol import check_rows, infer_response, loads, model_metadata, parse_infer_request, select_outputs
+from .protocol import (EncodedResponse, check_rows, encode_infer_response, loads, model_metadata,
+                       parse_infer_request, select_outputs)
 from .store import ModelStore
 
 #: Finds the live version when the function's environment names none (the deployments table).
@@ -77,19 +78,21 @@ class DataPlane:
         model = self.check_target(name, version)
         return model_metadata(model.name, model.version, model.inputs, model.outputs)
 
-    def infer(self, name: str, body: bytes | str | None, version: str | None = None) -> dict[str, Any]:
+    def infer(self, name: str, body: bytes, header_length: int | None = None,
+              version: str | None = None) -> EncodedResponse:
+        """A V2 request (JSON, or JSON then binary tensors) -> its encoded response."""
         model = self.check_target(name, version)
         t0 = time.perf_counter()
-        request = parse_infer_request(body, model.inputs, self.max_batch)
+        request = parse_infer_request(body, model.inputs, self.max_batch, header_length)
         t1 = time.perf_counter()
         with self.telemetry.segment("inference"):
-            outputs = select_outputs(model(request.inputs), request.outputs)
+            outputs = select_outputs(model(request.inputs), request.outputs, model.labels)
         t2 = time.perf_counter()
         self.telemetry.latency("Decode", t1 - t0)
         self.telemetry.latency("Inference", t2 - t1)
-        return infer_response(model.name, model.version, outputs, request.id)
+        return encode_infer_response(model.name, model.version, outputs, request)
 
-    def predict(self, name: str, body: bytes | str | None) -> dict[str, Any]:
+    def predict(self, name: str, body: bytes) -> dict[str, Any]:
         model = self.check_target(name)
         t0 = time.perf_counter()
         request = model.read_predict(loads(body))

@@ -16,8 +16,10 @@ MANIFEST_FILE = "manifest.json"
 SCHEMA_VERSION = 1
 
 # Names become URL path segments, S3 prefixes and Lambda function suffixes.
-_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
-_MANIFEST_KEY = re.compile(r"^models/([a-z][a-z0-9-]{0,62})/([1-9][0-9]{0,8})/manifest\.json$")
+# fullmatch, never `$`: in Python `$` also matches before a trailing newline ("tabular\n").
+_NAME = re.compile(r"[a-z][a-z0-9-]{0,62}")
+MODEL_NAME_PATTERN = f"^{_NAME.pattern}$"  # for JSON Schema, where `$` is the end of the string
+_MANIFEST_KEY = re.compile(r"models/([a-z][a-z0-9-]{0,62})/([1-9][0-9]{0,8})/manifest\.json")
 
 # V2 datatype names <-> numpy dtype names (the KServe/Triton table).
 V2_TO_NUMPY = {
@@ -36,6 +38,9 @@ V2_TO_NUMPY = {
     "BYTES": "object",
 }
 NUMPY_TO_V2 = {v: k for k, v in V2_TO_NUMPY.items()}
+#: The V2 protocol extensions every model function implements in full (protocol.py, binary.py):
+#: what GET /v2 declares.
+V2_EXTENSIONS = ("binary_tensor_data", "classification")
 
 
 class ManifestError(ValueError):
@@ -43,7 +48,7 @@ class ManifestError(ValueError):
 
 
 def valid_name(name: str) -> bool:
-    return bool(_NAME.match(name or ""))
+    return isinstance(name, str) and _NAME.fullmatch(name) is not None
 
 
 def version_prefix(name: str, version: int) -> str:
@@ -60,7 +65,7 @@ def manifest_key(name: str, version: int) -> str:
 
 def parse_manifest_key(key: str) -> tuple[str, int]:
     """``models/<name>/<version>/manifest.json`` -> (name, version); ManifestError otherwise."""
-    match = _MANIFEST_KEY.match(key)
+    match = _MANIFEST_KEY.fullmatch(key)
     if not match:
         raise ManifestError(
             f"'{key}' is not a model manifest key; expected models/<name>/<version>/manifest.json"

@@ -1,7 +1,9 @@
-"""The Open Inference Protocol (KServe / Triton "V2") over JSON: decode, validate, encode.
+"""The Open Inference Protocol (KServe / Triton "V2"): decode, validate, encode.
 
-Every check happens here, before onnxruntime sees a tensor, so a bad request is a 4xx with a
-message naming the tensor and the problem, never an onnxruntime error.
+JSON tensors, and the binary tensor data extension (binary.py) both ways. Every check happens
+here, before onnxruntime sees a tensor, so a bad request is a 4xx with a message naming the
+tensor and the problem, never an onnxruntime error. The classification extension turns an
+output into its top-k "value:index:label" strings.
 """
 from __future__ import annotations
 
@@ -12,8 +14,12 @@ from typing import Any
 import numpy as np
 import orjson
 
+from . import binary
 from .errors import InvalidRequest, InvalidTensor, LimitExceeded
 from .manifest import NUMPY_TO_V2, V2_TO_NUMPY, TensorSpec
+
+JSON = "application/json"
+OCTET_STREAM = "application/octet-stream"
 
 _FLOAT = {"FP16", "FP32", "FP64"}
 _INT = {"INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64"}
@@ -23,12 +29,36 @@ _DTYPE = {v2: np.dtype(name) for v2, name in V2_TO_NUMPY.items()}
 _V2_OF = {np.dtype(name): v2 for name, v2 in NUMPY_TO_V2.items() if name != "object"}
 
 
+@dataclass(frozen=True)
+class RequestedOutput:
+    name: str
+    binary: bool | None = None  # None: the request's binary_data_output decides
+    classification: int = 0  # top-k classes instead of the tensor (0: the tensor itself)
+
+
 @dataclass
 class InferRequest:
     inputs: dict[str, np.ndarray]
     id: str | None = None
-    outputs: list[str] | None = None
+    outputs: list[RequestedOutput] | None = None  # None: every output
     parameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def binary_output(self) -> bool:
+        """binary_data_output: every output as binary data unless one says otherwise."""
+        return self.parameters.get("binary_data_output") is True
+
+
+@dataclass(frozen=True)
+class EncodedResponse:
+    """An inference response as bytes: JSON alone, or a JSON header then binary tensors."""
+
+    body: bytes
+    header_length: int | None = None  # set when binary tensor data follows the JSON
+
+    @property
+    def content_type(self) -> str:
+        return JSON if self.header_length is None else OCTET_STREAM
 
 
 def loads(body: bytes | str | None) -> Any:
@@ -44,38 +74,58 @@ def dumps(payload: Any) -> bytes:
     return orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
-def parse_infer_request(body: bytes | str | None, specs: list[TensorSpec], max_batch: int) -> InferRequest:
-    doc = loads(body)
+# -- requests --------------------------------------------------------------------------------------
+def parse_infer_request(body: bytes | str | None, specs: list[TensorSpec], max_batch: int,
+                        header_length: int | None = None) -> InferRequest:
+    """A V2 inference request: the JSON object, and with ``header_length`` (the
+    Inference-Header-Content-Length header) the binary tensor data after it."""
+    raw = body.encode("utf-8") if isinstance(body, str) else (body or b"")
+    json_part, tensor_bytes = binary.split(raw, header_length)
+    doc = loads(json_part)
     if not isinstance(doc, dict):
         raise InvalidRequest("an inference request must be a JSON object with an 'inputs' list")
+    parameters = _parameters(doc.get("parameters"), "the request", {"binary_data_output": bool})
     raw_inputs = doc.get("inputs")
     if not isinstance(raw_inputs, list) or not raw_inputs:
         raise InvalidRequest("'inputs' must be a non-empty list of tensors {name, shape, datatype, data}")
     by_name = {s.name: s for s in specs}
-    headers: dict[str, tuple[dict[str, Any], list[int]]] = {}
-    for raw in raw_inputs:
-        if not isinstance(raw, dict):
+    headers: list[tuple[TensorSpec, dict[str, Any], list[int], int | None]] = []
+    seen: set[str] = set()
+    for raw_input in raw_inputs:
+        if not isinstance(raw_input, dict):
             raise InvalidRequest("each entry of 'inputs' must be an object {name, shape, datatype, data}")
-        name = raw.get("name")
+        name = raw_input.get("name")
+        if not isinstance(name, str):
+            raise InvalidTensor(f"each input needs a 'name' string; this model takes {_names(specs)}")
         if name not in by_name:
             raise InvalidTensor(f"unknown input '{name}'; this model takes {_names(specs)}")
-        if name in headers:
+        if name in seen:
             raise InvalidTensor(f"input '{name}' is given twice")
-        headers[name] = (raw, check_header(raw, by_name[name]))
-    missing = [s.name for s in specs if s.name not in headers]
+        seen.add(name)
+        spec = by_name[name]
+        shape = check_header(raw_input, spec)
+        size = _parameters(raw_input.get("parameters"), f"input '{name}'", {"binary_data_size": int}).get(
+            "binary_data_size")
+        if size is not None and "data" in raw_input:
+            raise InvalidTensor(f"input '{name}' has both 'data' and binary_data_size; send one or the other")
+        headers.append((spec, raw_input, shape, size))
+    missing = [s.name for s in specs if s.name not in seen]
     if missing:
         raise InvalidTensor(f"missing input(s) {', '.join(missing)}; this model takes {_names(specs)}")
     # The batch is judged from the declared shapes, before any data is converted.
-    check_batch([shape for _, shape in headers.values()], max_batch)
-    tensors = {name: decode_data(raw, by_name[name], shape) for name, (raw, shape) in headers.items()}
-    outputs = _requested_outputs(doc.get("outputs"))
+    check_batch([shape for _, _, shape, _ in headers], max_batch)
+    blob = binary.TensorBytes(tensor_bytes)
+    tensors: dict[str, np.ndarray] = {}
+    for spec, raw_input, shape, size in headers:  # binary tensors follow the JSON in input order
+        if size is None:
+            tensors[spec.name] = decode_data(raw_input, spec, shape)
+        else:
+            tensors[spec.name] = binary.decode(spec.name, blob.take(spec.name, size), spec.datatype, shape)
+    blob.finish()
     request_id = doc.get("id")
     if request_id is not None and not isinstance(request_id, str):
         raise InvalidRequest("'id' must be a string")
-    parameters = doc.get("parameters") or {}
-    if not isinstance(parameters, dict):
-        raise InvalidRequest("'parameters' must be an object")
-    return InferRequest(tensors, request_id, outputs, parameters)
+    return InferRequest(tensors, request_id, _requested_outputs(doc.get("outputs")), parameters)
 
 
 def check_header(raw: dict[str, Any], spec: TensorSpec) -> list[int]:
@@ -91,10 +141,11 @@ def check_header(raw: dict[str, Any], spec: TensorSpec) -> list[int]:
 
 
 def decode_data(raw: dict[str, Any], spec: TensorSpec, shape: list[int]) -> np.ndarray:
-    """A V2 tensor's ``data`` as an array of ``shape`` (the header already checked)."""
+    """A V2 tensor's JSON ``data`` as an array of ``shape`` (the header already checked)."""
     data = raw.get("data")
     if not isinstance(data, list):
-        raise InvalidTensor(f"input '{spec.name}': 'data' must be a list (flat or nested, row-major)")
+        raise InvalidTensor(f"input '{spec.name}': 'data' must be a list (flat or nested, row-major), "
+                            "or the tensor must be sent as binary data (binary_data_size)")
     return _shaped(spec.name, to_array(spec.name, data, spec.datatype), shape, "'data' has")
 
 
@@ -166,28 +217,96 @@ def check_rows(count: int, max_batch: int, noun: str = "") -> None:
         raise LimitExceeded(f"{what} is above this model's maximum of {max_batch}; split the request")
 
 
+def _parameters(raw: Any, where: str, known: dict[str, type]) -> dict[str, Any]:
+    """A 'parameters' object; the ones the protocol defines must have their types. Others pass."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise InvalidRequest(f"'parameters' of {where} must be an object")
+    for key, kind in known.items():
+        if key not in raw:
+            continue
+        value = raw[key]
+        if kind is int and (type(value) is not int or value < 0):
+            raise InvalidRequest(f"parameter '{key}' of {where} must be a whole number, 0 or more, got {value!r}")
+        if kind is bool and type(value) is not bool:
+            raise InvalidRequest(f"parameter '{key}' of {where} must be true or false, got {value!r}")
+    return raw
+
+
+def _requested_outputs(raw: Any) -> list[RequestedOutput] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not all(isinstance(o, dict) and isinstance(o.get("name"), str) for o in raw):
+        raise InvalidRequest("'outputs' must be a list of objects with a 'name'")
+    requested = []
+    for output in raw:
+        where = f"output '{output['name']}'"
+        params = _parameters(output.get("parameters"), where, {"binary_data": bool, "classification": int})
+        classification = params.get("classification", 0)
+        if "classification" in params and classification < 1:
+            raise InvalidRequest(f"parameter 'classification' of {where} must be 1 or more, got {classification}")
+        requested.append(RequestedOutput(output["name"], params.get("binary_data"), classification))
+    return requested
+
+
+# -- responses --------------------------------------------------------------------------------------
+def select_outputs(outputs: dict[str, np.ndarray], requested: list[RequestedOutput] | None,
+                   labels: list[str] | None = None) -> dict[str, np.ndarray]:
+    """The requested outputs (all when none are named), classified where asked."""
+    if not requested:
+        return outputs
+    unknown = [o.name for o in requested if o.name not in outputs]
+    if unknown:
+        raise InvalidTensor(f"unknown output(s) {', '.join(unknown)}; this model returns {', '.join(outputs)}")
+    return {o.name: classify(o.name, outputs[o.name], o.classification, labels) if o.classification
+            else outputs[o.name] for o in requested}
+
+
+def classify(name: str, array: np.ndarray, k: int, labels: list[str] | None) -> np.ndarray:
+    """The classification extension: [batch, k] BYTES "value:index[:label]", highest value first."""
+    if array.ndim == 0 or array.dtype.kind not in "biuf":
+        raise InvalidTensor(f"output '{name}' is not a numeric tensor of class scores; it cannot be classified")
+    rows = array.reshape(array.shape[0], -1) if array.ndim > 1 else array.reshape(1, -1)
+    k = min(k, rows.shape[1])
+    order = np.argsort(-rows, axis=1, kind="stable")[:, :k]
+    named = labels if labels and len(labels) == rows.shape[1] else None
+    out = [[f"{str(row[i])}:{i}" + (f":{named[i]}" if named else "") for i in idx] for row, idx in zip(rows, order)]
+    return np.array(out, dtype=object)
+
+
+def encode_infer_response(model_name: str, model_version: str, outputs: dict[str, np.ndarray],
+                          request: InferRequest) -> EncodedResponse:
+    """The response JSON; outputs asked for as binary data go after it, in output order."""
+    binary_by_name = {o.name: o.binary for o in request.outputs or []}
+    tensors, blobs = [], []
+    for name, array in outputs.items():
+        as_binary = binary_by_name.get(name)
+        if as_binary is None:
+            as_binary = request.binary_output
+        if as_binary:
+            datatype = _datatype(name, array)
+            raw = binary.encode(array, datatype)
+            tensors.append({"name": name, "datatype": datatype, "shape": list(array.shape),
+                            "parameters": {"binary_data_size": len(raw)}})
+            blobs.append(raw)
+        else:
+            tensors.append(encode_tensor(name, array))
+    response: dict[str, Any] = {"model_name": model_name, "model_version": model_version, "outputs": tensors}
+    if request.id is not None:
+        response["id"] = request.id
+    header = dumps(response)
+    if not blobs:
+        return EncodedResponse(header)
+    return EncodedResponse(header + b"".join(blobs), len(header))
+
+
 def encode_tensor(name: str, array: np.ndarray) -> dict[str, Any]:
-    datatype = "BYTES" if array.dtype.kind in "OUS" else _V2_OF.get(array.dtype)
-    if datatype is None:
-        raise TypeError(f"output {name} has unsupported dtype {array.dtype}")
+    datatype = _datatype(name, array)
     data = array.ravel()
     if datatype == "BYTES":
         data = [v.decode() if isinstance(v, bytes) else str(v) for v in data]
     return {"name": name, "datatype": datatype, "shape": list(array.shape), "data": data}
-
-
-def infer_response(model_name: str, model_version: str, outputs: dict[str, np.ndarray],
-                   request_id: str | None, parameters: dict[str, Any] | None = None) -> dict[str, Any]:
-    response: dict[str, Any] = {
-        "model_name": model_name,
-        "model_version": model_version,
-        "outputs": [encode_tensor(n, a) for n, a in outputs.items()],
-    }
-    if request_id is not None:
-        response["id"] = request_id
-    if parameters:
-        response["parameters"] = parameters
-    return response
 
 
 def model_metadata(name: str, version: str, inputs: list[TensorSpec], outputs: list[TensorSpec]) -> dict[str, Any]:
@@ -200,21 +319,11 @@ def model_metadata(name: str, version: str, inputs: list[TensorSpec], outputs: l
     }
 
 
-def select_outputs(outputs: dict[str, np.ndarray], requested: list[str] | None) -> dict[str, np.ndarray]:
-    if not requested:
-        return outputs
-    unknown = [n for n in requested if n not in outputs]
-    if unknown:
-        raise InvalidTensor(f"unknown output(s) {', '.join(unknown)}; this model returns {', '.join(outputs)}")
-    return {n: outputs[n] for n in requested}
-
-
-def _requested_outputs(raw: Any) -> list[str] | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, list) or not all(isinstance(o, dict) and isinstance(o.get("name"), str) for o in raw):
-        raise InvalidRequest("'outputs' must be a list of objects with a 'name'")
-    return [o["name"] for o in raw]
+def _datatype(name: str, array: np.ndarray) -> str:
+    datatype = "BYTES" if array.dtype.kind in "OUS" else _V2_OF.get(array.dtype)
+    if datatype is None:
+        raise TypeError(f"output {name} has unsupported dtype {array.dtype}")
+    return datatype
 
 
 def _row_shape(row: Any) -> list[int]:
