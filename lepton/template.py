@@ -86,8 +86,8 @@ class Template:
                 code_uri=(self.root / props["CodeUri"]).resolve(),
                 layers=[self.layer_path(ref) for ref in props.get("Layers", [])],
                 environment={k: self.resolve(v) for k, v in env.items()},
-                memory_mb=int(props.get("MemorySize", 128)),
-                timeout_s=int(props.get("Timeout", 3)),
+                memory_mb=int(self.resolve(props.get("MemorySize", 128))),  # a number or !Ref <parameter>
+                timeout_s=int(self.resolve(props.get("Timeout", 3))),
                 properties=props,
             )
             spec.routes = self._routes(logical_id, props.get("Events", {}))
