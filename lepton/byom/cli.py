@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from ..artifacts import trainable_families
 from . import golden, names, scaffold
@@ -59,12 +60,12 @@ def cmd_add(args: argparse.Namespace, root: Path | None = None, out: Console | N
         root = root or _root()
         added = add_model(root, args.name, args.model, args.labels, args.sample, args.memory)
     except Refused as exc:
-        Console(stderr=True, highlight=False).print(f"[red]lepton add {args.name}: refused[/red] — {exc.message}",
+        Console(stderr=True, highlight=False).print(f"[red]lepton add {args.name}: refused[/red] — {escape(exc.message)}",
                                                     soft_wrap=True)
         return 1
     out.print(f"[bold]{args.name}[/bold]: {added['model'].path.name} checked and ready to serve", soft_wrap=True)
     for line in added["model"].summary():
-        out.print(f"  {line}", soft_wrap=True)
+        out.print(f"  {line}", soft_wrap=True, markup=False)
     out.print(f"  wrote     {added['function']}/ (handler and a model.py hook file), {added['artifact']}/, "
               f"template.yaml ({added['logical_id']}, its routes, policy and {added['parameter']} parameter)",
               soft_wrap=True)
@@ -76,8 +77,8 @@ def cmd_remove(args: argparse.Namespace, root: Path | None = None, out: Console 
     try:
         removed = remove_model(root or _root(), args.name)
     except Refused as exc:
-        Console(stderr=True, highlight=False).print(f"[red]lepton remove {args.name}: refused[/red] — {exc.message}",
-                                                    soft_wrap=True)
+        Console(stderr=True, highlight=False).print(f"[red]lepton remove {args.name}: refused[/red] — "
+                                                    f"{escape(exc.message)}", soft_wrap=True)
         return 1
     out.print(f"removed {args.name}: {', '.join(removed)}", soft_wrap=True)
     return 0
@@ -164,7 +165,7 @@ def _publish_or_say(args: argparse.Namespace, root: Path, out: Console, started:
         out.print(f"[yellow]no decision on {args.name} after {args.timeout:.0f} s[/yellow]: is that stack serving "
                   f"{root}? Restart it (`lepton up`) to serve {args.name}.", soft_wrap=True)
         return 1
-    out.print(f"{args.name} v{attempt.version}: {attempt.outcome} — {attempt.reason}", soft_wrap=True)
+    out.print(f"{args.name} v{attempt.version}: {attempt.outcome} — {attempt.reason}", soft_wrap=True, markup=False)
     if attempt.outcome not in ("promoted", "canary"):
         return 1
     out.print(f"\nTry:\n  {curl}", soft_wrap=True)
