@@ -3,7 +3,8 @@ functions/ are never touched: template.yaml and functions/ copied, layers/ linke
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -26,8 +27,15 @@ def snapshot(root: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture
-def project(tmp_path) -> Path:
-    return copy_project(tmp_path / "project")
+def project(tmp_path) -> Iterator[Path]:
+    """The copy; the function packages a test imported from it are forgotten after it, as a new
+    process would (each copy's functions/<name>/ goes on sys.path when its handler runs)."""
+    path, modules = list(sys.path), set(sys.modules)
+    yield copy_project(tmp_path / "project")
+    sys.path[:] = path
+    for name in set(sys.modules) - modules:
+        if getattr(sys.modules[name], "__file__", None) and str(tmp_path) in str(sys.modules[name].__file__):
+            del sys.modules[name]
 
 
 @pytest.fixture
