@@ -32,6 +32,8 @@ class LiveAliases:
         """Follow these functions' aliases from now on (the template changed)."""
         self.function_names = dict(function_names)
         self.states = {lid: state for lid, state in self.states.items() if lid in function_names}
+        # A function removed and added again starts over at version 1: forget its old versions.
+        self._env = {key: env for key, env in self._env.items() if key[0] in function_names}
 
     def refresh(self) -> None:
         for logical_id, name in list(self.function_names.items()):

@@ -51,18 +51,16 @@ def _stack_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the deployer (default 60)")
 
 
-def cmd_add(args: argparse.Namespace, root: Path | None = None, out: Console | None = None) -> int:
+def cmd_add(args: argparse.Namespace) -> int:
     from lepton_deploy.clock import now_iso
 
-    out = out or Console(highlight=False)
+    out = Console(highlight=False)
     started = now_iso()
     try:
-        root = root or _root()
+        root = _root()
         added = add_model(root, args.name, args.model, args.labels, args.sample, args.memory)
     except Refused as exc:
-        Console(stderr=True, highlight=False).print(f"[red]lepton add {args.name}: refused[/red] — {escape(exc.message)}",
-                                                    soft_wrap=True)
-        return 1
+        return _refused("add", args.name, exc)
     out.print(f"[bold]{args.name}[/bold]: {added['model'].path.name} checked and ready to serve", soft_wrap=True)
     for line in added["model"].summary():
         out.print(f"  {line}", soft_wrap=True, markup=False)
@@ -72,16 +70,19 @@ def cmd_add(args: argparse.Namespace, root: Path | None = None, out: Console | N
     return _publish_or_say(args, root, out, started)
 
 
-def cmd_remove(args: argparse.Namespace, root: Path | None = None, out: Console | None = None) -> int:
-    out = out or Console(highlight=False)
+def cmd_remove(args: argparse.Namespace) -> int:
     try:
-        removed = remove_model(root or _root(), args.name)
+        removed = remove_model(_root(), args.name)
     except Refused as exc:
-        Console(stderr=True, highlight=False).print(f"[red]lepton remove {args.name}: refused[/red] — "
-                                                    f"{escape(exc.message)}", soft_wrap=True)
-        return 1
-    out.print(f"removed {args.name}: {', '.join(removed)}", soft_wrap=True)
+        return _refused("remove", args.name, exc)
+    Console(highlight=False).print(f"removed {args.name}: {', '.join(removed)}", soft_wrap=True)
     return 0
+
+
+def _refused(command: str, name: str, exc: Refused) -> int:
+    Console(stderr=True, highlight=False).print(f"[red]lepton {command} {name}: refused[/red] — {escape(exc.message)}",
+                                                soft_wrap=True)
+    return 1
 
 
 # -- the steps -------------------------------------------------------------------------------------

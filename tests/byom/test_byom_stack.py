@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ import own_models
 from conftest import copy_project
 from lepton.cli import main
 from lepton.stack import LocalStack, StackSettings, boot
-from local_stack import aws_environment, free_port, moto_server  # noqa: F401 - fixtures
+from local_stack import aws_environment, free_port, moto_server, serving  # noqa: F401 - fixtures
 from onnx_models import run
 from stack_models import write_all
 
@@ -52,15 +51,9 @@ def world(tmp_path_factory, moto_server) -> Iterator[dict]:  # noqa: F811 - the 
                              external_aws=True)
     stack = boot(settings, watch=True)
     try:
-        server = stack.api_server(stack.gateway())
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.02)
-        yield {"root": root, "stack": stack, "original": original, "regressor": (regressor, rows),
-               "api": f"http://127.0.0.1:{settings.api_port}", "settings": settings}
-        server.should_exit = True
-        thread.join(timeout=5)
+        with serving(stack) as api:
+            yield {"root": root, "stack": stack, "original": original, "regressor": (regressor, rows),
+                   "api": api, "settings": settings}
     finally:
         stack.stop()
         sys.path[:] = saved
