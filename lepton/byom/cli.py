@@ -13,16 +13,15 @@ import argparse
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 
-from ..artifacts import trainable_families
-from . import golden, names, scaffold
 from .errors import Refused
-from .inspection import inspect_model
-from .template_edit import TemplateFile
+
+if TYPE_CHECKING:
+    from .template_edit import TemplateFile
 
 DEFAULT_MAX_MODEL_BYTES = 100 * 1024 * 1024
 FINAL = ("promoted", "canary", "rejected", "skipped")
@@ -89,6 +88,11 @@ def _refused(command: str, name: str, exc: Refused) -> int:
 def add_model(root: Path, name: str, model_path: Path, labels_path: Path | None = None,
               sample_path: Path | None = None, memory_mb: int = 1024) -> dict[str, Any]:
     """Check everything, then write the artifact, the function and template.yaml (in that order)."""
+    # Here, not at the top: onnx and onnxruntime load only when a model is added, not for every command.
+    from . import golden, names, scaffold
+    from .inspection import inspect_model
+    from .template_edit import TemplateFile
+
     template = TemplateFile(root / "template.yaml")
     fn = names.check_new(name, root, template, memory_mb)
     model = inspect_model(model_path, max_model_bytes(template))
@@ -114,6 +118,10 @@ def add_model(root: Path, name: str, model_path: Path, labels_path: Path | None 
 
 
 def remove_model(root: Path, name: str) -> list[str]:
+    from ..artifacts import trainable_families
+    from . import names, scaffold
+    from .template_edit import TemplateFile
+
     template = TemplateFile(root / "template.yaml")
     names.check_form(name)
     served = {model: lid for lid, model in template.model_functions().items()}
