@@ -28,9 +28,21 @@ class LiveAliases:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    def track(self, function_names: dict[str, str]) -> None:
+        """Follow these functions' aliases from now on (the template changed)."""
+        self.function_names = dict(function_names)
+        self.states = {lid: state for lid, state in self.states.items() if lid in function_names}
+        # A function removed and added again starts over at version 1: forget its old versions.
+        self._env = {key: env for key, env in self._env.items() if key[0] in function_names}
+
     def refresh(self) -> None:
-        for logical_id, name in self.function_names.items():
-            state = self.functions.alias(name, self.alias)
+        for logical_id, name in list(self.function_names.items()):
+            try:
+                state = self.functions.alias(name, self.alias)
+            except Exception:
+                if logical_id in self.function_names:
+                    raise
+                continue  # the template dropped it while this pass ran
             for version in (state.version, *state.weights):
                 if (logical_id, version) not in self._env:
                     self._env[(logical_id, version)] = self.functions.config(name, version).environment

@@ -13,11 +13,17 @@ log = logging.getLogger("lepton.stack")
 
 
 def ensure_artifacts(models: list[str], root: Path, train_missing: bool) -> dict[str, Path]:
-    """A trained artifact folder for each model, training (in a subprocess) what is missing."""
+    """An artifact folder for each model: trained (in a subprocess) for a family Lepton trains
+    when missing; for a model added with `lepton add`, the folder that command wrote."""
     found = {}
     for name in models:
         folder = root / name
         if not (folder / "manifest.json").is_file():
+            if name not in trainable_families():
+                log.warning("%s: nothing to publish, no %s and Lepton does not train it; `lepton add` keeps a "
+                            "model there (`lepton remove %s`, then add it again), or `lepton push %s <folder>` "
+                            "publishes one", name, folder / "manifest.json", name, name)
+                continue
             if not train_missing:
                 raise SystemExit(f"no trained '{name}' model in {folder}; run `lepton train {name}`")
             log.info("training %s (first start only; saved in %s)", name, folder)
@@ -40,3 +46,12 @@ def train_in_subprocess(family: str, artifacts: Path) -> None:
             "train_family(sys.argv[1], Path(sys.argv[2]))")
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     subprocess.run([sys.executable, "-c", code, family, str(artifacts)], check=True, env=env)
+
+
+def trainable_families() -> tuple[str, ...]:
+    """The families lepton_training can train (none when it is not installed)."""
+    try:
+        from lepton_training import FAMILY_NAMES
+    except ImportError:
+        return ()
+    return tuple(FAMILY_NAMES)

@@ -51,7 +51,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     redirect_function_output(settings.state / "logs" / "functions.log")
     stack = None
     try:
-        stack = boot(settings, feed=True)
+        stack = boot(settings, feed=True, watch=True)
         server = stack.api_server(stack.gateway())
         _banner(stack, stack.live_at_start)
         server.run()
@@ -138,8 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
     for entry in entry_points(group="lepton.commands"):
         with contextlib.suppress(ImportError):
             entry.load()(sub)
+    from .byom.cli import register as register_byom  # add, remove
     from .ops import register as register_ops  # models, versions, push, rollback, promote, deployments
 
+    register_byom(sub)
     register_ops(sub)
     from .cost.cli import register as register_cost
 

@@ -30,6 +30,19 @@ class FunctionHost:
         self._configured: dict[tuple[str, object], Handler] = {}
         self._lock = threading.Lock()
 
+    def update(self, template: Template, physical_names: Mapping[str, str]) -> set[str]:
+        """Serve what ``template`` declares now; returns the functions whose spec changed, whose
+        configured handlers are dropped (the next call configures them again)."""
+        specs = template.functions()
+        with self._lock:
+            changed = {lid for lid in {*self.specs, *specs} if self.specs.get(lid) != specs.get(lid)}
+            self.specs = specs
+            self.physical_names = dict(physical_names)
+            self._configured = {key: h for key, h in self._configured.items() if key[0] not in changed}
+            for logical_id in changed - set(specs):
+                self._bases.pop(logical_id, None)
+        return changed
+
     def spec(self, logical_id: str) -> FunctionSpec:
         try:
             return self.specs[logical_id]

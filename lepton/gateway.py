@@ -43,6 +43,11 @@ class LocalGateway:
         self.authorize = authorize
         self.threaded = frozenset(threaded)
 
+    def set_routes(self, routes: list[Route], threaded: set[str] | frozenset[str]) -> None:
+        """New routes at once (the template changed): each request sees the old table or the new."""
+        self.table = RouteTable(routes)
+        self.threaded = frozenset(threaded)
+
     def needs_thread(self, method: str, path: str) -> bool:
         if not self.threaded:
             return False

@@ -30,7 +30,8 @@ from .functions import FunctionHost
 from .gateway import LocalGateway, asgi_app
 from .local_aws import LocalAws, port_open
 from .sigv4 import sigv4_present
-from .template import Template
+from .template import FunctionSpec, Template
+from .template_watch import TemplateWatch
 from .worker import DeployWorker
 
 log = logging.getLogger("lepton.stack")
@@ -75,6 +76,10 @@ class LocalStack:
     feed: DeploymentFeed | None = None
     aliases: LiveAliases | None = None
     live_at_start: dict[str, str] = field(default_factory=dict)
+    role_arn: str = ""  # the functions' role in the local AWS, for functions the template gains later
+    deploy_env: dict[str, str] = field(default_factory=dict)
+    api: LocalGateway | None = None
+    watch: TemplateWatch | None = None
 
     def client(self, service: str) -> Any:
         return self.aws.client(service)
@@ -89,11 +94,54 @@ class LocalStack:
         return publish_models(found, self.settings.bucket, self.client("s3"))
 
     def start_worker(self) -> None:
-        deployer = next((lid for lid, s in self.template.functions().items()
-                         if s.handler.startswith("deployer.")), None)
+        deployer = self._deployer()
         if deployer is not None:
             self.worker = DeployWorker(self.names["DeployQueueUrl"], self.host.handler(deployer), self.client("sqs"))
             self.worker.start()
+
+    def _deployer(self) -> str | None:
+        return next((lid for lid, s in self.host.specs.items() if s.handler.startswith("deployer.")), None)
+
+    def reload(self) -> dict[str, list[str]]:
+        """Serve what template.yaml declares now, as `sam deploy` would update the stack: a new
+        function gets its function and `live` alias in the local AWS (and, for a model, its
+        artifact is published through the normal upload path); a removed one stops being served;
+        a changed one (the deployer learning a model) is configured again."""
+        path = self.settings.root / "template.yaml"
+        fresh = Template(path).functions()
+        added = [lid for lid in fresh if lid not in self.host.specs]
+        removed = [lid for lid in self.host.specs if lid not in fresh]
+        names = {k: v for k, v in self.names.items() if k not in removed}
+        names.update({lid: f"{PREFIX}-{lid}" for lid in added})
+        template = Template(path, names=names)
+        specs = template.functions()
+        lam = self.client("lambda")
+        for logical_id in added:
+            create_function(lam, self.role_arn, names[logical_id], specs[logical_id], self.deploy_env)
+        gone = {lid: self.names[lid] for lid in removed}
+        self.names, self.template = names, template
+        changed = self.host.update(template, {lid: names[lid] for lid in specs})
+        deployer = self._deployer()
+        if self.worker is not None and deployer is not None:
+            self.worker.handler = self.host.handler(deployer)
+        if self.aliases is not None:
+            self.aliases.track({lid: names[lid] for lid, spec in specs.items() if spec.model_name})
+        if self.api is not None:
+            self.api.set_routes(template.routes(), _threaded(specs))
+        for name in gone.values():  # after nothing routes to them or follows their alias
+            lam.delete_function(FunctionName=name)
+        models = [specs[lid].model_name for lid in added if specs[lid].model_name in self.model_names()]
+        if models:
+            found = ensure_artifacts(models, self.settings.artifacts, self.settings.train_missing)
+            publish_models(found, self.settings.bucket, self.client("s3"))
+        if added or removed:
+            log.info("template.yaml changed: %s", "; ".join(
+                [f"serving {', '.join(added)}"] * bool(added) + [f"no longer serving {', '.join(removed)}"] * bool(removed)))
+        return {"added": added, "removed": removed, "changed": sorted(changed)}
+
+    def watch_template(self) -> None:
+        self.watch = TemplateWatch(self.settings.root / "template.yaml", self.reload)
+        self.watch.start()
 
     def wait_for_deployments(self, published: dict[str, int], timeout: float = 120.0) -> dict[str, str]:
         """Block until the deployer has decided on every published version; return what is live."""
@@ -131,8 +179,8 @@ class LocalStack:
             version, env = picked
             return host.invoke(logical_id, event, env=env, version=version)
 
-        threaded = {lid for lid, spec in functions.items() if not spec.model_name}
-        return LocalGateway(self.template.routes(), dispatch, authorize=sigv4_present, threaded=threaded)
+        self.api = LocalGateway(self.template.routes(), dispatch, authorize=sigv4_present, threaded=_threaded(functions))
+        return self.api
 
     def api_server(self, gateway: LocalGateway) -> Any:
         """A uvicorn server for the gateway; `.run()` blocks, `.should_exit = True` stops it."""
@@ -145,15 +193,16 @@ class LocalStack:
         return uvicorn.Server(config)
 
     def stop(self) -> None:
-        for piece in (self.aliases, self.worker, self.feed, self.aws):
+        for piece in (self.watch, self.aliases, self.worker, self.feed, self.aws):
             if piece is not None:
                 piece.stop()
 
 
-def boot(settings: StackSettings, *, feed: bool = False, models: bool = True) -> LocalStack:
+def boot(settings: StackSettings, *, feed: bool = False, models: bool = True, watch: bool = False) -> LocalStack:
     """Start the local AWS, provision the template in it, start the deploy worker and (with
-    ``models``) publish the trained models and wait for the deployer's decisions. The API is
-    the caller's to serve: `stack.api_server(stack.gateway())`."""
+    ``models``) publish the trained models and wait for the deployer's decisions; with
+    ``watch``, follow template.yaml's changes (`stack.reload`). The API is the caller's to
+    serve: `stack.api_server(stack.gateway())`."""
     aws = LocalAws(settings.host, settings.aws_port, external=settings.external_aws)
     aws.start()
     try:
@@ -164,6 +213,8 @@ def boot(settings: StackSettings, *, feed: bool = False, models: bool = True) ->
             stack.feed.start()
         if models:
             stack.live_at_start = stack.wait_for_deployments(stack.publish_artifacts())
+        if watch:
+            stack.watch_template()
     except BaseException:
         aws.stop()
         raise
@@ -199,16 +250,26 @@ def provision(settings: StackSettings, aws: LocalAws) -> LocalStack:
     lam = aws.client("lambda")
     role = aws.client("iam").create_role(RoleName=f"{PREFIX}-function", AssumeRolePolicyDocument=ROLE_POLICY)
     for logical_id, spec in template.functions().items():
-        lam.create_function(FunctionName=names[logical_id], Runtime="python3.12", Role=role["Role"]["Arn"],
-                            Handler=spec.handler, Code={"ZipFile": placeholder_zip()},
-                            Environment={"Variables": {**spec.environment, **deploy_env}},
-                            MemorySize=spec.memory_mb, Timeout=spec.timeout_s)
-        version = lam.publish_version(FunctionName=names[logical_id])["Version"]
-        lam.create_alias(FunctionName=names[logical_id], Name=ALIAS, FunctionVersion=version)
+        create_function(lam, role["Role"]["Arn"], names[logical_id], spec, deploy_env)
     host = FunctionHost(template, base_env={**_function_env(aws, settings), **deploy_env},
                         physical_names={lid: names[lid] for lid in functions})
     registry = Registry(DeploymentsTable(aws.client("dynamodb"), deploy_env["LEPTON_DEPLOYMENTS_TABLE"]))
-    return LocalStack(settings, aws, template, host, names, registry)
+    return LocalStack(settings, aws, template, host, names, registry, role_arn=role["Role"]["Arn"],
+                      deploy_env=deploy_env)
+
+
+def create_function(lam: Any, role_arn: str, name: str, spec: FunctionSpec, deploy_env: dict[str, str]) -> None:
+    """One template function in the local AWS, with version 1 and its `live` alias, as SAM makes it."""
+    lam.create_function(FunctionName=name, Runtime="python3.12", Role=role_arn, Handler=spec.handler,
+                        Code={"ZipFile": placeholder_zip()}, Environment={"Variables": {**spec.environment, **deploy_env}},
+                        MemorySize=spec.memory_mb, Timeout=spec.timeout_s)
+    version = lam.publish_version(FunctionName=name)["Version"]
+    lam.create_alias(FunctionName=name, Name=ALIAS, FunctionVersion=version)
+
+
+def _threaded(functions: dict[str, FunctionSpec]) -> set[str]:
+    """Functions the API calls off its event loop: all but the model functions (see LocalGateway)."""
+    return {lid for lid, spec in functions.items() if not spec.model_name}
 
 
 def _function_env(aws: LocalAws, settings: StackSettings) -> dict[str, str]:

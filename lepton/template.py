@@ -5,6 +5,7 @@ environment (Globals merged, intrinsics resolved against local names) and HTTP A
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,8 +86,8 @@ class Template:
                 code_uri=(self.root / props["CodeUri"]).resolve(),
                 layers=[self.layer_path(ref) for ref in props.get("Layers", [])],
                 environment={k: self.resolve(v) for k, v in env.items()},
-                memory_mb=int(props.get("MemorySize", 128)),
-                timeout_s=int(props.get("Timeout", 3)),
+                memory_mb=int(self.resolve(props.get("MemorySize", 128))),  # a number or !Ref <parameter>
+                timeout_s=int(self.resolve(props.get("Timeout", 3))),
                 properties=props,
             )
             spec.routes = self._routes(logical_id, props.get("Events", {}))
@@ -122,7 +123,16 @@ class Template:
                 return text
             if "Fn::GetAtt" in value:
                 return self.names.get(".".join(value["Fn::GetAtt"]), ".".join(value["Fn::GetAtt"]))
+            if "Fn::ToJsonString" in value:  # AWS::LanguageExtensions: compact JSON, as CloudFormation writes it
+                return json.dumps(self._resolve_tree(value["Fn::ToJsonString"]), separators=(",", ":"))
         return "" if value is None else str(value)
+
+    def _resolve_tree(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self._resolve_tree(v) for v in value]
+        if isinstance(value, dict) and not any(k == "Ref" or k.startswith("Fn::") for k in value):
+            return {k: self._resolve_tree(v) for k, v in value.items()}
+        return self.resolve(value) if isinstance(value, dict) else value
 
     def _routes(self, logical_id: str, events: dict[str, Any]) -> list[Route]:
         routes = []

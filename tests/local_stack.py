@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -48,6 +49,21 @@ def moto_server() -> Iterator[int]:
     server.wait(timeout=10)
 
 
+@contextmanager
+def serving(stack: LocalStack) -> Iterator[str]:
+    """The stack's API on its port, in a thread, for the block; yields its base URL."""
+    server = stack.api_server(stack.gateway())
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{stack.settings.api_port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, moto_server) -> Iterator[LocalStack]:
     state = tmp_path_factory.mktemp("stack")
@@ -56,16 +72,10 @@ def stack(tmp_path_factory, moto_server) -> Iterator[LocalStack]:
                              train_missing=False, external_aws=True)
     stack = boot(settings)  # what `make up` runs, on a moto server of this module's own
     try:
-        server = stack.api_server(stack.gateway())
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.02)
-        stack.base_url = f"http://127.0.0.1:{settings.api_port}"
-        stack.models = models  # model bytes by family, as first published
-        stack.tabular = {"1": models["tabular"]}  # tabular model bytes by version, for tests that add some
-        yield stack
-        server.should_exit = True
-        thread.join(timeout=5)
+        with serving(stack) as base_url:
+            stack.base_url = base_url
+            stack.models = models  # model bytes by family, as first published
+            stack.tabular = {"1": models["tabular"]}  # tabular model bytes by version, for tests that add some
+            yield stack
     finally:
         stack.stop()

@@ -56,7 +56,7 @@ def assert_tabular_matches(stack, body: dict) -> None:
 
 # -------------------------------------------------------------------------------------- auth and routing
 def test_control_routes_need_sigv4_while_docs_and_inference_stay_open(stack):
-    assert stack.live_at_start == {"tabular": "1", "digits": "1", "sentiment": "1", "recommender": "1"}
+    assert stack.live_at_start == {name: "1" for name in stack.models}
     unsigned = requests.get(f"{stack.base_url}/models", timeout=10)
     assert unsigned.status_code == 403 and "Missing Authentication Token" in unsigned.json()["message"]
     forged = requests.post(f"{stack.base_url}/models/tabular/rollback", timeout=10, headers={
@@ -73,8 +73,7 @@ def test_control_routes_need_sigv4_while_docs_and_inference_stay_open(stack):
 # -------------------------------------------------------------------------------------- the CLI
 def test_cli_models_versions_and_deployments_show_what_the_stack_serves(stack, capsys):
     models = {m["name"]: m for m in lepton_json(stack, capsys, "models")["models"]}
-    assert {n: m["live_version"] for n, m in models.items()} == {
-        "digits": 1, "recommender": 1, "sentiment": 1, "tabular": 1}
+    assert {n: m["live_version"] for n, m in models.items()} == {name: 1 for name in stack.models}
     assert models["sentiment"]["function_name"] == "lepton-local-SentimentFunction"
     assert models["digits"]["last_deployment"]["outcome"] == "promoted"
 
@@ -90,7 +89,7 @@ def test_cli_models_versions_and_deployments_show_what_the_stack_serves(stack, c
     deployments = lepton_json(stack, capsys, "deployments", "--model", "digits", "--limit", "5")["deployments"]
     assert [(d["model"], d["version"], d["outcome"]) for d in deployments] == [("digits", 1, "promoted")]
     code, table, _ = lepton(stack, capsys, "deployments", "--limit", "10")
-    assert code == 0 and all(name in table for name in ("tabular", "digits", "sentiment", "recommender"))
+    assert code == 0 and all(name in table for name in stack.models)
 
 
 def test_push_then_rollback_changes_what_inference_serves(stack, capsys, tmp_path):

@@ -64,13 +64,16 @@ def test_configuration_errors_say_what_to_fix(env, words):
         DeployerConfig.from_env(env)
 
 
-def test_the_template_configures_a_valid_deployer():
-    families = ("tabular", "digits", "sentiment", "recommender")
-    names = {f"{family.capitalize()}Function": f"fn-{family}" for family in families}
-    env = Template(ROOT / "template.yaml", names={**names, "DeployQueue": "url",
-                                                  "DeploymentsTable": "table"}).functions()["DeployerFunction"].environment
-    config = DeployerConfig.from_env(env)
-    assert config.functions == {family: f"fn-{family}" for family in families}
+def test_the_template_configures_a_valid_deployer_that_knows_every_model_function():
+    models = {lid: spec.model_name for lid, spec in Template(ROOT / "template.yaml").functions().items()
+              if spec.model_name}
+    names = {lid: f"fn-{model}" for lid, model in models.items()}
+    functions = Template(ROOT / "template.yaml", names={**names, "DeployQueue": "url",
+                                                        "DeploymentsTable": "table"}).functions()
+    config = DeployerConfig.from_env(functions["DeployerFunction"].environment)
+    assert config.functions == {model: f"fn-{model}" for model in models.values()}
+    control = json.loads(functions["ControlFunction"].environment["LEPTON_FUNCTIONS"])
+    assert control == config.functions
     assert config.policy_for("tabular").min_metrics == {"accuracy": 0.8}
     assert config.policy_for("recommender").min_metrics == {"ndcg_at_10": 0.2}
     assert config.canary_weight == 0.0

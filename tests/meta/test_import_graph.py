@@ -11,6 +11,13 @@ from pathlib import Path
 import pytest
 
 from eventfiles import ROOT
+from lepton.template import Template
+
+#: Every model function in template.yaml (those `lepton add` writes too): folder -> its package.
+MODEL_FUNCTIONS = {
+    str(spec.code_uri.relative_to(ROOT)): spec.handler.split(".")[0]
+    for spec in Template(ROOT / "template.yaml").functions().values() if spec.model_name
+}
 
 # What each floor may import from the project's own packages.
 FLOORS = {
@@ -21,11 +28,10 @@ FLOORS = {
     "functions/deployer": {"lepton_serving", "lepton_deploy", "deployer"},
     "functions/control": {"lepton_serving", "lepton_deploy", "control"},
     # A model function stands on the request path alone: never the deployment core.
-    **{f"functions/{name}": {"lepton_serving", name} for name in ("tabular", "digits", "sentiment", "recommender")},
+    **{folder: {"lepton_serving", package} for folder, package in MODEL_FUNCTIONS.items()},
 }
 PROJECT = {"lepton_serving", "lepton_deploy", "lepton_training", "lepton", "bench", "deployer", "control",
-           "tabular", "digits", "sentiment", "recommender"}
-MODEL_FUNCTIONS = ("tabular", "digits", "sentiment", "recommender")
+           *MODEL_FUNCTIONS.values()}
 
 
 def imported_packages(folder: Path) -> dict[str, set[str]]:
@@ -51,12 +57,17 @@ def test_each_floor_imports_only_its_own_floor_and_those_below(floor):
     assert above == {}, f"{floor} imports from above it: {above}"
 
 
-@pytest.mark.parametrize("function", MODEL_FUNCTIONS)
-def test_a_model_function_runs_with_the_serving_layer_alone(function):
+def test_the_template_has_model_functions():
+    assert MODEL_FUNCTIONS, "no function with LEPTON_MODEL_NAME in template.yaml"
+
+
+@pytest.mark.parametrize("folder", sorted(MODEL_FUNCTIONS))
+def test_a_model_function_runs_with_the_serving_layer_alone(folder):
+    function = MODEL_FUNCTIONS[folder]
     # Lambda's sys.path for a model function: its code, the serving layer, the runtime's packages
     # (the venv stands in for those and for the onnxruntime layer). No deployment core anywhere.
     code = ("import sys, importlib; "
-            f"sys.path[:0] = [{str(ROOT / 'functions' / function)!r}, {str(ROOT / 'layers' / 'serving')!r}]; "
+            f"sys.path[:0] = [{str(ROOT / folder)!r}, {str(ROOT / 'layers' / 'serving')!r}]; "
             f"importlib.import_module('{function}.handler'); "
             "print(sorted(m for m in sys.modules if m.startswith(('lepton_deploy', 'lepton_training', 'lepton.'))))")
     result = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, cwd="/")

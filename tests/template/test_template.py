@@ -215,3 +215,23 @@ def test_model_functions_read_only_their_own_model_prefix(template: dict) -> Non
             assert statement["Action"] == ["s3:GetObject"], f"{name}: {statement['Action']}"
             resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
             assert resources == [{"Fn::Sub": f"${{ModelBucket.Arn}}/models/{model}/*"}], f"{name}: {resources}"
+
+
+def test_the_deployer_and_the_control_api_know_and_may_move_exactly_the_model_functions(template: dict) -> None:
+    all_functions = functions(template)
+    models = {n: p["Environment"]["Variables"]["LEPTON_MODEL_NAME"] for n, p in all_functions.items()
+              if "LEPTON_MODEL_NAME" in p["Environment"]["Variables"]}
+    for name in ("DeployerFunction", "ControlFunction"):
+        props = all_functions[name]
+        mapping = props["Environment"]["Variables"]["LEPTON_FUNCTIONS"]["Fn::ToJsonString"]
+        assert mapping == {model: {"Ref": lid} for lid, model in models.items()}, name
+        statements = [s for p in props["Policies"] for s in p.get("Statement", [])
+                      if any(str(a).startswith("lambda:") for a in (s["Action"] if isinstance(s["Action"], list)
+                                                                   else [s["Action"]]))]
+        assert statements, name
+        for statement in statements:
+            by_arn = {r["Fn::GetAtt"][0] for r in statement["Resource"] if "Fn::GetAtt" in r}
+            by_version = {r["Fn::Sub"].removeprefix("${").removesuffix(".Arn}:*") for r in statement["Resource"]
+                          if "Fn::Sub" in r}
+            assert by_arn == by_version == set(models), (name, statement.get("Sid"))
+

@@ -104,7 +104,7 @@ class ControlService:
         if self.settings.function_for(name) is None:
             raise NotFound(f"no function serves model '{name}', so an upload could never go live; "
                            f"this API serves {', '.join(sorted(self.settings.functions))}. A new model needs "
-                           "its own function in template.yaml and an entry in LEPTON_FUNCTIONS")
+                           "its own function: `lepton add <name> --model model.onnx` writes it")
         existing = self.bucket.version_numbers(name)
         pointer = self.registry.get_live(name)
         highest = max([*existing, pointer.newest_version if pointer else 0])

@@ -25,11 +25,9 @@ from lepton_deploy.registry import LivePointer
 from lepton_serving.bucket import ModelBucket
 from lepton_serving.errors import LimitExceeded, ModelIntegrityError, ObjectMissing
 from lepton_serving.manifest import NUMPY_TO_V2, V2_TO_NUMPY, Manifest, ManifestError, TensorSpec, manifest_key
-from lepton_serving.session import create_session
+from lepton_serving.session import STANDARD_DOMAINS, create_session
 from lepton_serving.store import sha256_hex
 
-#: Operator sets onnxruntime ships everywhere; anything else needs custom ops we do not load.
-STANDARD_DOMAINS = frozenset({"", "ai.onnx", "ai.onnx.ml"})
 #: A function may declare the signature its first version must have (before anything is live).
 EXPECTED_SIGNATURE_ENV = "LEPTON_EXPECTED_SIGNATURE"
 

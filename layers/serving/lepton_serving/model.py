@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import InvalidRequest, ModelNotReady
+from . import friendly
+from .errors import ModelNotReady
 from .manifest import Manifest, TensorSpec
-from .protocol import decode_rows
 from .session import create_session
 
 if TYPE_CHECKING:
@@ -91,31 +91,20 @@ class Model:
     def __call__(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return self.postprocess(self.predict(self.preprocess(inputs)), inputs)
 
-    # -- the friendly route --------------------------------------------------------------------
+    # -- the friendly route (default: friendly.py's generic rows, for any signature) ----------
     def read_predict(self, doc: Any) -> PredictRequest:
-        """Friendly JSON -> its rows and options, nothing converted yet. Default: {"instances": [...]}."""
-        if not isinstance(doc, dict) or not isinstance(doc.get("instances"), list):
-            raise InvalidRequest('send {"instances": [...]}, one entry per row')
-        return PredictRequest(doc["instances"])
+        """Friendly JSON -> its rows and options, nothing converted yet. Default: {"instances": [...]}
+        for one input, {"inputs": {"<name>": [...], ...}} (or instances as objects) for several."""
+        return PredictRequest(friendly.read_rows(doc, self.inputs))
 
     def decode_predict(self, request: PredictRequest) -> dict[str, np.ndarray]:
-        """The rows -> V2 input tensors. Default: the rows are the first input's rows."""
-        spec = self.inputs[0]
-        return {spec.name: decode_rows(spec, request.rows)}
+        """The rows -> V2 input tensors, each checked against its spec."""
+        return friendly.decode(request.rows, self.inputs)
 
     def encode_predict(self, outputs: dict[str, np.ndarray], request: PredictRequest) -> dict[str, Any]:
-        """V2 outputs -> friendly JSON. Default: labelled class probabilities when labels exist."""
-        labels = self.labels
-        first = next(iter(outputs.values()))
-        if not labels or first.ndim != 2 or first.shape[1] != len(labels):
-            return {"predictions": first.tolist()}
-        best = first.argmax(axis=1)
-        return {
-            "predictions": [
-                {"label": labels[i], "score": float(row[i]), "probabilities": dict(zip(labels, map(float, row)))}
-                for i, row in zip(best, first)
-            ]
-        }
+        """V2 outputs -> friendly JSON. Default: one entry per row, labelled when the manifest has
+        labels and an output holds one score per label."""
+        return friendly.encode(outputs, self.labels, len(request.rows))
 
     def _require(self) -> Manifest:
         if not self.ready or self.manifest is None:

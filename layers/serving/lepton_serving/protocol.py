@@ -169,6 +169,8 @@ def to_array(name: str, data: list, datatype: str) -> np.ndarray:
         if not all(isinstance(v, str) for v in flat):
             raise InvalidTensor(f"input '{name}': BYTES data must be strings")
         return np.array(flat, dtype=object)
+    if datatype == "BOOL":
+        return _booleans(name, data)
     try:
         array = np.asarray(data)
     except ValueError as exc:
@@ -192,6 +194,14 @@ def to_array(name: str, data: list, datatype: str) -> np.ndarray:
             raise InvalidTensor(f"input '{name}': values out of range for {datatype}")
         return array.astype(target, copy=False)
     return array.astype(_DTYPE[datatype], copy=False)
+
+
+def _booleans(name: str, data: list) -> np.ndarray:
+    """BOOL is JSON true/false, as Triton reads it: 0/1 or "true" would be a guess."""
+    flat = _flatten(data)
+    if not all(type(v) is bool for v in flat):
+        raise InvalidTensor(f"input '{name}': BOOL data must be true or false")
+    return np.array(flat, dtype=bool)
 
 
 def check_shape(name: str, shape: list[int], expected: list[int]) -> None:

@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING
 
 from .errors import ModelIntegrityError
 
+#: Operator sets onnxruntime ships everywhere; anything else needs custom ops this layer does not load.
+STANDARD_DOMAINS = frozenset({"", "ai.onnx", "ai.onnx.ml"})
+
 if TYPE_CHECKING:
     import onnxruntime
 

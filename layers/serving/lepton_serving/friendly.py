@@ -1,0 +1,124 @@
+"""The generic friendly route: plain JSON rows for any ONNX signature, labelled answers out.
+
+What the default Model speaks on ``POST /models/<name>/predict``, so a model needs no code of
+its own to have one:
+
+- one input: ``{"instances": [row, ...]}``, each row one batch entry of that input;
+- several inputs: ``{"inputs": {"<name>": [row, ...], ...}}`` (columns), or
+  ``{"instances": [{"<name>": row, ...}, ...]}`` (rows);
+- the answer: one entry per row. With labels and an output that is a score vector (one score
+  per label), the entry is ``{"label", "score", "probabilities": {label: score}}``; the other
+  outputs follow by name. Without, a single output gives its rows, several give an object of
+  named rows per entry.
+
+The first dimension of every input and output is the batch; `protocol.decode_rows` checks the
+rest against the signature.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .errors import InvalidRequest
+from .manifest import TensorSpec
+from .protocol import decode_rows
+
+
+def read_rows(doc: Any, specs: list[TensorSpec]) -> list:
+    """The request's rows, nothing converted: values (one input) or {input: value} objects."""
+    names = [s.name for s in specs]
+    several = len(specs) > 1
+    if not isinstance(doc, dict):
+        raise InvalidRequest(_expected(names))
+    if isinstance(doc.get("instances"), list):
+        rows = doc["instances"]
+        if several:
+            for index, row in enumerate(rows):
+                _check_named(row, names, f"instance {index}")
+        return rows
+    columns = doc.get("inputs")
+    if isinstance(columns, dict):
+        _check_named(columns, names, "'inputs'")
+        lengths = {name: len(col) if isinstance(col, list) else None for name, col in columns.items()}
+        bad = [name for name, n in lengths.items() if n is None]
+        if bad:
+            raise InvalidRequest(f"input '{bad[0]}' must be a list with one entry per row")
+        if len(set(lengths.values())) > 1:
+            raise InvalidRequest(f"the inputs disagree on the number of rows: {lengths}")
+        if not several:
+            return columns[names[0]]
+        return [{name: columns[name][i] for name in names} for i in range(lengths[names[0]])]
+    if isinstance(columns, list):
+        raise InvalidRequest(f"this is the friendly route, which takes plain rows: {_expected(names)}. "
+                             "A V2 request ({\"inputs\": [{name, shape, datatype, data}]}) goes to "
+                             "/v2/models/<name>/infer")
+    raise InvalidRequest(_expected(names))
+
+
+def decode(rows: list, specs: list[TensorSpec]) -> dict[str, np.ndarray]:
+    """Rows -> one V2 input tensor per spec, each [len(rows), *the row's shape], checked."""
+    if len(specs) == 1:
+        return {specs[0].name: decode_rows(specs[0], rows)}
+    return {spec.name: decode_rows(spec, [row[spec.name] for row in rows]) for spec in specs}
+
+
+def encode(outputs: dict[str, np.ndarray], labels: list[str] | None, rows: int) -> dict[str, Any]:
+    """Outputs -> {"predictions": [one entry per row]}; outputs without the batch dimension go
+    under "outputs"."""
+    batched = {n: a for n, a in outputs.items() if a.ndim >= 1 and a.shape[0] == rows}
+    scores = next((n for n, a in batched.items() if labels and _scores_for(a, labels)), None)
+    if scores is None and len(outputs) == 1:
+        return {"predictions": plain(next(iter(outputs.values())))}
+    entries: list[dict[str, Any]] = []
+    for i in range(rows):
+        entry: dict[str, Any] = {}
+        if scores is not None:
+            row = batched[scores][i]
+            best = int(row.argmax())
+            entry = {"label": labels[best], "score": float(row[best]),  # type: ignore[index]
+                     "probabilities": dict(zip(labels, map(float, row)))}  # type: ignore[arg-type]
+        for name, array in batched.items():
+            if name != scores:
+                entry.setdefault(name, plain(array[i]))  # a label from the labels file wins over the graph's
+        entries.append(entry)
+    result: dict[str, Any] = {"predictions": entries}
+    rest = {n: plain(a) for n, a in outputs.items() if n not in batched}
+    if rest:
+        result["outputs"] = rest
+    return result
+
+
+def plain(value: Any) -> Any:
+    """An array (or one of its rows) as JSON values: strings for STRING tensors, never bytes."""
+    if isinstance(value, np.ndarray) and value.dtype.kind in "OSU":
+        return np.vectorize(_text, otypes=[object])(value).tolist() if value.size else value.tolist()
+    if isinstance(value, np.ndarray | np.generic):
+        return value.tolist()
+    return _text(value)
+
+
+def _text(value: Any) -> Any:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def _scores_for(array: np.ndarray, labels: list[str]) -> bool:
+    return array.ndim == 2 and array.shape[1] == len(labels) and array.dtype.kind == "f"
+
+
+def _check_named(row: Any, names: list[str], where: str) -> None:
+    if not isinstance(row, dict):
+        raise InvalidRequest(f"{where} must be an object with one entry per input: {', '.join(names)}")
+    missing = [n for n in names if n not in row]
+    unknown = [n for n in row if n not in names]
+    if missing or unknown:
+        problems = ([f"missing {', '.join(missing)}"] if missing else []) + \
+                   ([f"unknown {', '.join(map(str, unknown))}"] if unknown else [])
+        raise InvalidRequest(f"{where}: {'; '.join(problems)}; this model takes {', '.join(names)}")
+
+
+def _expected(names: list[str]) -> str:
+    if len(names) == 1:
+        return 'send {"instances": [...]}, one entry per row'
+    columns = ", ".join(f'"{n}": [...]' for n in names)
+    return f'send {{"inputs": {{{columns}}}}}, one entry per row in each list'

@@ -1,0 +1,209 @@
+"""`lepton add <name> --model file.onnx` and `lepton remove <name>`.
+
+`add` checks everything first (the name, the file, the labels, the sample, a run under
+onnxruntime) and only then writes: the artifact (.lepton/artifacts/<name>/: model.onnx,
+manifest.json, sample.json), the function package (functions/<name>/) and, last, template.yaml.
+A running local stack sees template.yaml change, starts serving the function and publishes the
+artifact as the model's next version through the normal upload path (model first, manifest
+last); `add` waits for the deployer's decision. With no stack running, `lepton up` publishes it.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from .errors import Refused
+
+if TYPE_CHECKING:
+    from .template_edit import TemplateFile
+
+DEFAULT_MAX_MODEL_BYTES = 100 * 1024 * 1024
+FINAL = ("promoted", "canary", "rejected", "skipped")
+
+
+def register(subparsers: Any) -> None:
+    add = subparsers.add_parser("add", help="serve your own ONNX model: its own function, routes and policy",
+                                description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add.add_argument("name", help="the model's name: lower-case letters, digits and '-', e.g. churn")
+    add.add_argument("--model", required=True, type=Path, help="the .onnx file")
+    add.add_argument("--labels", type=Path, help="a text file, one label per line, for a score output")
+    add.add_argument("--sample", type=Path, help='a request for the golden example: {"instances": [...]}, '
+                                                  '{"inputs": {name: rows}} or a V2 body (default: generated)')
+    add.add_argument("--memory", type=int, default=1024, help="the function's memory in MB (default 1024)")
+    _stack_options(add)
+    add.set_defaults(func=cmd_add)
+    remove = subparsers.add_parser("remove", help="take an added model out again: function, routes, template")
+    remove.add_argument("name")
+    remove.set_defaults(func=cmd_remove)
+
+
+def _stack_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="where a running local stack listens")
+    parser.add_argument("--port", type=int, default=3000, help="its API port, for the example (default 3000)")
+    parser.add_argument("--aws-port", type=int, default=4566, help="its local AWS port (default 4566)")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the deployer (default 60)")
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    from lepton_deploy.clock import now_iso
+
+    out = Console(highlight=False)
+    started = now_iso()
+    try:
+        root = _root()
+        added = add_model(root, args.name, args.model, args.labels, args.sample, args.memory)
+    except Refused as exc:
+        return _refused("add", args.name, exc)
+    out.print(f"[bold]{args.name}[/bold]: {added['model'].path.name} checked and ready to serve", soft_wrap=True)
+    for line in added["model"].summary():
+        out.print(f"  {line}", soft_wrap=True, markup=False)
+    out.print(f"  wrote     {added['function']}/ (handler and a model.py hook file), {added['artifact']}/, "
+              f"template.yaml ({added['logical_id']}, its routes, policy and {added['parameter']} parameter)",
+              soft_wrap=True)
+    return _publish_or_say(args, root, out, started)
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    try:
+        removed = remove_model(_root(), args.name)
+    except Refused as exc:
+        return _refused("remove", args.name, exc)
+    Console(highlight=False).print(f"removed {args.name}: {', '.join(removed)}", soft_wrap=True)
+    return 0
+
+
+def _refused(command: str, name: str, exc: Refused) -> int:
+    Console(stderr=True, highlight=False).print(f"[red]lepton {command} {name}: refused[/red] — {escape(exc.message)}",
+                                                soft_wrap=True)
+    return 1
+
+
+# -- the steps -------------------------------------------------------------------------------------
+def add_model(root: Path, name: str, model_path: Path, labels_path: Path | None = None,
+              sample_path: Path | None = None, memory_mb: int = 1024) -> dict[str, Any]:
+    """Check everything, then write the artifact, the function and template.yaml (in that order)."""
+    # Here, not at the top: onnx and onnxruntime load only when a model is added, not for every command.
+    from . import golden, names, scaffold
+    from .inspection import inspect_model
+    from .template_edit import TemplateFile
+
+    template = TemplateFile(root / "template.yaml")
+    fn = names.check_new(name, root, template, memory_mb)
+    model = inspect_model(model_path, max_model_bytes(template))
+    labels = golden.read_labels(labels_path, model) if labels_path else None
+    inputs = golden.sample_inputs(sample_path, model) if sample_path else golden.generated_inputs(model)
+    outputs = golden.run(model, inputs, "sample" if sample_path else "generated")
+    manifest = golden.build_manifest(name, model, labels, inputs, outputs)
+    template.add_model(fn, f"Model {name} (ONNX, added with lepton add), served by the generic model; "
+                           f"hooks in functions/{name}/{fn.package}/model.py.")
+    artifact = root / ".lepton" / "artifacts" / name
+    written: list[Path] = []
+    try:
+        golden.write_artifact(artifact, model, manifest, inputs)
+        written.append(artifact)
+        written.append(scaffold.write_function(root, fn, manifest))
+        template.save()  # last: a running stack reacts to it
+    except BaseException:
+        for folder in written:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return {"model": model, "manifest": manifest, "function": f"functions/{name}", "logical_id": fn.logical_id,
+            "parameter": fn.memory_parameter, "artifact": f".lepton/artifacts/{name}"}
+
+
+def remove_model(root: Path, name: str) -> list[str]:
+    from ..artifacts import trainable_families
+    from . import names, scaffold
+    from .template_edit import TemplateFile
+
+    template = TemplateFile(root / "template.yaml")
+    names.check_form(name)
+    served = {model: lid for lid, model in template.model_functions().items()}
+    if name not in served:
+        raise Refused(f"no function in template.yaml serves a model named '{name}'",
+                      f"the model functions are {', '.join(sorted(served)) or 'none'}")
+    if name in trainable_families():
+        raise Refused(f"'{name}' is one of the families Lepton trains; its function is hand-written code",
+                      "`lepton remove` only takes out models added with `lepton add`")
+    logical_id = served[name]
+    memory = template.resources[logical_id]["Properties"].get("MemorySize")
+    parameter = getattr(memory, "value", "") if getattr(memory, "tag", None) == "!Ref" else ""
+    template.remove_model(logical_id, name, parameter)
+    template.save()
+    removed = [f"{logical_id} and its routes from template.yaml"]
+    if scaffold.remove_function(root, name):
+        removed.append(f"functions/{name}/")
+    artifact = root / ".lepton" / "artifacts" / name
+    if artifact.is_dir():
+        shutil.rmtree(artifact)
+        removed.append(f".lepton/artifacts/{name}/")
+    return removed
+
+
+def max_model_bytes(template: TemplateFile) -> int:
+    """The deployer's size budget (LEPTON_MAX_MODEL_BYTES), which every model must fit."""
+    for logical_id in template.functions():
+        raw = template.env_value(logical_id, "LEPTON_MAX_MODEL_BYTES")
+        if raw.isdigit():
+            return int(raw)
+    return DEFAULT_MAX_MODEL_BYTES
+
+
+# -- after writing -------------------------------------------------------------------------------
+def _publish_or_say(args: argparse.Namespace, root: Path, out: Console, started: str) -> int:
+    from ..local_aws import port_open
+
+    api = f"http://{args.host}:{args.port}"
+    curl = (f"curl -s {api}/v2/models/{args.name}/infer -H 'content-type: application/json' "
+            f"-d @.lepton/artifacts/{args.name}/sample.json")
+    if not port_open(args.host, args.aws_port):
+        out.print(f"\nNo local stack on :{args.aws_port}. `lepton up` serves {args.name} and publishes it as "
+                  f"version 1; then:\n  {curl}\n`sam build && sam deploy` deploys the function with the rest; "
+                  f"publish the model with `lepton push {args.name} .lepton/artifacts/{args.name} --stack <name>`.",
+                  soft_wrap=True)
+        return 0
+    out.print(f"\nThe local stack on :{args.aws_port} picks it up and publishes it; waiting for the deployer…")
+    attempt = wait_for_decision(args.host, args.aws_port, args.name, args.timeout, started)
+    if attempt is None:
+        out.print(f"[yellow]no decision on {args.name} after {args.timeout:.0f} s[/yellow]: is that stack serving "
+                  f"{root}? Restart it (`lepton up`) to serve {args.name}.", soft_wrap=True)
+        return 1
+    out.print(f"{args.name} v{attempt.version}: {attempt.outcome} — {attempt.reason}", soft_wrap=True, markup=False)
+    if attempt.outcome not in ("promoted", "canary"):
+        return 1
+    out.print(f"\nTry:\n  {curl}", soft_wrap=True)
+    return 0
+
+
+def wait_for_decision(host: str, port: int, model: str, timeout: float, since: str | None = None) -> Any:
+    """The deployer's first final decision on ``model`` recorded after ``since`` (default: now)."""
+    from lepton_deploy.clock import now_iso
+    from lepton_deploy.registry import Registry
+    from lepton_serving.table import DeploymentsTable
+
+    from ..local_aws import LocalAws
+    from ..stack import PREFIX
+
+    since = since or now_iso()
+    registry = Registry(DeploymentsTable(LocalAws(host, port, external=True).client("dynamodb"),
+                                         f"{PREFIX}-deployments"))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for attempt in registry.list_deployments(model, limit=5):
+            if attempt.created_at >= since and attempt.actor == "upload" and attempt.outcome in FINAL:
+                return attempt
+        time.sleep(0.2)
+    return None
+
+
+def _root() -> Path:
+    from ..cli import find_root
+
+    return find_root()
+

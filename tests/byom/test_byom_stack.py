@@ -1,0 +1,141 @@
+"""End to end, on a copy of the project: a scikit-learn model trained here -> `lepton add` ->
+template.yaml still lint-clean -> served by a real local stack (a regressor added before `lepton
+up`, a classifier added while it runs) -> a stock V2 client's answer is onnxruntime's ->
+`lepton remove` gives template.yaml back byte for byte, and the stack stops serving it."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+
+import own_models
+from conftest import copy_project
+from lepton.cli import main
+from lepton.stack import LocalStack, StackSettings, boot
+from local_stack import aws_environment, free_port, moto_server, serving  # noqa: F401 - fixtures
+from onnx_models import run
+from stack_models import write_all
+
+LABELS = ["malignant", "benign"]
+
+
+def lepton(root: Path, *args: str) -> int:
+    """The `lepton` CLI run from the project copy, as a user runs it from their checkout."""
+    here = os.getcwd()
+    os.chdir(root)
+    try:
+        return main(list(args))
+    finally:
+        os.chdir(here)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, moto_server) -> Iterator[dict]:  # noqa: F811 - the fixture imported above
+    """The project copy with `price` added before the stack starts, and the running stack."""
+    root = copy_project(tmp_path_factory.mktemp("byom") / "project")
+    original = (root / "template.yaml").read_bytes()
+    regressor, rows = own_models.sklearn_regressor()
+    (root.parent / "price.onnx").write_bytes(regressor)
+    saved = list(sys.path)
+    assert lepton(root, "add", "price", "--model", str(root.parent / "price.onnx"), "--aws-port", "1") == 0
+    write_all(root / ".lepton" / "artifacts")  # the four families, as tests/local_stack.py serves them
+    settings = StackSettings(root=root, api_port=free_port(), aws_port=moto_server, train_missing=False,
+                             external_aws=True)
+    stack = boot(settings, watch=True)
+    try:
+        with serving(stack) as api:
+            yield {"root": root, "stack": stack, "original": original, "regressor": (regressor, rows),
+                   "api": api, "settings": settings}
+    finally:
+        stack.stop()
+        sys.path[:] = saved
+
+
+def wait_for(url: str, body: dict, timeout: float = 10.0) -> requests.Response:
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = requests.post(url, json=body, timeout=10)
+        if answer.status_code == 200 or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.1)
+
+
+def test_a_model_added_before_lepton_up_is_published_and_served_like_the_trained_ones(world):
+    stack: LocalStack = world["stack"]
+    assert stack.live_at_start == {"tabular": "1", "digits": "1", "sentiment": "1", "recommender": "1", "price": "1"}
+    regressor, rows = world["regressor"]
+    answer = requests.post(f"{world['api']}/models/price/predict", json={"instances": rows.tolist()}, timeout=10)
+    assert answer.status_code == 200
+    np.testing.assert_allclose(answer.json()["predictions"], run(regressor, {"X": rows})["variable"], rtol=1e-6)
+
+
+def test_the_template_with_added_models_stays_lint_clean(world):
+    exe = Path(sys.executable).with_name("cfn-lint")
+    result = subprocess.run([str(exe), "template.yaml"], capture_output=True, text=True, cwd=world["root"],
+                            timeout=300)
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+def test_lepton_add_on_a_running_stack_serves_the_model_and_a_stock_v2_client_gets_onnxruntimes_answer(world,
+                                                                                                         capsys):
+    import tritonclient.http as triton
+
+    root, api = world["root"], world["api"]
+    classifier, rows = own_models.sklearn_classifier()
+    (root.parent / "churn.onnx").write_bytes(classifier)
+    (root.parent / "labels.txt").write_text("\n".join(LABELS) + "\n")
+    settings = world["settings"]
+    started = time.monotonic()
+    code = lepton(root, "add", "churn", "--model", str(root.parent / "churn.onnx"), "--labels",
+                  str(root.parent / "labels.txt"), "--port", str(settings.api_port), "--aws-port", str(settings.aws_port))
+    out = " ".join(capsys.readouterr().out.split())
+    assert code == 0, out
+    assert "churn v1: promoted" in out and "/v2/models/churn/infer" in out
+    first = wait_for(f"{api}/models/churn/predict", {"instances": rows[:1].tolist()})
+    assert first.status_code == 200 and time.monotonic() - started < 30
+    expected = run(classifier, {"X": rows})
+    client = triton.InferenceServerClient(url=api.removeprefix("http://"))
+    features = triton.InferInput("X", list(rows.shape), "FP32")
+    features.set_data_from_numpy(rows, binary_data=False)
+    result = client.infer("churn", [features], outputs=[triton.InferRequestedOutput("probabilities", binary_data=False),
+                                                        triton.InferRequestedOutput("label", binary_data=False)])
+    np.testing.assert_allclose(result.as_numpy("probabilities"), expected["probabilities"], rtol=1e-6)
+    np.testing.assert_array_equal(result.as_numpy("label"), expected["label"])
+    assert result.get_response()["model_version"] == "1"
+    best = LABELS[int(expected["probabilities"][0].argmax())]
+    assert first.json()["predictions"][0]["label"] == best
+    models = requests.get(f"{api}/v2/models/churn", timeout=10).json()
+    assert models["inputs"] == [{"name": "X", "datatype": "FP32", "shape": [-1, 4]}]
+
+
+def test_the_control_api_and_lepton_models_list_the_added_models(world, capsys):
+    assert wait_for(f"{world['api']}/models/churn/predict", {"instances": [[1.0, 2.0, 3.0, 4.0]]}).status_code == 200
+    capsys.readouterr()
+    assert main(["models", "--endpoint", world["api"], "--json"]) == 0
+    listed = {m["name"]: m for m in json.loads(capsys.readouterr().out)["models"]}
+    assert listed["churn"]["live_version"] == 1 and listed["price"]["live_version"] == 1
+    assert listed["churn"]["function_name"] == "lepton-local-ChurnFunction"
+
+
+def test_lepton_remove_gives_template_yaml_back_byte_for_byte_and_the_stack_stops_serving(world):
+    root = world["root"]
+    assert wait_for(f"{world['api']}/models/churn/predict", {"instances": [[1.0, 2.0, 3.0, 4.0]]}).status_code == 200
+    assert lepton(root, "remove", "churn") == 0
+    assert lepton(root, "remove", "price") == 0
+    assert (root / "template.yaml").read_bytes() == world["original"]
+    assert not (root / "functions" / "churn").exists() and not (root / ".lepton" / "artifacts" / "churn").exists()
+    deadline = time.monotonic() + 10
+    while requests.post(f"{world['api']}/models/churn/predict", json={"instances": [[1, 2, 3, 4]]},
+                        timeout=10).status_code != 404:
+        assert time.monotonic() < deadline, "the stack still routes to the removed model"
+        time.sleep(0.1)
+    assert requests.post(f"{world['api']}/models/tabular/predict", json={"instances": [[13.0, 0.12, 22.0]]},
+                         timeout=10).status_code == 200
