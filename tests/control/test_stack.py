@@ -1,7 +1,7 @@
 """The control API and the CLI against a running local stack, and a stock V2 client on every model.
 
 One stack for the module: a moto server process, S3 -> SQS -> deployer -> alias, the HTTP API on loopback
-with the gateway's SigV4 check, small real ONNX models of all four families.
+with the gateway's SigV4 check, small real ONNX models of every family.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import requests
 
 from lepton.cli import main
 from onnx_models import manifest_for, mlp_model, run
-from local_stack import aws_environment, free_port, moto_server, stack  # noqa: F401 - fixtures
+from local_stack import aws_environment, free_port, moto_server, stack, stack_models  # noqa: F401 - fixtures
 from stack_models import write_artifact
 
 TABULAR_ROWS = [[13.0, 0.12, 22.0], [25.0, 0.16, 36.0]]
@@ -56,7 +56,7 @@ def assert_tabular_matches(stack, body: dict) -> None:
 
 # -------------------------------------------------------------------------------------- auth and routing
 def test_control_routes_need_sigv4_while_docs_and_inference_stay_open(stack):
-    assert stack.live_at_start == {"tabular": "1", "digits": "1", "sentiment": "1", "recommender": "1"}
+    assert stack.live_at_start == {"tabular": "1", "digits": "1", "sentiment": "1", "recommender": "1", "generator": "1"}
     unsigned = requests.get(f"{stack.base_url}/models", timeout=10)
     assert unsigned.status_code == 403 and "Missing Authentication Token" in unsigned.json()["message"]
     forged = requests.post(f"{stack.base_url}/models/tabular/rollback", timeout=10, headers={
@@ -74,7 +74,7 @@ def test_control_routes_need_sigv4_while_docs_and_inference_stay_open(stack):
 def test_cli_models_versions_and_deployments_show_what_the_stack_serves(stack, capsys):
     models = {m["name"]: m for m in lepton_json(stack, capsys, "models")["models"]}
     assert {n: m["live_version"] for n, m in models.items()} == {
-        "digits": 1, "recommender": 1, "sentiment": 1, "tabular": 1}
+        "digits": 1, "generator": 1, "recommender": 1, "sentiment": 1, "tabular": 1}
     assert models["sentiment"]["function_name"] == "lepton-local-SentimentFunction"
     assert models["digits"]["last_deployment"]["outcome"] == "promoted"
 
@@ -90,7 +90,7 @@ def test_cli_models_versions_and_deployments_show_what_the_stack_serves(stack, c
     deployments = lepton_json(stack, capsys, "deployments", "--model", "digits", "--limit", "5")["deployments"]
     assert [(d["model"], d["version"], d["outcome"]) for d in deployments] == [("digits", 1, "promoted")]
     code, table, _ = lepton(stack, capsys, "deployments", "--limit", "10")
-    assert code == 0 and all(name in table for name in ("tabular", "digits", "sentiment", "recommender"))
+    assert code == 0 and all(name in table for name in ("tabular", "digits", "sentiment", "recommender", "generator"))
 
 
 def test_push_then_rollback_changes_what_inference_serves(stack, capsys, tmp_path):
@@ -161,7 +161,8 @@ def test_cli_failures_are_one_line_messages_with_a_nonzero_exit(stack, capsys, t
 def v2_cases(stack) -> dict[str, tuple[list, dict[str, np.ndarray]]]:
     """Per model: tritonclient inputs (JSON tensors) and what onnxruntime computes for them."""
     import tritonclient.http as tc
-    from family_models import SEQUENCE_LENGTH, digits_model, recommender_model, sentiment_manifest, sentiment_model
+    from family_models import (LATENT_DIM, SEQUENCE_LENGTH, digits_model, generator_model, recommender_model,
+                               sentiment_manifest, sentiment_model)
     from sentiment.tokenizer import Tokenizer
     from sklearn.datasets import load_digits
 
@@ -176,15 +177,18 @@ def v2_cases(stack) -> dict[str, tuple[list, dict[str, np.ndarray]]]:
     tokens = Tokenizer.from_preprocessing(sentiment_manifest().preprocessing).encode_batch(list(texts))
     assert tokens.shape == (3, SEQUENCE_LENGTH)
     users = np.array([0, 7, 42], np.int64)
+    z, digits = np.random.default_rng(5).standard_normal((3, LATENT_DIM), dtype=np.float32), np.array([2, 5, 8], np.int64)
     return {
         "tabular": ([tensor("features", rows, "FP32")], run(stack.models["tabular"], {"features": rows})),
         "digits": ([tensor("image", images, "FP32")], run(digits_model(), {"image": images})),
         "sentiment": ([tensor("text", texts, "BYTES")], run(sentiment_model(), {"tokens": tokens})),
         "recommender": ([tensor("user_id", users, "INT64")], run(recommender_model(), {"user_id": users})),
+        "generator": ([tensor("z", z, "FP32"), tensor("label", digits, "INT64")],
+                      run(generator_model(), {"z": z, "label": digits})),
     }
 
 
-@pytest.mark.parametrize("model", ["tabular", "digits", "sentiment", "recommender"])
+@pytest.mark.parametrize("model", ["tabular", "digits", "sentiment", "recommender", "generator"])
 def test_tritonclient_talks_v2_to_every_model_and_gets_onnxruntime_results(stack, model):
     import tritonclient.http as tc
 

@@ -64,7 +64,7 @@ def test_configuration_errors_say_what_to_fix(env, words):
 
 
 def test_the_template_configures_a_valid_deployer():
-    families = ("tabular", "digits", "sentiment", "recommender")
+    families = ("tabular", "digits", "sentiment", "recommender", "generator")
     names = {f"{family.capitalize()}Function": f"fn-{family}" for family in families}
     env = Template(ROOT / "template.yaml", names={**names, "DeployQueue": "url",
                                                   "DeploymentsTable": "table"}).functions()["DeployerFunction"].environment
@@ -72,6 +72,7 @@ def test_the_template_configures_a_valid_deployer():
     assert config.functions == {family: f"fn-{family}" for family in families}
     assert config.minimums_for("tabular") == {"accuracy": 0.8}
     assert config.minimums_for("recommender") == {"ndcg_at_10": 0.2}
+    assert config.minimums_for("generator") == {"conditional_accuracy": 0.9}
     assert config.canary_weight == 0.0
 
 

@@ -31,7 +31,7 @@ def wait_for_version(stack, version: str, timeout: float = 15.0) -> requests.Res
 
 
 def test_every_uploaded_model_is_promoted_through_the_real_notification_path(stack):
-    assert stack.live_at_start == {"tabular": "1", "digits": "1", "sentiment": "1", "recommender": "1"}
+    assert stack.live_at_start == {"tabular": "1", "digits": "1", "sentiment": "1", "recommender": "1", "generator": "1"}
 
 
 def test_v2_infer_over_http_returns_what_onnxruntime_computes(stack):
