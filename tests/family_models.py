@@ -1,4 +1,4 @@
-"""Small real ONNX models for the digits, sentiment and recommender contracts, with manifests.
+"""Small real ONNX models for the digits, sentiment, recommender and generator contracts, with manifests.
 
 Built with the onnx helper API (no TensorFlow). Each satisfies its family's contract exactly:
 input/output names, datatypes and shapes, and the manifest's preprocessing block.
@@ -19,6 +19,7 @@ from lepton_serving.manifest import GoldenExample, Manifest, TensorSpec
 
 SEQUENCE_LENGTH = 12
 NUM_USERS, NUM_ITEMS, FACTORS = 50, 40, 8
+LATENT_DIM = 32  # as the trained generator: the events/ files run against both
 #: A real (small) vocabulary in TextVectorization.get_vocabulary() order.
 VOCABULARY = ["", "[UNK]", "the", "movie", "was", "good", "bad", "great", "awful", "not", "i", "it",
               "loved", "hated", "plot", "acting", "and", "a", "boring", "fun", "dont", "café"]
@@ -108,6 +109,32 @@ def recommender_model(num_users: int = NUM_USERS, num_items: int = NUM_ITEMS, se
     )
 
 
+@cache
+def generator_model(latent_dim: int = LATENT_DIM, seed: int = 3) -> bytes:
+    """z FP32 [-1, L], label INT64 [-1] -> image FP32 [-1, 8, 8]: the class's mean training image
+    plus a linear function of z, clipped to 0..16. Not a GAN, but images of the asked digit."""
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    means = np.stack([data.images[data.target == d].mean(axis=0).ravel() for d in range(10)]).astype(np.float32)
+    jitter = np.random.default_rng(seed).normal(scale=1.5 / np.sqrt(latent_dim), size=(latent_dim, 64))
+    nodes = [
+        helper.make_node("Gather", ["means", "label"], ["mean"], axis=0),
+        helper.make_node("MatMul", ["z", "jitter"], ["noise"]),
+        helper.make_node("Add", ["mean", "noise"], ["raw"]),
+        helper.make_node("Clip", ["raw", "low", "high"], ["clipped"]),
+        helper.make_node("Reshape", ["clipped", "image_shape"], ["image"]),
+    ]
+    return _model(
+        nodes, "generator",
+        [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["batch", latent_dim]),
+         helper.make_tensor_value_info("label", TensorProto.INT64, ["batch"])],
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 8, 8])],
+        {"means": means, "jitter": jitter.astype(np.float32), "low": np.array(0.0, np.float32),
+         "high": np.array(16.0, np.float32), "image_shape": np.array([-1, 8, 8], np.int64)},
+    )
+
+
 def run(model_bytes: bytes, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """What a direct onnxruntime run gives: the reference every handler answer is compared to."""
     session = ort.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
@@ -125,13 +152,15 @@ def _spec(value: onnx.ValueInfoProto) -> TensorSpec:
 
 
 def manifest(model_bytes: bytes, name: str, preprocessing: dict[str, Any], labels: list[str] | None,
-             golden_inputs: list[np.ndarray], version: int = 1) -> Manifest:
-    """A manifest the way training writes one: signature read from the graph, goldens from onnxruntime."""
+             golden_inputs: list[np.ndarray | dict[str, np.ndarray]], version: int = 1) -> Manifest:
+    """A manifest the way training writes one: signature read from the graph, goldens from onnxruntime.
+    A golden input is the only input's array, or a dict of arrays by input name."""
     proto = onnx.load_model_from_string(model_bytes)
     inputs, outputs = [_spec(v) for v in proto.graph.input], [_spec(v) for v in proto.graph.output]
-    golden = [GoldenExample({inputs[0].name: x.tolist()},
-                            {k: v.tolist() for k, v in run(model_bytes, {inputs[0].name: x}).items()})
-              for x in golden_inputs]
+    feeds = [x if isinstance(x, dict) else {inputs[0].name: x} for x in golden_inputs]
+    golden = [GoldenExample({k: v.tolist() for k, v in feed.items()},
+                            {k: v.tolist() for k, v in run(model_bytes, feed).items()})
+              for feed in feeds]
     return Manifest(
         name=name, version=version, sha256=hashlib.sha256(model_bytes).hexdigest(), size=len(model_bytes),
         inputs=inputs, outputs=outputs, family=name, labels=labels, preprocessing=preprocessing, golden=golden,
@@ -165,3 +194,16 @@ def recommender_manifest(model_bytes: bytes | None = None, version: int = 1) -> 
     return manifest(model_bytes or recommender_model(), "recommender",
                     {"num_users": NUM_USERS, "num_items": NUM_ITEMS, "synthetic": True, "data_seed": 7},
                     None, [np.array([0], np.int64), np.array([7], np.int64)], version)
+
+
+def generator_preprocessing(latent_dim: int = LATENT_DIM) -> dict[str, Any]:
+    return {"latent_dim": latent_dim, "num_classes": 10, "height": 8, "width": 8, "max_value": 16.0, "ink": "high",
+            "sampler": "numpy.random.default_rng(seed).standard_normal((count, latent_dim), dtype=float32)"}
+
+
+def generator_manifest(model_bytes: bytes | None = None, version: int = 1) -> Manifest:
+    rng = np.random.default_rng(0)
+    golden = [{"z": rng.standard_normal((1, LATENT_DIM), dtype=np.float32), "label": np.array([d], np.int64)}
+              for d in (0, 3, 9)]
+    return manifest(model_bytes or generator_model(), "generator", generator_preprocessing(),
+                    [str(d) for d in range(10)], golden, version)

@@ -1,5 +1,5 @@
 """A real local stack as pytest fixtures: a moto server process, S3 -> SQS -> deployer -> alias,
-and the HTTP API on loopback, serving small real ONNX models of all four families.
+and the HTTP API on loopback, serving small real ONNX models of every family.
 
 Import the fixtures into a test module or conftest (`from local_stack import ...`); one stack
 is started per module.
@@ -11,8 +11,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -65,9 +66,16 @@ def serving(stack: LocalStack) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, moto_server) -> Iterator[LocalStack]:
+def stack_models() -> Callable[[Path], dict[str, bytes]]:
+    """Writes what the stack publishes at start into artifacts/<family>/; returns model bytes by
+    family. A module overrides it to serve other (e.g. trained) models."""
+    return write_all
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, moto_server, stack_models) -> Iterator[LocalStack]:
     state = tmp_path_factory.mktemp("stack")
-    models = write_all(state / "artifacts")
+    models = stack_models(state / "artifacts")
     settings = StackSettings(root=ROOT, api_port=free_port(), aws_port=moto_server, state_dir=state,
                              train_missing=False, external_aws=True)
     stack = boot(settings)  # what `make up` runs, on a moto server of this module's own

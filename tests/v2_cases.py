@@ -11,6 +11,7 @@ TABULAR_ROWS = [[13.0, 0.12, 22.0], [25.0, 0.16, 36.0]]
 
 def v2_inputs() -> dict[str, dict[str, tuple[np.ndarray, str]]]:
     """model -> {input name: (array, V2 datatype)}."""
+    from family_models import LATENT_DIM
     from sklearn.datasets import load_digits
 
     return {
@@ -19,6 +20,8 @@ def v2_inputs() -> dict[str, dict[str, tuple[np.ndarray, str]]]:
         "sentiment": {"text": (np.array(["the movie was great", "I hated the boring plot", "not bad, not good"],
                                         dtype=object), "BYTES")},
         "recommender": {"user_id": (np.array([0, 7, 42], np.int64), "INT64")},
+        "generator": {"z": (np.random.default_rng(7).standard_normal((3, LATENT_DIM)).astype(np.float32), "FP32"),
+                      "label": (np.array([0, 3, 7], np.int64), "INT64")},
     }
 
 

@@ -1,7 +1,7 @@
 """The control API and the CLI against a running local stack.
 
 One stack for the module: a moto server process, S3 -> SQS -> deployer -> alias, the HTTP API on loopback
-with the gateway's SigV4 check, small real ONNX models of all four families.
+with the gateway's SigV4 check, small real ONNX models of every family.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import requests
 
 from lepton.cli import main
 from onnx_models import manifest_for, mlp_model, run
-from local_stack import aws_environment, free_port, moto_server, stack  # noqa: F401 - fixtures
+from local_stack import aws_environment, free_port, moto_server, stack, stack_models  # noqa: F401 - fixtures
 from stack_models import write_artifact
 from v2_cases import TABULAR_ROWS
 

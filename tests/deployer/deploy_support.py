@@ -9,22 +9,30 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import boto3
 import onnx
+import pytest
 from deployer.config import DeployerConfig
 from deployer.pipeline import Deployer, Services
 from eventfiles import load_event
 from lepton.context import LambdaContext
+from lepton.deploy_setup import provision, template_environment
+from lepton.stack import placeholder_zip
 from lepton.worker import DeployWorker
 from lepton_deploy.functions import LambdaFunctions
 from lepton_deploy.registry import Registry
 from lepton_deploy.rollout import Rollout
+from lepton_serving import clients
 from lepton_serving.manifest import Manifest
 from lepton_serving.table import DeploymentsTable
+from moto import mock_aws
 from onnx import helper
 from onnx_models import manifest_for, mlp_model
 
@@ -123,6 +131,41 @@ class DeployStack:
         self.lam.update_alias(FunctionName=FUNCTION, Name="live", FunctionVersion=version,
                               RoutingConfig={"AdditionalVersionWeights": {}})
         return version
+
+
+ROLE_POLICY = ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
+               '"Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}')
+
+
+@contextmanager
+def provisioned(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model: str = "tabular",
+                function: str = FUNCTION) -> Iterator[DeployStack]:
+    """moto with the redeploy path and one model function (``model``'s, from template.yaml)."""
+    logical_id = f"{model.capitalize()}Function"
+    with mock_aws():
+        clients.reset()
+        made = {s: boto3.client(s, region_name="us-east-1")
+                for s in ("s3", "sqs", "lambda", "dynamodb", "iam", "cloudwatch")}
+        made["s3"].create_bucket(Bucket=BUCKET)
+        made["s3"].put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        env = provision(made, BUCKET, {model: function}, prefix="lepton-test")
+        names = {**env.pop("_names"), "ModelBucket": BUCKET, logical_id: function}
+
+        function_env = template_environment(logical_id, names)
+        role = made["iam"].create_role(RoleName="lepton-test", AssumeRolePolicyDocument=ROLE_POLICY)["Role"]["Arn"]
+        made["lambda"].create_function(FunctionName=function, Runtime="python3.12", Role=role,
+                                       Handler=f"{model}.handler.lambda_handler", Code={"ZipFile": placeholder_zip()},
+                                       Environment={"Variables": function_env}, MemorySize=1024, Timeout=15)
+        version = made["lambda"].publish_version(FunctionName=function)["Version"]
+        made["lambda"].create_alias(FunctionName=function, Name="live", FunctionVersion=version)
+
+        deployer_env = {**template_environment("DeployerFunction", names), **env}
+        for key, value in deployer_env.items():
+            monkeypatch.setenv(key, value)
+        yield DeployStack(made["s3"], made["sqs"], made["lambda"], made["dynamodb"], made["cloudwatch"],
+                          env["LEPTON_DEPLOY_QUEUE_URL"], names["DeployDeadLetterQueueUrl"],
+                          env["LEPTON_DEPLOYMENTS_TABLE"], deployer_env, function_env, tmp_path / "cache")
+        clients.reset()
 
 
 def context() -> LambdaContext:

@@ -76,6 +76,7 @@ def test_the_template_configures_a_valid_deployer_that_knows_every_model_functio
     assert control == config.functions
     assert config.policy_for("tabular").min_metrics == {"accuracy": 0.8}
     assert config.policy_for("recommender").min_metrics == {"ndcg_at_10": 0.2}
+    assert config.policy_for("generator").min_metrics == {"conditional_accuracy": 0.9}
     assert config.canary_weight == 0.0
 
 

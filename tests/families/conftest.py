@@ -68,3 +68,10 @@ def recommender(serve_version):
     from recommender.handler import lambda_handler
 
     return serve_version(lambda_handler, fm.recommender_manifest(), fm.recommender_model())
+
+
+@pytest.fixture(scope="module")
+def generator(serve_version):
+    from generator.handler import lambda_handler
+
+    return serve_version(lambda_handler, fm.generator_manifest(), fm.generator_model())

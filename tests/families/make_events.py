@@ -1,4 +1,4 @@
-"""Regenerate events/digits, events/sentiment and events/recommender with lepton.events.http_event.
+"""Regenerate events/digits, events/sentiment, events/recommender and events/generator with lepton.events.http_event.
 
     PYTHONPATH=.:tests:tests/families .venv/bin/python tests/families/make_events.py
 
@@ -10,6 +10,7 @@ import base64
 import json
 from pathlib import Path
 
+import numpy as np
 from drawings import drawn_seven, png_bytes
 from lepton.events import http_event
 
@@ -89,7 +90,29 @@ def recommender() -> None:
     event("recommender", "predict-k-too-large", "POST", predict, {"user_id": 7, "k": 1000})
 
 
+def generator() -> None:
+    infer, predict = "/v2/models/generator/infer", "/models/generator/predict"
+    # The trained generator's latent size; numbers rounded so the files stay readable.
+    z = np.round(np.random.default_rng(7).standard_normal((2, 32)), 3).tolist()
+    v2("generator")
+    event("generator", "infer", "POST", infer,
+          {"id": "req-1", "inputs": [{"name": "z", "shape": [2, 32], "datatype": "FP32", "data": z},
+                                     {"name": "label", "shape": [2], "datatype": "INT64", "data": [3, 7]}]})
+    event("generator", "infer-bad-label", "POST", infer,
+          {"inputs": [{"name": "z", "shape": [1, 32], "datatype": "FP32", "data": z[:1]},
+                      {"name": "label", "shape": [1], "datatype": "INT64", "data": [10]}]})
+    event("generator", "infer-wrong-latent", "POST", infer,
+          {"inputs": [{"name": "z", "shape": [1, 16], "datatype": "FP32", "data": [z[0][:16]]},
+                      {"name": "label", "shape": [1], "datatype": "INT64", "data": [3]}]})
+    event("generator", "predict", "POST", predict, {"digit": 3, "count": 4, "seed": 7})
+    event("generator", "predict-no-seed", "POST", predict, {"digit": 7})
+    event("generator", "predict-bad-digit", "POST", predict, {"digit": 12})
+    event("generator", "predict-count-too-large", "POST", predict, {"digit": 3, "count": 1000})
+    event("generator", "predict-bad-seed", "POST", predict, {"digit": 3, "seed": "seven"})
+
+
 if __name__ == "__main__":
     digits()
     sentiment()
     recommender()
+    generator()

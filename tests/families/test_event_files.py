@@ -1,4 +1,4 @@
-"""Every events/ file of the three families through its handler, with the status its case expects."""
+"""Every events/ file of the model families through its handler, with the status its case expects."""
 from __future__ import annotations
 
 import pytest
@@ -36,6 +36,18 @@ EXPECTED = {
         "predict-users.json": 200,
         "predict-unknown-user.json": 400,
         "predict-k-too-large.json": 422,
+    },
+    "generator": {
+        "infer.json": 200,
+        "infer-bad-label.json": 400,
+        "infer-wrong-latent.json": 400,
+        "metadata.json": 200,
+        "ready.json": 200,
+        "predict.json": 200,
+        "predict-no-seed.json": 200,
+        "predict-bad-digit.json": 400,
+        "predict-count-too-large.json": 422,
+        "predict-bad-seed.json": 400,
     },
 }
 

@@ -1,4 +1,4 @@
-"""template.yaml and events/ agree for the three families: handler, scoped policy, every route."""
+"""template.yaml and events/ agree for the model families: handler, scoped policy, every route."""
 from __future__ import annotations
 
 import importlib
@@ -8,7 +8,7 @@ import pytest
 from eventfiles import EVENTS, ROOT, load_event
 from lepton.template import Template
 
-FAMILIES = ("digits", "sentiment", "recommender")
+FAMILIES = ("digits", "sentiment", "recommender", "generator")
 
 
 @pytest.fixture(scope="module")

@@ -1,27 +1,18 @@
 """The real models: quick-trained by lepton_training, served, and their manifest goldens reproduced.
 
-Quick training imports TensorFlow and takes about a minute for the three families, so its
-artifacts are kept in pytest's cache under a digest of the training code: they are rebuilt
-only when training/ changes. Skipped, with the reason, when the training package is not there.
+Quick training imports TensorFlow and takes about a minute for the three families; the
+artifacts are kept in pytest's cache until training/ changes (trained_models.py). Skipped,
+with the reason, when the training package is not there.
 """
 from __future__ import annotations
 
-import hashlib
-import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from family_harness import call, with_body
 from lepton_serving.manifest import Manifest
-
-
-def training_digest(package: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
+from trained_models import artifact_cache, trained
 
 
 @pytest.fixture(scope="module")
@@ -29,20 +20,13 @@ def quick_model(request, tmp_path_factory):
     training = pytest.importorskip("lepton_training", reason="the training package (training/) is not importable")
     if not hasattr(training, "train_family"):
         pytest.skip("lepton_training has no train_family yet")
-    key = f"lepton-quick-models-{training_digest(Path(training.__file__).parent)}"
-    cache = getattr(request.config, "cache", None)
-    out = Path(cache.mkdir(key)) if cache is not None else tmp_path_factory.mktemp(key)
-    for stale in out.parent.glob("lepton-quick-models-*"):  # artifacts of older training code
-        if stale != out:
-            shutil.rmtree(stale, ignore_errors=True)
+    out = artifact_cache(request, tmp_path_factory, "lepton-quick-models")
 
     def _train(family: str) -> tuple[Manifest, bytes]:
-        folder = out / family
-        if not (folder / "manifest.json").is_file():
-            try:
-                folder = Path(training.train_family(family, out, quick=True))
-            except Exception as exc:  # someone else's package: report why, do not fail serving's tests
-                pytest.skip(f"lepton_training.train_family({family!r}, quick=True) failed: {exc!r}"[:300])
+        try:
+            folder = trained(out, family, quick=True)
+        except Exception as exc:  # someone else's package: report why, do not fail serving's tests
+            pytest.skip(f"lepton_training.train_family({family!r}, quick=True) failed: {exc!r}"[:300])
         return Manifest.from_json((folder / "manifest.json").read_text()), (folder / "model.onnx").read_bytes()
 
     return _train
@@ -111,3 +95,26 @@ def test_the_quick_recommender_model_reproduces_its_goldens_and_ranks_them(serve
         returned = [i["item_id"] for i in body["recommendations"][0]["items"]]
         # Equal up to near-ties within the golden tolerance.
         assert returned == top or np.allclose(expected[returned], expected[top], atol=manifest.golden_tolerance)
+
+
+def test_the_quick_generator_reproduces_its_goldens_and_draws_the_images_its_seeds_name(serve_version, quick_model):
+    handler, manifest = serve(serve_version, quick_model, "generator")
+    latent = manifest.preprocessing["latent_dim"]
+    for golden in manifest.golden:
+        z, label = golden.inputs["z"], golden.inputs["label"]
+        code, body = call(handler, with_body("generator/infer.json", {"inputs": [
+            {"name": "z", "datatype": "FP32", "shape": [1, latent], "data": z},
+            {"name": "label", "datatype": "INT64", "shape": [1], "data": label}]}))
+        assert code == 200, body
+        np.testing.assert_allclose(body["outputs"][0]["data"], np.ravel(golden.outputs["image"]),
+                                   atol=manifest.golden_tolerance)
+    # The friendly route draws the evaluation's images from the seed the manifest names for a digit.
+    import onnxruntime as ort
+
+    seed = manifest.preprocessing["evaluation"]["eval_seed"] + 3
+    code, body = call(handler, with_body("generator/predict.json", {"digit": 3, "count": 5, "seed": seed}))
+    z = np.random.default_rng(seed).standard_normal((5, latent), dtype=np.float32)
+    session = ort.InferenceSession(quick_model("generator")[1])
+    expected = session.run(None, {"z": z, "label": np.full(5, 3, np.int64)})[0]
+    assert code == 200
+    np.testing.assert_allclose([image["pixels"] for image in body["images"]], expected, atol=1e-6)

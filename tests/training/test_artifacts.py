@@ -18,18 +18,22 @@ CONTRACT = {
     "digits": ([TensorSpec("image", "FP32", [-1, 8, 8])], [TensorSpec("probabilities", "FP32", [-1, 10])]),
     "sentiment": ([TensorSpec("tokens", "INT64", [-1, 32])], [TensorSpec("probabilities", "FP32", [-1, 2])]),
     "recommender": ([TensorSpec("user_id", "INT64", [-1])], [TensorSpec("scores", "FP32", [-1, 200])]),
+    "generator": ([TensorSpec("z", "FP32", [-1, 32]), TensorSpec("label", "INT64", [-1])],
+                  [TensorSpec("image", "FP32", [-1, 8, 8])]),
 }
 LABELS = {
     "tabular": ["malignant", "benign"],
     "digits": [str(d) for d in range(10)],
     "sentiment": ["negative", "positive"],
     "recommender": None,
+    "generator": [str(d) for d in range(10)],
 }
 PREPROCESSING_KEYS = {
     "tabular": {"feature_names", "mean", "std", "normalization"},
     "digits": {"height", "width", "max_value", "ink"},
     "sentiment": {"tokenizer", "standardize", "split", "vocabulary", "sequence_length", "pad_id", "oov_id"},
     "recommender": {"num_users", "num_items", "synthetic", "data_seed"},
+    "generator": {"latent_dim", "num_classes", "height", "width", "max_value", "ink", "sampler", "evaluation", "judge"},
 }
 METRIC_KEYS = {
     "tabular": {"accuracy", "f1_macro", "baseline_accuracy", "cv_accuracy_mean", "cv_f1_macro_mean"},
@@ -37,7 +41,11 @@ METRIC_KEYS = {
     "sentiment": {"accuracy", "f1_macro", "baseline_accuracy", "cv_accuracy_mean", "cv_f1_macro_mean"},
     "recommender": {"recall_at_10", "ndcg_at_10", "baseline_recall_at_10", "baseline_ndcg_at_10",
                     "cv_recall_at_10_mean", "cv_ndcg_at_10_mean"},
+    # Shares, so within 0..1 (diversity and the Fréchet distance are not bounded by 1).
+    "generator": {"conditional_accuracy", "baseline_conditional_accuracy", "real_conditional_accuracy",
+                  "cv_conditional_accuracy_mean"},
 }
+GOLDEN_COUNT = {"generator": (10, 10)}  # one per digit; the others take 4 spread over the test split
 FAMILIES = list(CONTRACT)
 
 
@@ -69,8 +77,9 @@ def test_io_specs_match_the_serving_contract(family: str, quick_artifacts) -> No
     assert [o.name for o in session.get_outputs()] == [s.name for s in outputs]
     # The batch dimension is free: 1 and 7 rows both work.
     for rows in (1, 7):
-        feed = np.zeros([rows, *inputs[0].shape[1:]], dtype=np.int64 if inputs[0].datatype == "INT64" else np.float32)
-        (out,) = session.run(None, {inputs[0].name: feed})
+        feed = {s.name: np.zeros([rows, *s.shape[1:]], dtype=np.int64 if s.datatype == "INT64" else np.float32)
+                for s in inputs}
+        (out,) = session.run(None, feed)
         assert out.shape == (rows, *outputs[0].shape[1:])
 
 
@@ -92,7 +101,8 @@ def test_manifest_is_complete_and_matches_the_file(family: str, quick_artifacts)
     assert manifest.framework["opset"] == "17"
     assert manifest.quantized is False
     assert manifest.created_at.endswith("Z") and manifest.created_at[:2] == "20"
-    assert 3 <= len(manifest.golden) <= 5
+    low, high = GOLDEN_COUNT.get(family, (3, 5))
+    assert low <= len(manifest.golden) <= high
 
 
 @pytest.mark.parametrize("family", FAMILIES)

@@ -42,6 +42,14 @@ def test_unknown_hyperparameter_is_a_usage_error(tmp_path, capsys) -> None:
     assert "unknown hyperparameter 'epoch'" in capsys.readouterr().err
 
 
+def test_a_generator_named_judge_that_is_not_there_is_a_usage_error(tmp_path, capsys) -> None:
+    missing = tmp_path / "no-digits-here"
+    assert cli.main(["train", "generator", "--quick", "--out", str(tmp_path), "--set", f"classifier={missing}"]) == 2
+    err = capsys.readouterr().err
+    assert f"generator: classifier={missing} holds no trained digits model (manifest.json)" in err
+    assert "Traceback" not in err and not (tmp_path / "generator").exists()
+
+
 def test_main_trains_from_a_hyperparameter_file_and_publishes(tmp_path, aws_env) -> None:
     params = tmp_path / "hp.json"
     params.write_text(json.dumps({"learning_rate": 0.05, "epochs": 5}))

@@ -19,7 +19,7 @@ log = logging.getLogger("lepton_training")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("family", choices=[*FAMILY_NAMES, "all"], help="model family to train, or all four")
+    parser.add_argument("family", choices=[*FAMILY_NAMES, "all"], help="model family to train, or all of them")
     parser.add_argument("--out", type=Path, default=None,
                         help=f"artifacts root; each family writes <out>/<family>/ (default {DEFAULT_OUT})")
     parser.add_argument("--publish", action="store_true", help="upload to the model bucket as the next version")
@@ -87,7 +87,7 @@ def handle(args: argparse.Namespace) -> int:
         started = time.monotonic()
         try:
             artifact_dir = run(name, out / name, quick=args.quick, layers=(file_layer, overrides(args)))
-        except HyperparameterError as exc:
+        except (HyperparameterError, FileNotFoundError) as exc:  # a typo, or a named artifact that is not there
             print(f"{name}: {exc}", file=sys.stderr)
             return 2
         print(f"{name}: artifacts in {artifact_dir} ({time.monotonic() - started:.1f} s)")

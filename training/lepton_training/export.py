@@ -15,6 +15,7 @@ import numpy as np
 import onnx
 from lepton_serving.manifest import NUMPY_TO_V2, TensorSpec
 
+from .inputs import Inputs, feed, rows, take
 from .tf_env import import_tensorflow
 from .train import predict
 
@@ -90,22 +91,25 @@ def check(path: Path) -> None:
         raise ExportError(f"onnx.checker rejected {path.name}: {exc}") from exc
 
 
-def session(path: Path) -> Any:
+def session(model: Path | bytes) -> Any:
+    """An onnxruntime CPU session for a file, or for serialized model bytes."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    source = model if isinstance(model, bytes) else str(model)
+    return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 
 
 def onnx_predict(path: Path) -> Any:
-    """A predict(x) -> outputs function over one onnxruntime session (single input, single output)."""
+    """A predict(x) -> first output function over one onnxruntime session; x is one array, or
+    a dict of arrays by input name."""
     sess = session(path)
-    name = sess.get_inputs()[0].name
-    return lambda x: sess.run(None, {name: x})[0]
+    names = [i.name for i in sess.get_inputs()]
+    return lambda x: sess.run(None, feed(x, names))[0]
 
 
-def verify_parity(model: Any, path: Path, x: np.ndarray, tolerance: float = PARITY_TOLERANCE) -> float:
+def verify_parity(model: Any, path: Path, x: Inputs, tolerance: float = PARITY_TOLERANCE) -> float:
     """Max |onnxruntime - TensorFlow| on ``x``; raises ParityError above ``tolerance``."""
     expected = predict(model, x)
     actual = onnx_predict(path)(x)
@@ -113,7 +117,7 @@ def verify_parity(model: Any, path: Path, x: np.ndarray, tolerance: float = PARI
         raise ParityError(f"onnxruntime output shape {actual.shape} != TensorFlow {expected.shape}")
     diff = float(np.max(np.abs(actual.astype(np.float64) - expected.astype(np.float64)))) if expected.size else 0.0
     if not np.isfinite(diff) or diff > tolerance:
-        raise ParityError(f"onnxruntime differs from TensorFlow by {diff:.3g} (> {tolerance:g}) on {len(x)} held-out samples")
+        raise ParityError(f"onnxruntime differs from TensorFlow by {diff:.3g} (> {tolerance:g}) on {rows(x)} held-out samples")
     return diff
 
 
@@ -130,7 +134,7 @@ def check_contract(path: Path, inputs: list[TensorSpec], outputs: list[TensorSpe
 def export_verified(
     model: Any,
     path: Path,
-    parity_inputs: np.ndarray,
+    parity_inputs: Inputs,
     contract: tuple[list[TensorSpec], list[TensorSpec]],
     tolerance: float = PARITY_TOLERANCE,
     opset: int = OPSET,
@@ -142,7 +146,7 @@ def export_verified(
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        model(parity_inputs[:1], training=False)  # Keras cannot export a model that was never called
+        model(take(parity_inputs, slice(0, 1)), training=False)  # Keras cannot export a model that was never called
         convert(model, tmp, opset)
         proto = onnx.load(str(tmp))
         rename_outputs(proto, [spec.name for spec in contract[1]])
@@ -159,7 +163,7 @@ def export_verified(
     return {
         "opset": opset,
         "parity_max_abs_diff": max_diff,
-        "parity_samples": int(len(parity_inputs)),
+        "parity_samples": rows(parity_inputs),
         "parity_tolerance": tolerance,
         "ops": sorted({node.op_type for node in proto.graph.node}),
     }

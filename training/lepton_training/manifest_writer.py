@@ -10,6 +10,7 @@ from lepton_deploy.clock import now_iso
 from lepton_serving.manifest import GoldenExample, Manifest
 
 from .export import OPSET, read_specs, session
+from .inputs import Inputs, feed, take
 
 LOCAL_VERSION = 1  # publish.py assigns the real version
 
@@ -22,19 +23,18 @@ def file_digest(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), path.stat().st_size
 
 
-def golden_examples(path: Path, inputs: np.ndarray, count: int) -> list[GoldenExample]:
-    """``count`` single-row requests and the outputs onnxruntime gives for them on the final file."""
+def golden_examples(path: Path, inputs: Inputs, picks: np.ndarray) -> list[GoldenExample]:
+    """Single-row requests (rows ``picks`` of ``inputs``) and the outputs onnxruntime gives for
+    them on the final file."""
     sess = session(path)
-    in_name = sess.get_inputs()[0].name
+    in_names = [i.name for i in sess.get_inputs()]
     out_names = [o.name for o in sess.get_outputs()]
-    picks = np.linspace(0, len(inputs) - 1, num=min(count, len(inputs))).round().astype(int)
     examples = []
     for i in picks:
-        x = inputs[i : i + 1]
-        outputs = sess.run(None, {in_name: x})
-        examples.append(
-            GoldenExample({in_name: x.tolist()}, {name: out.tolist() for name, out in zip(out_names, outputs)})
-        )
+        x = feed(take(inputs, slice(int(i), int(i) + 1)), in_names)
+        outputs = sess.run(None, x)
+        examples.append(GoldenExample({name: value.tolist() for name, value in x.items()},
+                                      {name: out.tolist() for name, out in zip(out_names, outputs)}))
     return examples
 
 

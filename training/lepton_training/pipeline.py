@@ -1,6 +1,7 @@
 """One training run end to end: data -> CV (or search) -> final fit -> evaluate -> export -> manifest."""
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import time
@@ -13,6 +14,7 @@ from .crossval import cross_validate
 from .distribute import is_chief, make_strategy, resolve_tf_config
 from .families import get_family
 from .hyperparams import resolve
+from .inputs import rows, take
 from .manifest_writer import build_manifest, golden_examples
 from .quantize import quantize
 from .search import search
@@ -39,6 +41,8 @@ def run(
     family = get_family(family_name)
     hp = resolve(family.defaults, family.quick, quick, *layers)
     strategy = strategy if strategy is not None else make_strategy()
+    for key, other in family.requires.items():
+        hp[key] = str(_required_artifact(family.name, key, other, hp[key], Path(artifact_dir), quick, strategy))
     log.info("%s: hyperparameters %s", family.name, {k: v for k, v in hp.items() if v not in ("", None)})
 
     data = family.load(hp)
@@ -68,7 +72,8 @@ def run(
     model_path = artifact_dir / MODEL_FILE
     test_inputs = family.inputs(trained, test)
     contract = family.contract(hp, trained)
-    export_info = onnx_export.export_verified(trained.model, model_path, test_inputs[:PARITY_SAMPLES], contract)
+    export_info = onnx_export.export_verified(trained.model, model_path, take(test_inputs, slice(0, PARITY_SAMPLES)),
+                                              contract)
     shipped = family.score(onnx_export.onnx_predict(model_path), trained, test, train)
 
     quantization = None
@@ -88,7 +93,7 @@ def run(
     if quantization:
         manifest_metrics.update({f"{quantization['metric']}_fp32": quantization["fp32"], f"{quantization['metric']}_int8": quantization["int8"]})
 
-    golden = golden_examples(model_path, test_inputs, int(hp["golden_count"]))
+    golden = golden_examples(model_path, test_inputs, family.golden_rows(rows(test_inputs), int(hp["golden_count"])))
     manifest = build_manifest(
         family.name, model_path, family.labels, family.preprocessing(trained, hp, data), manifest_metrics,
         golden, family.sha256(data), bool(quantization and quantization["kept"]),
@@ -97,13 +102,8 @@ def run(
 
     extra = family.extra_report(trained, test, predict_shipped)
     plots = ["learning_curves.png"]
-    report.plot_learning_curves(artifact_dir / plots[0], trained.history, cv["histories"])
-    if "confusion_matrix" in extra:
-        plots.append("confusion_matrix.png")
-        report.plot_confusion(artifact_dir / plots[-1], extra["confusion_matrix"], extra["labels"])
-    else:
-        plots.append("ranking.png")
-        report.plot_ranking(artifact_dir / plots[-1], test_metrics)
+    report.plot_learning_curves(artifact_dir / plots[0], trained.history, cv["histories"], family.curves)
+    plots += family.plots(artifact_dir, extra, test_metrics)
 
     result = {
         "family": family.name,
@@ -126,6 +126,33 @@ def run(
     report.write_report(artifact_dir / REPORT_FILE, result, plots)
     log.info("%s: test %s in %.1f s -> %s", family.name, {k: round(v, 4) for k, v in test_metrics.items()}, result["seconds"], artifact_dir)
     return artifact_dir
+
+
+def _required_artifact(name: str, key: str, other: str, given: str, artifact_dir: Path, quick: bool,
+                       strategy: Any) -> Path:
+    """The trained ``other`` family that ``name`` needs (e.g. the classifier that judges the
+    generator): the directory ``given``, else ``<out>/<other>/`` next to this run's, trained
+    there first when it holds no model, or only a --quick one and this run is a full one."""
+    if given:
+        folder = Path(given)
+        if not (folder / MANIFEST_FILE).is_file():
+            raise FileNotFoundError(f"{name}: {key}={given} holds no trained {other} model ({MANIFEST_FILE}); "
+                                    f"train one there with `lepton train {other} --out {folder.parent}`, "
+                                    f"or leave {key} empty to use (or train) {artifact_dir.parent / other}")
+        return folder
+    folder = artifact_dir.parent / other
+    if (folder / MANIFEST_FILE).is_file() and (quick or not _quick_run(folder)):
+        log.info("%s: using the %s model in %s", name, other, folder)
+        return folder
+    log.info("%s: training %s first: %s needs it (saved in %s)", name, other, key, folder)
+    return run(other, folder, quick=quick, strategy=strategy)
+
+
+def _quick_run(folder: Path) -> bool:
+    try:
+        return bool(json.loads((folder / METRICS_FILE).read_text())["hyperparameters"]["quick"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
 
 
 def _try_quantize(family: Any, hp: dict[str, Any], trained: Any, test: Any, train: Any, model_path: Path, fp32: dict[str, float]) -> dict[str, Any]:

@@ -17,13 +17,16 @@ def _pyplot() -> Any:
     return plt
 
 
-def plot_learning_curves(path: Path, final: dict[str, list[float]], cv: list[dict[str, list[float]]]) -> None:
-    """Training loss of the final fit, plus the cross-validation folds' mean train/validation curves."""
+def plot_learning_curves(path: Path, final: dict[str, list[float]], cv: list[dict[str, list[float]]],
+                         curves: tuple[str, ...] = ("loss", "accuracy")) -> None:
+    """Per metric in ``curves``: the final fit's training curve, plus the cross-validation folds'
+    mean train/validation curves (metrics that no history records are left out)."""
     plt = _pyplot()
-    metrics = ["loss"] + (["accuracy"] if "accuracy" in final else [])
+    metrics = [m for m in curves if m in final or any(m in h or f"val_{m}" in h for h in cv)]
     fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 4), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
-        ax.plot(range(1, len(final[metric]) + 1), final[metric], label=f"final fit: train {metric}")
+        if metric in final:
+            ax.plot(range(1, len(final[metric]) + 1), final[metric], label=f"final fit: train {metric}")
         for key, style in ((metric, ":"), (f"val_{metric}", "--")):
             curves = [h[key] for h in cv if key in h]
             if curves:
@@ -73,24 +76,66 @@ def plot_ranking(path: Path, metrics: dict[str, float]) -> None:
     plt.close(fig)
 
 
+def plot_samples(path: Path, samples: np.ndarray, labels: list[str]) -> None:
+    """A grid of generated images: one row per class [classes, per_row, H, W], ink dark on white."""
+    plt = _pyplot()
+    rows, cols = samples.shape[:2]
+    fig, axes = plt.subplots(rows, cols, figsize=(0.6 * cols + 0.6, 0.6 * rows), squeeze=False)
+    for r in range(rows):
+        for c in range(cols):
+            ax = axes[r][c]
+            ax.imshow(samples[r, c], cmap="gray_r", vmin=0.0, vmax=16.0, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[r][0].set_ylabel(labels[r], rotation=0, labelpad=12, va="center")
+    fig.suptitle("generated samples, one row per requested digit", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_generation(path: Path, metrics: dict[str, float]) -> None:
+    """Each generation metric for the model, the class-mean-plus-noise baseline and real images."""
+    plt = _pyplot()
+    names = ["conditional_accuracy", "diversity", "frechet_distance"]
+    sources = [("model", ""), ("class mean + noise", "baseline_"), ("real training images", "real_")]
+    fig, axes = plt.subplots(1, len(names), figsize=(11, 3.5))
+    for ax, name in zip(axes, names):
+        values = [metrics.get(prefix + name, np.nan) for _, prefix in sources]
+        ax.bar(range(len(sources)), values, color=["tab:blue", "tab:gray", "tab:green"])
+        ax.set_xticks(range(len(sources)), [label for label, _ in sources], rotation=20, fontsize=8)
+        ax.set_title(name + (" (lower is better)" if name == "frechet_distance" else ""), fontsize=9)
+        for i, v in enumerate(values):
+            ax.text(i, v, f"{v:.3g}", ha="center", va="bottom", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def write_metrics(path: Path, metrics: dict[str, Any]) -> None:
     path.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def _table(rows: list[tuple[str, str, str]]) -> str:
-    lines = ["| metric | model | baseline |", "| --- | --- | --- |"]
-    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+#: Reference columns of the held-out table: metric-name prefix -> column title. ``real_`` is the
+#: generator's ceiling (real training images scored like generated ones).
+REFERENCES = {"baseline_": "baseline", "real_": "real data"}
+
+
+def _table(test: dict[str, float]) -> str:
+    prefixes = [p for p in REFERENCES if any(k.startswith(p) for k in test)]
+    lines = ["| metric | model | " + " | ".join(REFERENCES[p] for p in prefixes) + " |",
+             "| --- | --- | " + " | ".join("---" for _ in prefixes) + " |"]
+    for name, value in test.items():
+        if name.startswith(tuple(REFERENCES)):
+            continue
+        cells = [f"{test[p + name]:.4f}" if p + name in test else "" for p in prefixes]
+        lines.append(f"| {name} | {value:.4f} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def write_report(path: Path, result: dict[str, Any], plots: list[str]) -> None:
     """A short human-readable summary of one run; every number comes from ``result``."""
     test = result["test"]
-    rows = [
-        (name, f"{value:.4f}", f"{test[f'baseline_{name}']:.4f}" if f"baseline_{name}" in test else "")
-        for name, value in test.items()
-        if not name.startswith("baseline_")
-    ]
     cv = result["cv"]
     cv_rows = [f"| {n} | {cv['mean'][n]:.4f} | {cv['std'][n]:.4f} |" for n in cv["mean"]]
     quant = result.get("quantization")
@@ -110,7 +155,7 @@ def write_report(path: Path, result: dict[str, Any], plots: list[str]) -> None:
         "",
         "## Held-out test split (exported model, onnxruntime)",
         "",
-        _table(rows),
+        _table(test),
         "",
         f"## {cv['folds']}-fold cross-validation on the training split",
         "",

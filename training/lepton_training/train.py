@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .inputs import Inputs, rows, take
 from .tf_env import import_tensorflow
 
 
@@ -102,7 +103,8 @@ def validation_curve(model: Any, x: np.ndarray, y: np.ndarray, from_logits: bool
     return ValidationCurve(model, x, y, from_logits, accuracy)
 
 
-def predict(model: Any, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+def predict(model: Any, x: Inputs, batch_size: int = 1024) -> np.ndarray:
     """Inference-mode outputs as numpy, in batches (a direct call: no fit-time randomness)."""
-    outputs = [np.asarray(model(x[i : i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
+    outputs = [np.asarray(model(take(x, slice(i, i + batch_size)), training=False))
+               for i in range(0, rows(x), batch_size)]
     return np.concatenate(outputs, axis=0)

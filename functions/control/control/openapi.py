@@ -122,6 +122,7 @@ class PredictRequest(BaseModel):
         {"pixels": [[0, 0, 5, 13, 9, 1, 0, 0]] * 8, "k": 3},
         {"text": "the movie was great"},
         {"user_ids": [7, 42], "k": 3},
+        {"digit": 3, "count": 4, "seed": 7},
     ]})
 
 

@@ -1,4 +1,4 @@
-"""Data sets for the four families: loading, cleaning, splitting, fingerprinting."""
+"""Data sets for the model families: loading, cleaning, splitting, fingerprinting."""
 from __future__ import annotations
 
 from .types import ClassificationData, InteractionData, fingerprint

@@ -1,8 +1,9 @@
-"""The four model families, by name."""
+"""The model families, by name."""
 from __future__ import annotations
 
 from .base import Family
 from .digits import DigitsFamily
+from .generator import GeneratorFamily
 from .recommender import RecommenderFamily
 from .sentiment import SentimentFamily
 from .tabular import TabularFamily
@@ -12,6 +13,7 @@ FAMILIES: dict[str, type[Family]] = {
     "digits": DigitsFamily,
     "sentiment": SentimentFamily,
     "recommender": RecommenderFamily,
+    "generator": GeneratorFamily,
 }
 
 

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from lepton_serving.manifest import TensorSpec
 
+from ..inputs import Inputs
 from ..train import Trained
 
-Predict = Callable[[np.ndarray], np.ndarray]
+Predict = Callable[[Inputs], np.ndarray]
 
 
 class Family(ABC):
@@ -22,6 +24,11 @@ class Family(ABC):
     defaults: dict[str, Any]  # model hyperparameters (pipeline options are added by hyperparams.py)
     quick: dict[str, Any]  # overrides for --quick: a handful of steps on a small subset
     search_grid: dict[str, list[Any]]  # the tiny grid for --search
+    #: Hyperparameter -> family whose trained artifact directory it names; the pipeline trains
+    #: that family first when the directory is not given and has no model yet.
+    requires: dict[str, str] = {}
+    #: What the learning-curve plot shows: each key of the history (and its val_ curve from CV).
+    curves: tuple[str, ...] = ("loss", "accuracy")
 
     @abstractmethod
     def load(self, hp: dict[str, Any]) -> Any:
@@ -49,7 +56,7 @@ class Family(ABC):
     ) -> Trained: ...
 
     @abstractmethod
-    def inputs(self, trained: Trained, part: Any) -> np.ndarray:
+    def inputs(self, trained: Trained, part: Any) -> Inputs:
         """The ONNX-level input array for a part (e.g. token ids): exactly what serving sends."""
 
     @abstractmethod
@@ -69,3 +76,11 @@ class Family(ABC):
     def extra_report(self, trained: Trained, part: Any, predict: Predict) -> dict[str, Any]:
         """Family-specific detail for metrics.json (e.g. a confusion matrix)."""
         return {}
+
+    def plots(self, directory: Path, extra: dict[str, Any], test_metrics: dict[str, float]) -> list[str]:
+        """Write the family's own plots into ``directory``; return their file names."""
+        return []
+
+    def golden_rows(self, total: int, count: int) -> np.ndarray:
+        """Which rows of the test inputs become the manifest's golden examples: spread evenly."""
+        return np.linspace(0, total - 1, num=min(count, total)).round().astype(int)

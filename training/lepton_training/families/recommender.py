@@ -6,11 +6,13 @@ Trained on SYNTHETIC implicit feedback (see data/recommender.py) with a multinom
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from lepton_serving.manifest import TensorSpec
 
+from .. import report
 from ..data import recommender as data
 from ..data.types import InteractionData
 from ..evaluate import K, popularity_baseline, ranking_metrics
@@ -86,6 +88,10 @@ class RecommenderFamily(Family):
     def baseline(self, seen: np.ndarray, part: np.ndarray) -> dict[str, float]:
         num_items = int(max(seen[:, 1].max(initial=0), part[:, 1].max(initial=0))) + 1
         return popularity_baseline(seen, part, num_items, K)
+
+    def plots(self, directory: Path, extra: dict[str, Any], test_metrics: dict[str, float]) -> list[str]:
+        report.plot_ranking(directory / "ranking.png", test_metrics)
+        return ["ranking.png"]
 
     def preprocessing(self, trained: Trained, hp: dict[str, Any], data_: InteractionData) -> dict[str, Any]:
         return {
