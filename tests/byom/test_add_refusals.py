@@ -6,7 +6,7 @@ import json
 import pytest
 
 import own_models
-from conftest import snapshot
+from project_copy import snapshot
 from lepton.cli import main
 
 

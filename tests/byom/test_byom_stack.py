@@ -17,7 +17,7 @@ import pytest
 import requests
 
 import own_models
-from conftest import copy_project
+from project_copy import copy_project
 from lepton.cli import main
 from lepton.stack import LocalStack, StackSettings, boot
 from local_stack import aws_environment, free_port, moto_server, serving  # noqa: F401 - fixtures
@@ -46,13 +46,13 @@ def world(tmp_path_factory, moto_server) -> Iterator[dict]:  # noqa: F811 - the 
     (root.parent / "price.onnx").write_bytes(regressor)
     saved = list(sys.path)
     assert lepton(root, "add", "price", "--model", str(root.parent / "price.onnx"), "--aws-port", "1") == 0
-    write_all(root / ".lepton" / "artifacts")  # the four families, as tests/local_stack.py serves them
+    trained = write_all(root / ".lepton" / "artifacts")  # every family, as tests/local_stack.py serves them
     settings = StackSettings(root=root, api_port=free_port(), aws_port=moto_server, train_missing=False,
                              external_aws=True)
     stack = boot(settings, watch=True)
     try:
         with serving(stack) as api:
-            yield {"root": root, "stack": stack, "original": original, "regressor": (regressor, rows),
+            yield {"root": root, "stack": stack, "original": original, "regressor": (regressor, rows), "trained": trained,
                    "api": api, "settings": settings}
     finally:
         stack.stop()
@@ -70,7 +70,7 @@ def wait_for(url: str, body: dict, timeout: float = 10.0) -> requests.Response:
 
 def test_a_model_added_before_lepton_up_is_published_and_served_like_the_trained_ones(world):
     stack: LocalStack = world["stack"]
-    assert stack.live_at_start == {"tabular": "1", "digits": "1", "sentiment": "1", "recommender": "1", "price": "1"}
+    assert stack.live_at_start == {**{family: "1" for family in world["trained"]}, "price": "1"}
     regressor, rows = world["regressor"]
     answer = requests.post(f"{world['api']}/models/price/predict", json={"instances": rows.tolist()}, timeout=10)
     assert answer.status_code == 200
