@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-SECTIONS = ("cold", "overhead", "http", "package", "redeploy")
+SECTIONS = ("cold", "overhead", "http", "package", "redeploy", "soak")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

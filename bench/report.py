@@ -108,7 +108,7 @@ def markdown(results: dict[str, Any], chart: str | None) -> str:
                                                            for r in rows]) if rows else ["(no section ran)", ""]
     lines += _reading(results)
     lines += _cold(results.get("cold")) + _overhead(results.get("overhead")) + _http(results.get("http"))
-    lines += _package(results.get("package")) + _redeploy(results.get("redeploy"))
+    lines += _package(results.get("package")) + _redeploy(results.get("redeploy")) + _soak(results.get("soak"))
     lines += ["## Method", "",
               "- **Cold start**: each run is a fresh `python -I -S` process whose sys.path is the function's "
               "CodeUri, the serving layer and the venv's site-packages (as Lambda's /var/task, /opt/python, "
@@ -272,6 +272,25 @@ def _redeploy(redeploy: dict[str, Any] | None) -> list[str]:
     return lines + _table(["Model", "Upload (model.onnx, then manifest.json) → first response by the new version (median)", "min–max",
                            "Repeats"], [[redeploy["model"], f"{ms['median']:.0f} ms", _spread(ms, 0),
                                          str(redeploy["repeats"])]])
+
+
+def _soak(soak: dict[str, Any] | None) -> list[str]:
+    lines = ["## 6. Soak", ""]
+    if not soak:
+        return lines + ["Not run.", ""]
+    rss = soak["rss_mib"]
+    duration = f"{soak['seconds'] / 60:.0f} min" if soak["seconds"] >= 120 else f"{soak['seconds']} s"
+    lines += [f"`lepton up` itself under load for {duration} at concurrency {soak['concurrency']} "
+              f"(every model at once, one V2 request after another on keep-alive connections).", ""]
+    lines += _table(["Requests", "Non-200 answers", "req/s", "RSS at start", "RSS at end", "RSS max",
+                     "Function log per request"],
+                    [[f"{soak['requests']:,}", str(soak["errors"]), f"{soak['rps']:,.0f}", f"{rss['start']:.0f} MiB",
+                      f"{rss['end']:.0f} MiB", f"{rss['max']:.0f} MiB",
+                      f"{soak['log_bytes_per_request']:.0f} bytes"]])
+    lines += _table(["Model", "Requests", "Non-200", "req/s", "p50", "p99"],
+                    [[name, f"{m['requests']:,}", str(m["errors"]), f"{m['rps']:,.0f}", f"{m['p50_ms']:.2f} ms",
+                      f"{m['p99_ms']:.2f} ms"] for name, m in sorted(soak["models"].items())])
+    return lines
 
 
 def chart(results: dict[str, Any], path: Path) -> bool:

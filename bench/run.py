@@ -63,6 +63,12 @@ def run(settings: Settings, command: str = "lepton bench") -> dict[str, Any]:
         from . import redeploy
 
         results["redeploy"] = redeploy.run(settings, models)
+    if "soak" in settings.sections:
+        results["meta"].setdefault("load_at", {})["soak"] = _load()
+        settings.say("6. soak")
+        from . import soak
+
+        results["soak"] = soak.run(settings, models)
     results["meta"]["load_end"] = _load()
     write(settings, results)
     return results

@@ -29,7 +29,8 @@ def _settings(args: argparse.Namespace):
     from .stack import StackSettings
 
     return StackSettings(root=find_root(), host=args.host, api_port=getattr(args, "port", 3000),
-                         aws_port=args.aws_port)
+                         aws_port=args.aws_port, state_dir=getattr(args, "state_dir", None),
+                         train_missing=not getattr(args, "no_train", False))
 
 
 def _logging(verbose: bool = False) -> None:
@@ -52,6 +53,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     stack = None
     try:
         stack = boot(settings, feed=True, watch=True)
+        stack.forward_metrics()  # the functions' EMF lines become local CloudWatch metrics
         server = stack.api_server(stack.gateway())
         _banner(stack, stack.live_at_start)
         server.run()
@@ -121,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     up = sub.add_parser("up", help="start the local stack: API on :3000, AWS on :4566")
     stack_options(up)
+    up.add_argument("--state-dir", type=Path, help="trained models, caches and logs (default .lepton/)")
+    up.add_argument("--no-train", action="store_true", help="serve only models already trained (never train)")
     up.set_defaults(func=cmd_up)
 
     invoke = sub.add_parser("invoke", help="run one function in-process with an event, like `sam local invoke`")

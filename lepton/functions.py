@@ -29,6 +29,9 @@ class FunctionHost:
         self._bases: dict[str, Handler] = {}
         self._configured: dict[tuple[str, object], Handler] = {}
         self._lock = threading.Lock()
+        #: How a handler that invokes other functions' versions (the deployer's pre-traffic
+        #: check) reaches them: set by the local stack to run them in this process.
+        self.invoker: Callable[[str, str, dict[str, Any]], Any] | None = None
 
     def update(self, template: Template, physical_names: Mapping[str, str]) -> set[str]:
         """Serve what ``template`` declares now; returns the functions whose spec changed, whose
@@ -51,6 +54,13 @@ class FunctionHost:
 
     def function_name(self, logical_id: str) -> str:
         return self.physical_names.get(logical_id, logical_id)
+
+    def logical_id(self, function_name: str) -> str:
+        """The template's logical id of a physical function name (a name not mapped is its own id)."""
+        by_name = {name: lid for lid, name in self.physical_names.items()}
+        logical_id = by_name.get(function_name, function_name)
+        self.spec(logical_id)  # a clear KeyError for a function the template does not declare
+        return logical_id
 
     def environment(self, logical_id: str, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
         spec = self.spec(logical_id)
@@ -81,7 +91,10 @@ class FunctionHost:
             with self._lock:
                 handler = self._configured.get(key)
                 if handler is None:
-                    handler = base.with_environment(self.environment(logical_id, env))
+                    overrides = {**(env or {}), **({"AWS_LAMBDA_FUNCTION_VERSION": version} if version else {})}
+                    handler = base.with_environment(self.environment(logical_id, overrides))
+                    if self.invoker is not None and hasattr(handler, "with_invoker"):
+                        handler = handler.with_invoker(self.invoker)
                     self._configured[key] = handler
         return handler
 

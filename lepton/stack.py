@@ -25,9 +25,11 @@ from lepton_serving.table import DeploymentsTable
 
 from .aliases import LiveAliases
 from .artifacts import ensure_artifacts, publish_models
+from .emf import EmfForwarder, EmfTee
 from .feed import DeploymentFeed
 from .functions import FunctionHost
 from .gateway import LocalGateway, asgi_app
+from .invoke import InProcessInvoker
 from .local_aws import LocalAws, port_open
 from .sigv4 import sigv4_present
 from .template import FunctionSpec, Template
@@ -75,6 +77,7 @@ class LocalStack:
     worker: DeployWorker | None = None
     feed: DeploymentFeed | None = None
     aliases: LiveAliases | None = None
+    emf: EmfForwarder | None = None
     live_at_start: dict[str, str] = field(default_factory=dict)
     role_arn: str = ""  # the functions' role in the local AWS, for functions the template gains later
     deploy_env: dict[str, str] = field(default_factory=dict)
@@ -192,7 +195,16 @@ class LocalStack:
                                 log_level="warning", access_log=False, lifespan="off")
         return uvicorn.Server(config)
 
+    def forward_metrics(self) -> None:
+        """Do what Lambda and CloudWatch do with the functions' EMF lines: this process's stdout
+        (the functions' log) is teed into the local CloudWatch, where the canary check reads them."""
+        self.emf = EmfForwarder(self.client("cloudwatch"))
+        self.emf.start()
+        sys.stdout = EmfTee(sys.stdout, self.emf)
+
     def stop(self) -> None:
+        if self.emf is not None:
+            self.emf.stop()
         for piece in (self.watch, self.aliases, self.worker, self.feed, self.aws):
             if piece is not None:
                 piece.stop()
@@ -231,6 +243,7 @@ def attach(settings: StackSettings) -> LocalStack:
     template = Template(settings.root / "template.yaml", names=names)
     host = FunctionHost(template, base_env=_function_env(aws, settings),
                         physical_names={lid: names[lid] for lid in functions})
+    host.invoker = InProcessInvoker(host, LambdaFunctions(aws.client("lambda")))
     registry = Registry(DeploymentsTable(aws.client("dynamodb"), f"{PREFIX}-deployments"))
     return LocalStack(settings, aws, template, host, names, registry)
 
@@ -253,6 +266,7 @@ def provision(settings: StackSettings, aws: LocalAws) -> LocalStack:
         create_function(lam, role["Role"]["Arn"], names[logical_id], spec, deploy_env)
     host = FunctionHost(template, base_env={**_function_env(aws, settings), **deploy_env},
                         physical_names={lid: names[lid] for lid in functions})
+    host.invoker = InProcessInvoker(host, LambdaFunctions(lam))  # the deployer's pre-traffic check
     registry = Registry(DeploymentsTable(aws.client("dynamodb"), deploy_env["LEPTON_DEPLOYMENTS_TABLE"]))
     return LocalStack(settings, aws, template, host, names, registry, role_arn=role["Role"]["Arn"],
                       deploy_env=deploy_env)

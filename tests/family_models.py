@@ -185,9 +185,15 @@ def sentiment_preprocessing(vocabulary: list[str], length: int = SEQUENCE_LENGTH
 
 
 def sentiment_manifest(model_bytes: bytes | None = None, version: int = 1) -> Manifest:
-    golden = [np.array([[2, 3, 4, 5] + [0] * (SEQUENCE_LENGTH - 4)], np.int64)]
-    return manifest(model_bytes or sentiment_model(), "sentiment", sentiment_preprocessing(VOCABULARY),
-                    ["negative", "positive"], golden, version)
+    # The function takes text: each golden example also carries the text its token ids come from.
+    from sentiment.tokenizer import Tokenizer
+
+    text = " ".join(VOCABULARY[2:6])
+    tokens = Tokenizer.from_preprocessing(sentiment_preprocessing(VOCABULARY)).encode_batch([text])
+    built = manifest(model_bytes or sentiment_model(), "sentiment", sentiment_preprocessing(VOCABULARY),
+                     ["negative", "positive"], [tokens], version)
+    built.golden[0].request = [{"name": "text", "datatype": "BYTES", "shape": [1], "data": [text]}]
+    return built
 
 
 def recommender_manifest(model_bytes: bytes | None = None, version: int = 1) -> Manifest:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -16,6 +17,7 @@ import pytest
 from lepton.deploy_setup import provision, template_environment
 from lepton.stack import placeholder_zip
 from lepton.worker import DeployWorker
+from in_process import in_process_invoker
 from lepton_deploy.registry import Registry
 from lepton_serving import clients
 from lepton_serving.table import DeploymentsTable
@@ -71,7 +73,7 @@ class World:
 
 
 @pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+def world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[World]:
     with mock_aws():
         clients.reset()
         made = {s: boto3.client(s, region_name="us-east-1") for s in ("s3", "sqs", "lambda", "dynamodb", "iam")}
@@ -92,6 +94,12 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         control_env = {**template_environment("ControlFunction", names), **env}
         for key, value in {**template_environment("DeployerFunction", names), **env, **control_env}.items():
             monkeypatch.setenv(key, value)
+        from deployer import handler as deployer_handler
+
+        # The deployer's pre-traffic check runs the published versions in-process, as the local stack does.
+        invoker = in_process_invoker(made["lambda"], names, {LOGICAL[m]: f for m, f in FUNCTIONS.items()},
+                                     tmp_path / "cache")
+        monkeypatch.setattr(deployer_handler.lambda_handler, "invoker", invoker)
         yield World(made["s3"], made["sqs"], made["lambda"], env["LEPTON_DEPLOY_QUEUE_URL"], control_env,
                     Registry(DeploymentsTable(made["dynamodb"], env["LEPTON_DEPLOYMENTS_TABLE"])))
         clients.reset()

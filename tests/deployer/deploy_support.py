@@ -5,7 +5,9 @@ Good models come from tests/onnx_models.py; the bad ones here are built the same
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import tempfile
@@ -20,8 +22,10 @@ import boto3
 import onnx
 import pytest
 from deployer.config import DeployerConfig
+from deployer import handler as deployer_handler
 from deployer.pipeline import Deployer, Services
 from eventfiles import load_event
+from in_process import in_process_invoker
 from lepton.context import LambdaContext
 from lepton.deploy_setup import provision, template_environment
 from lepton.stack import placeholder_zip
@@ -33,7 +37,8 @@ from lepton_serving import clients
 from lepton_serving.manifest import Manifest
 from lepton_serving.table import DeploymentsTable
 from moto import mock_aws
-from onnx import helper
+import numpy as np
+from onnx import helper, numpy_helper
 from onnx_models import manifest_for, mlp_model
 
 BUCKET = "lepton-models-test"
@@ -65,7 +70,7 @@ class DeployStack:
         """The deployer's pipeline, configured from the environment as its handler configures it."""
         config = DeployerConfig.from_env(os.environ)
         services = Services(self.s3, self.lam, self.dynamodb, self.sqs, self.cloudwatch)
-        deployer = Deployer(config, services)
+        deployer = Deployer(config, services, invoker=deployer_handler.lambda_handler.invoker)
         if wait is not None:
             deployer.rollout = Rollout(deployer.registry, deployer.functions, wait=wait)
         return deployer
@@ -123,6 +128,28 @@ class DeployStack:
         response = handler(event, LambdaContext(FUNCTION, 1024, 15))
         return response["statusCode"], json.loads(response["body"])
 
+    def traffic(self, function_version: str, batches: list[list[list[float]]]) -> list[int]:
+        """Real requests to one published version through its handler, as users' traffic reaches
+        it; the EMF lines the handler prints go to CloudWatch (moto) as they do in Lambda."""
+        from lepton.emf import EmfForwarder
+        from tabular.handler import lambda_handler
+
+        env = {**self.env_of(function_version), "LEPTON_CACHE_DIR": str(self.cache_dir),
+               "AWS_LAMBDA_FUNCTION_VERSION": function_version}
+        handler = lambda_handler.with_environment(env)
+        printed, statuses = io.StringIO(), []
+        with contextlib.redirect_stdout(printed):
+            for rows in batches:
+                event = load_event("tabular/infer.json")
+                event["body"] = json.dumps({"inputs": [{"name": "features", "shape": [len(rows), 3],
+                                                        "datatype": "FP32", "data": rows}]})
+                statuses.append(handler(event, LambdaContext(FUNCTION, 1024, 15, function_version))["statusCode"])
+        forwarder = EmfForwarder(self.cloudwatch)
+        for line in printed.getvalue().splitlines():
+            forwarder.feed(line)
+        forwarder.flush()
+        return statuses
+
     def sam_deploy(self) -> str:
         """What a later `sam deploy` does: template env on $LATEST, a new version, the alias on it."""
         self.lam.update_function_configuration(FunctionName=FUNCTION, Environment={"Variables": self.function_env},
@@ -162,6 +189,9 @@ def provisioned(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model: str = "t
         deployer_env = {**template_environment("DeployerFunction", names), **env}
         for key, value in deployer_env.items():
             monkeypatch.setenv(key, value)
+        # The pre-traffic check runs the published version in-process, as the local stack does.
+        invoker = in_process_invoker(made["lambda"], names, {logical_id: function}, tmp_path / "cache")
+        monkeypatch.setattr(deployer_handler.lambda_handler, "invoker", invoker)
         yield DeployStack(made["s3"], made["sqs"], made["lambda"], made["dynamodb"], made["cloudwatch"],
                           env["LEPTON_DEPLOY_QUEUE_URL"], names["DeployDeadLetterQueueUrl"],
                           env["LEPTON_DEPLOYMENTS_TABLE"], deployer_env, function_env, tmp_path / "cache")
@@ -225,6 +255,19 @@ def failing_checker(version: int) -> tuple[bytes, Manifest]:
     data = model.SerializeToString()
     _, manifest = good(version)
     return data, rehash(manifest, data)
+
+
+def fails_on_batches(version: int) -> tuple[bytes, Manifest]:
+    """A model that works one row at a time (its golden example) and fails on two or more: a
+    Reshape to one row before the MLP. The gate and the pre-traffic check pass it; traffic does not."""
+    model = mlp_model(version)
+    graph = model.graph
+    first = graph.node[0]
+    first.input[0] = "one_row"
+    graph.initializer.append(numpy_helper.from_array(np.array([1, 3], np.int64), "one_row_shape"))
+    graph.node.insert(0, helper.make_node("Reshape", ["features", "one_row_shape"], ["one_row"]))
+    data = model.SerializeToString()
+    return data, manifest_for(data, "tabular", version, golden_rows=ROWS[:1])
 
 
 def corrupt(version: int) -> tuple[bytes, Manifest]:

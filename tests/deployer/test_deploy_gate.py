@@ -1,6 +1,9 @@
 """Every gate check refuses a bad version with its own reason; the live model keeps answering."""
 from __future__ import annotations
 
+import hashlib
+import json
+
 import deploy_support as models
 import numpy as np
 import pytest
@@ -138,3 +141,44 @@ def test_an_unknown_model_is_rejected_with_the_models_this_deployer_knows(stack)
     event["Records"][0]["s3"]["object"]["key"] = "models/digits/1/manifest.json"
     result = deployer(event, context())["results"][0]
     assert result["outcome"] == "rejected" and "knows tabular" in result["reason"]
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("metrics", [], "'metrics' must be an object"),
+    ("golden_tolerance", "tight", "'golden_tolerance' must be a number"),
+    ("version", 1.5, "'version' must be a whole number"),
+])
+def test_a_wrongly_typed_manifest_is_rejected_and_recorded_not_crashed_on(stack, field, value, words):
+    data, manifest = good(1)
+    document = json.loads(manifest.to_json())
+    document[field] = value
+    stack.s3.put_object(Bucket=models.BUCKET, Key=manifest.model_key, Body=data)
+    stack.s3.put_object(Bucket=models.BUCKET, Key=manifest.manifest_key, Body=json.dumps(document).encode())
+    result = deployer(s3_event(stack, 1), context())["results"][0]
+    assert result["outcome"] == "rejected" and words in result["reason"]
+    attempt = stack.registry.list_deployments("tabular")[0]
+    assert (attempt.outcome, attempt.check) == ("rejected", "manifest")
+
+
+def test_an_accuracy_of_nan_does_not_pass_the_minimum(stack):
+    data, manifest = good(1)
+    stack.s3.put_object(Bucket=models.BUCKET, Key=manifest.model_key, Body=data)
+    text = manifest.to_json().replace('"accuracy": 0.9', '"accuracy": NaN')
+    assert "NaN" in text
+    stack.s3.put_object(Bucket=models.BUCKET, Key=manifest.manifest_key, Body=text.encode())
+    result = deployer(s3_event(stack, 1), context())["results"][0]
+    assert result["outcome"] == "rejected" and "metrics must be finite numbers; accuracy=nan" in result["reason"]
+
+
+def test_the_promoted_version_pins_the_manifest_the_deployer_validated(stack):
+    data, manifest = good(1)
+    stack.upload(data, manifest)
+    assert deployer(s3_event(stack, 1), context())["results"][0]["outcome"] == "promoted"
+    stored = stack.s3.get_object(Bucket=models.BUCKET, Key=manifest.manifest_key)["Body"].read()
+    assert stack.live_env()["LEPTON_MANIFEST_SHA256"] == hashlib.sha256(stored).hexdigest()
+    assert stack.registry.get_live("tabular").live.manifest_sha256 == hashlib.sha256(stored).hexdigest()
+    # AND a manifest rewritten afterwards is not what the function serves: it refuses to load it
+    manifest.metrics = {"accuracy": 0.99}
+    stack.s3.put_object(Bucket=models.BUCKET, Key=manifest.manifest_key, Body=manifest.to_json().encode())
+    status, body = stack.infer(stack.live_env())
+    assert status == 503 and "changed after the deployer checked it" in body["error"]

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
-from datetime import UTC, datetime
 
 import pytest
-from deploy_support import BUCKET, FUNCTION, context, good
+import deploy_support as models
+from deploy_support import BUCKET, FUNCTION, ROWS, context, good
 from deployer.events import Upload
 from deployer.handler import lambda_handler as deployer
 from lepton_deploy.errors import NothingToDo
@@ -21,57 +21,74 @@ def weights(stack) -> dict[str, float]:
     return (stack.alias().get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
 
 
-def test_canary_sends_a_share_to_the_new_version_then_promotes_it(stack, monkeypatch):
+def start_canary(stack, monkeypatch, upload, weight: str = "0.2") -> str:
+    """Version 1 live, then a canary of ``upload`` (version 2) checked at once; its function version."""
     promote(stack, 1)
-    # GIVEN canaries are on: 20 % for the new version, checked after the bake time
-    monkeypatch.setenv("LEPTON_CANARY_WEIGHT", "0.2")
+    monkeypatch.setenv("LEPTON_CANARY_WEIGHT", weight)
     monkeypatch.setenv("LEPTON_CANARY_BAKE_SECONDS", "0")
-    promote(stack, 2)
+    monkeypatch.setenv("LEPTON_CANARY_MIN_REQUESTS", "20")
+    stack.upload(*upload)
+    stack.worker(deployer).run_once()
+    return stack.registry.get_live("tabular").canary.release.function_version
+
+
+def test_canary_sends_a_share_to_the_new_version_then_promotes_it_on_its_real_answers(stack, monkeypatch):
+    canary = start_canary(stack, monkeypatch, good(2))
     # THEN the alias keeps version 1's function version and weighs in version 2's
     assert stack.alias()["FunctionVersion"] == "2"
-    assert weights(stack) == {"3": 0.2}
-    assert stack.env_of("3")["LEPTON_MODEL_VERSION"] == "2"
+    assert weights(stack) == {canary: 0.2}
+    assert stack.env_of(canary)["LEPTON_MODEL_VERSION"] == "2"
     live = stack.registry.get_live("tabular")
     assert (live.live.version, live.canary.release.version, live.canary.weight) == (1, 2, 0.2)
     assert stack.registry.list_deployments("tabular")[0].outcome == "canary"
     # AND both versions answer, each with its own model version
     assert stack.infer(stack.env_of("2"))[1]["model_version"] == "1"
-    assert stack.infer(stack.env_of("3"))[1]["model_version"] == "2"
+    assert stack.infer(stack.env_of(canary))[1]["model_version"] == "2"
 
-    # WHEN the delayed canary check arrives (no errors in CloudWatch)
-    result = stack.worker(deployer).run_once()
-    assert result == {"received": 1, "failed": []}
+    # WHEN the canary version answers 30 real requests, all well
+    assert stack.traffic(canary, [ROWS] * 30) == [200] * 30
+    # AND the delayed canary check arrives
+    assert stack.worker(deployer).run_once() == {"received": 1, "failed": []}
     # THEN version 2 takes all traffic; version 1 stays published
-    assert (stack.alias()["FunctionVersion"], weights(stack)) == ("3", {})
+    assert (stack.alias()["FunctionVersion"], weights(stack)) == (canary, {})
     live = stack.registry.get_live("tabular")
     assert (live.live.version, live.canary, [r.version for r in live.history]) == (2, None, [1])
     latest = stack.registry.list_deployments("tabular")[0]
     assert (latest.outcome, latest.actor, latest.version) == ("promoted", "canary", 2)
-    assert "0 error(s) in 0 invocation(s)" in latest.reason
+    assert "0 5xx answer(s) in 30 request(s)" in latest.reason
     assert "1" in stack.versions()
 
 
-def test_a_canary_with_errors_is_rolled_back_by_its_check(stack, monkeypatch):
-    promote(stack, 1)
-    monkeypatch.setenv("LEPTON_CANARY_WEIGHT", "0.1")
-    monkeypatch.setenv("LEPTON_CANARY_BAKE_SECONDS", "0")
-    promote(stack, 2)
-    # GIVEN Lambda reported 3 errors in 10 invocations of the canary version
-    dims = [{"Name": "FunctionName", "Value": FUNCTION}, {"Name": "Resource", "Value": f"{FUNCTION}:live"},
-            {"Name": "ExecutedVersion", "Value": "3"}]
-    now = datetime.now(UTC)
-    stack.cloudwatch.put_metric_data(Namespace="AWS/Lambda", MetricData=[
-        {"MetricName": "Invocations", "Dimensions": dims, "Value": 10, "Unit": "Count", "Timestamp": now},
-        {"MetricName": "Errors", "Dimensions": dims, "Value": 3, "Unit": "Count", "Timestamp": now}])
-    # WHEN the canary check runs
+def test_a_canary_whose_answers_fail_is_rolled_back_by_its_check(stack, monkeypatch):
+    # GIVEN a version that passes the gate and the pre-traffic check (one row at a time) but fails
+    # on batches of two, in canary beside version 1
+    canary = start_canary(stack, monkeypatch, models.fails_on_batches(2), weight="0.1")
+    # WHEN users send it 15 one-row and 10 two-row requests: the two-row ones get 5xx answers
+    statuses = stack.traffic(canary, [ROWS[:1]] * 15 + [ROWS] * 10)
+    assert statuses.count(200) == 15 and statuses.count(500) == 10
+    # AND the canary check runs
     stack.worker(deployer).run_once()
-    # THEN all traffic is back on version 1, and the record says why
+    # THEN all traffic is back on version 1, and the record says why, from the answers themselves
     assert (stack.alias()["FunctionVersion"], weights(stack)) == ("2", {})
     live = stack.registry.get_live("tabular")
     assert (live.live.version, live.canary) == (1, None)
     latest = stack.registry.list_deployments("tabular")[0]
     assert (latest.outcome, latest.version) == ("rolled_back", 2)
-    assert "3 error(s) in 10 invocation(s) (30.0%)" in latest.reason
+    assert "10 5xx answer(s) in 25 request(s) (40.0%)" in latest.reason
+
+
+def test_a_canary_without_enough_traffic_is_held_not_promoted(stack, monkeypatch):
+    canary = start_canary(stack, monkeypatch, good(2))
+    # GIVEN the canary answered 3 requests, fewer than the 20 needed to judge it
+    stack.traffic(canary, [ROWS] * 3)
+    # WHEN its check runs
+    stack.worker(deployer).run_once()
+    # THEN it keeps its share, the record says why, and the check comes back later
+    assert weights(stack) == {canary: 0.2}
+    latest = stack.registry.list_deployments("tabular")[0]
+    assert (latest.outcome, latest.actor) == ("canary", "canary")
+    assert "held: 0 5xx answer(s) in 3 request(s)" in latest.reason and "fewer than the 20" in latest.reason
+    assert [m for m in stack.receive() if "canary-check" in m["Body"]], "the next check was not scheduled"
 
 
 def test_promote_canary_by_hand_and_nothing_to_promote_is_a_clear_error(stack, monkeypatch):

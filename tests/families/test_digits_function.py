@@ -139,9 +139,9 @@ def oversized_png() -> str:
     return b64(png_bytes(Image.fromarray(noise)))
 
 
-def huge_canvas_png(side: int) -> str:
+def huge_canvas_png(side: int, height: int = 10) -> str:
     # A blank canvas compresses to a few KB however many pixels it declares: a decompression bomb.
-    return b64(png_bytes(Image.new("1", (side, 10))))
+    return b64(png_bytes(Image.new("1", (side, height))))
 
 
 def truncated_png() -> str:
@@ -161,6 +161,10 @@ def truncated_png() -> str:
         ({"image": b64(png_bytes(Image.new("L", (40, 40), 255)))}, 400, "no digit"),
         ({"image": oversized_png()}, 422, "limit is 1048576 bytes"),
         ({"image": huge_canvas_png(5000)}, 422, "5000x10 pixels; the limit is 4096x4096"),
+        # 94 KiB of base64 that declares 16.7 million pixels: refused from its header, never decoded
+        ({"image": huge_canvas_png(4096, 4096)}, 422, "4096x4096 = 16,777,216 pixels; the limit is 4,194,304"),
+        # five of the largest allowed images: the request's decoded-pixel budget runs out at the fifth
+        ({"images": [huge_canvas_png(2048, 2048)] * 5}, 422, "'images'[4] takes the request past 16,777,216"),
         ({"images": "abc"}, 400, "'images' must be a list"),
         ({"images": [b64(png_bytes(drawn_seven()))] * 33}, 422, "maximum of 32"),
         ({"images": []}, 400, "at least one"),

@@ -103,3 +103,28 @@ def test_response_is_flat_row_major_with_v2_datatypes():
     }
     assert encode_tensor("labels", np.array(["a", "b"], dtype=object))["datatype"] == "BYTES"
     assert encode_tensor("ids", np.array([1, 2], dtype=np.int64))["datatype"] == "INT64"
+
+
+@pytest.mark.parametrize("value", [9223372036854775808.0, 1e19, 2.0**64])
+def test_an_int64_written_as_a_float_past_its_range_is_refused_not_wrapped(value):
+    with pytest.raises(InvalidTensor, match="out of range for INT64"):
+        parse_infer_request(body(features([1, 4], [1, 2, 3, value], "INT64", "tokens")), TOKENS, 8)
+
+
+def test_the_largest_int64_written_exactly_still_decodes():
+    parsed = parse_infer_request(body(features([1, 4], [1, 2, 3, 9223372036854775807], "INT64", "tokens")), TOKENS, 8)
+    assert parsed.inputs["tokens"].tolist() == [[1, 2, 3, 9223372036854775807]]
+
+
+@pytest.mark.parametrize("data", [[True, False, True], [1.0, True, 0.5], [[13.0, 0.12, False]]])
+def test_json_booleans_are_not_numbers(data):
+    with pytest.raises(InvalidTensor, match="only numbers for FP32, not true/false"):
+        parse_infer_request(body(features([1, 3], data)), FEATURES, 8)
+
+
+@pytest.mark.parametrize("name", [["features"], {"n": 1}, 7, None])
+def test_an_input_name_that_is_not_a_string_is_a_400(name):
+    raw = json.dumps({"inputs": [{"name": name, "shape": [1, 3], "datatype": "FP32", "data": [1, 2, 3]}]})
+    with pytest.raises(InvalidTensor, match="needs a 'name' string") as raised:
+        parse_infer_request(raw, FEATURES, 8)
+    assert status_for(raised.value) == 400

@@ -23,18 +23,20 @@ def file_digest(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), path.stat().st_size
 
 
-def golden_examples(path: Path, inputs: Inputs, picks: np.ndarray) -> list[GoldenExample]:
+def golden_examples(path: Path, inputs: Inputs, picks: np.ndarray,
+                    requests: list[list[dict[str, Any]]] | None = None) -> list[GoldenExample]:
     """Single-row requests (rows ``picks`` of ``inputs``) and the outputs onnxruntime gives for
-    them on the final file."""
+    them on the final file; ``requests``: the same rows as the function's public V2 inputs."""
     sess = session(path)
     in_names = [i.name for i in sess.get_inputs()]
     out_names = [o.name for o in sess.get_outputs()]
     examples = []
-    for i in picks:
+    for n, i in enumerate(picks):
         x = feed(take(inputs, slice(int(i), int(i) + 1)), in_names)
         outputs = sess.run(None, x)
         examples.append(GoldenExample({name: value.tolist() for name, value in x.items()},
-                                      {name: out.tolist() for name, out in zip(out_names, outputs)}))
+                                      {name: out.tolist() for name, out in zip(out_names, outputs)},
+                                      requests[n] if requests else None))
     return examples
 
 

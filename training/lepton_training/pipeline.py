@@ -93,7 +93,8 @@ def run(
     if quantization:
         manifest_metrics.update({f"{quantization['metric']}_fp32": quantization["fp32"], f"{quantization['metric']}_int8": quantization["int8"]})
 
-    golden = golden_examples(model_path, test_inputs, family.golden_rows(rows(test_inputs), int(hp["golden_count"])))
+    picks = family.golden_rows(rows(test_inputs), int(hp["golden_count"]))
+    golden = golden_examples(model_path, test_inputs, picks, family.golden_requests(test, picks))
     manifest = build_manifest(
         family.name, model_path, family.labels, family.preprocessing(trained, hp, data), manifest_metrics,
         golden, family.sha256(data), bool(quantization and quantization["kept"]),

@@ -183,7 +183,9 @@ def inference_paths(models: list[str]) -> dict[str, Any]:
         responses: dict[str, Any] = {
             "200": ok,
             "404": _either("No such model (API Gateway: no route), or a version this function does not serve"),
-            "503": _json("ErrorResponse", "The model is not loaded (yet): retry, the message says why"),
+            "503": {**_json("ErrorResponse", "The model is not loaded (yet): the message says why"),
+                    "headers": {"Retry-After": {"description": "Seconds until the function tries to load it again",
+                                                "schema": {"type": "integer", "minimum": 1}}}},
         }
         out: dict[str, Any] = {"operationId": operation_id, "summary": summary, "tags": tags,
                                "parameters": list(params), "responses": responses}

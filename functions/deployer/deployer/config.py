@@ -6,11 +6,13 @@ LEPTON_MODEL_BUCKET          the only bucket uploads are accepted from (empty: a
 LEPTON_DEPLOY_QUEUE_URL      where the delayed canary check is sent (empty: promote by hand)
 LEPTON_CANARY_WEIGHT         0 = promote at once; 0 < w < 1 = share of traffic for the new version
 LEPTON_CANARY_BAKE_SECONDS   how long a canary runs before its check (an SQS delay, at most 900)
-LEPTON_CANARY_MAX_ERROR_RATE errors / invocations of the canary above which it is rolled back
+LEPTON_CANARY_MAX_ERROR_RATE 5xx answers / requests of the canary version above which it is rolled back
+LEPTON_CANARY_MIN_REQUESTS   requests the canary version must have answered before it can be promoted
 LEPTON_MAX_MODEL_BYTES       size budget for one model file
 LEPTON_MAX_LOAD_MS           budget for creating the onnxruntime session
 LEPTON_MIN_METRICS           {"tabular": {"accuracy": 0.8, "loss": {"max": 0.5}}}; "*" = every model
 LEPTON_IDEMPOTENCY_TTL_SECONDS how long a processed upload is remembered
+LEPTON_LEASE_SECONDS         how long a deployer may hold a model's lease (a crashed holder loses it then)
 """
 from __future__ import annotations
 
@@ -39,6 +41,8 @@ class DeployerConfig:
     max_load_ms: float = 10_000.0
     min_metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     idempotency_ttl_seconds: int = 7 * 24 * 3600
+    canary_min_requests: int = 50
+    lease_seconds: int = 300
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> DeployerConfig:
@@ -63,6 +67,8 @@ class DeployerConfig:
             max_load_ms=_number(env, "LEPTON_MAX_LOAD_MS", 10_000.0),
             min_metrics=minimums,
             idempotency_ttl_seconds=int(_number(env, "LEPTON_IDEMPOTENCY_TTL_SECONDS", 7 * 24 * 3600)),
+            canary_min_requests=int(_number(env, "LEPTON_CANARY_MIN_REQUESTS", 50)),
+            lease_seconds=int(_number(env, "LEPTON_LEASE_SECONDS", 300)),
         )
 
     def policy_for(self, model: str) -> Policy:

@@ -82,11 +82,13 @@ class GateReport:
 
 @dataclass
 class Verdict:
-    outcome: str  # accepted | rejected | skipped
+    outcome: str  # accepted | rejected | skipped | promoted (already live: an earlier run moved it)
     report: GateReport
     reason: str = ""
     check: str = ""
     manifest: Manifest | None = None
+    manifest_sha256: str = ""  # of the manifest bytes judged: the function pins exactly these
+    function_version: str = ""  # when already live: the function version serving it
 
     @property
     def accepted(self) -> bool:
@@ -97,20 +99,22 @@ def judge(submission: Submission, policy: Policy, bucket: ModelBucket) -> Verdic
     """Every check, in order; the first that fails decides."""
     report = GateReport()
     try:
-        manifest = _inspect(submission, policy, bucket, report)
+        manifest, digest = _inspect(submission, policy, bucket, report)
     except Rejected as exc:
         return Verdict("rejected", report, exc.message, exc.check)
+    except AlreadyLive as exc:
+        return Verdict("promoted", report, exc.message, function_version=exc.function_version)
     except Skipped as exc:
         return Verdict("skipped", report, exc.message)
-    return Verdict("accepted", report, manifest=manifest)
+    return Verdict("accepted", report, manifest=manifest, manifest_sha256=digest)
 
 
-def _inspect(sub: Submission, policy: Policy, bucket: ModelBucket, report: GateReport) -> Manifest:
+def _inspect(sub: Submission, policy: Policy, bucket: ModelBucket, report: GateReport) -> tuple[Manifest, str]:
     check_target(sub, policy)
     with report.timed("manifest"):
-        manifest = read_manifest(bucket, sub.key)
+        manifest, digest = read_manifest(bucket, sub.key)
     check_identity(manifest, sub.model, sub.version)
-    check_newer(sub)
+    check_newer(sub, manifest)
     check_metrics(manifest, policy.min_metrics)
     check_declared_size(manifest, policy)
     assert sub.function is not None  # check_target
@@ -119,7 +123,7 @@ def _inspect(sub: Submission, policy: Policy, bucket: ModelBucket, report: GateR
     with report.timed("download"):
         data = read_model(bucket, manifest, policy)
     validate(manifest, data, policy, report)
-    return manifest
+    return manifest, digest
 
 
 # -- checks on where the upload is going -------------------------------------------------------
@@ -131,8 +135,21 @@ def check_target(sub: Submission, policy: Policy) -> None:
                                    f"{', '.join(sorted(policy.known_models)) or 'none'} (LEPTON_FUNCTIONS)")
 
 
-def check_newer(sub: Submission) -> None:
+class AlreadyLive(Skipped):
+    """This very upload is live already: an earlier delivery moved the alias and wrote the pointer,
+    then stopped (a timeout, a crash) before it recorded the attempt."""
+
+    def __init__(self, message: str, function_version: str):
+        super().__init__(message)
+        self.function_version = function_version
+
+
+def check_newer(sub: Submission, manifest: Manifest) -> None:
     pointer = sub.pointer
+    if pointer and pointer.live.version == sub.version and pointer.live.sha256 == manifest.sha256:
+        raise AlreadyLive(f"version {sub.version} is already live as function version "
+                          f"{pointer.live.function_version}: an earlier delivery of this upload moved the alias "
+                          "and stopped before recording it; recorded now", pointer.live.function_version)
     if pointer and sub.version <= pointer.newest_version:
         raise Skipped(f"version {sub.version} is not newer than version {pointer.newest_version} "
                       f"({'in canary' if pointer.canary else 'live'}); an upload never moves a model "
@@ -166,9 +183,9 @@ def expectation(sub: Submission, bucket: ModelBucket) -> Expectation | None:
 
 
 # -- reads the gate judges ------------------------------------------------------------------------
-def read_manifest(bucket: ModelBucket, key: str) -> Manifest:
+def read_manifest(bucket: ModelBucket, key: str) -> tuple[Manifest, str]:
     try:
-        return bucket.manifest(key)
+        return bucket.pinned_manifest(key)
     except ModelIntegrityError as exc:
         raise Rejected("manifest", exc.message) from exc
     except ObjectMissing as exc:

@@ -20,6 +20,7 @@ from deployer.config import DeployerConfig
 from deployer.events import is_sqs_event, parse_body, parse_s3_event
 from deployer.pipeline import Deployer, Services
 from deployer.telemetry import logger, metrics
+from deployer.verify import Invoker
 
 # Reporting an all-failed batch, rather than raising, keeps one code path for the worker and Lambda.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -30,17 +31,25 @@ class DeployerHandler:
     (Lambda's, fixed per execution environment); a mapping binds one configuration to this
     instance, which is how the local stack runs functions side by side in one process."""
 
-    def __init__(self, env: Mapping[str, str] | None = None, aws: Callable[[str], Any] = clients.client):
+    def __init__(self, env: Mapping[str, str] | None = None, aws: Callable[[str], Any] = clients.client,
+                 invoker: Invoker | None = None):
+        """``invoker`` runs a published version for the pre-traffic check: Lambda's Invoke API
+        (None), or in-process where Lambda cannot run code (the local stack, tests)."""
         self.env = dict(env) if env is not None else None
         self.aws = aws
+        self.invoker = invoker
 
     def with_environment(self, env: Mapping[str, str]) -> DeployerHandler:
-        return DeployerHandler(env, self.aws)
+        return DeployerHandler(env, self.aws, self.invoker)
+
+    def with_invoker(self, invoker: Invoker) -> DeployerHandler:
+        return DeployerHandler(self.env, self.aws, invoker)
 
     def deployer(self) -> Deployer:
         config = DeployerConfig.from_env(os.environ if self.env is None else self.env)
         aws = self.aws
-        return Deployer(config, Services(aws("s3"), aws("lambda"), aws("dynamodb"), aws("sqs"), aws("cloudwatch")))
+        return Deployer(config, Services(aws("s3"), aws("lambda"), aws("dynamodb"), aws("sqs"), aws("cloudwatch")),
+                        invoker=self.invoker)
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         return _handle(event, context, self)

@@ -12,15 +12,15 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from lepton_deploy.canary import canary_health
+from lepton_deploy.canary import Health, canary_health
 from lepton_deploy.clock import seconds_until
-from lepton_deploy.errors import NothingToDo, Retry, RolloutError
+from lepton_deploy.errors import NothingToDo, Rejected, Retry, RolloutError
 from lepton_deploy.functions import FunctionConfig, LambdaFunctions
 from lepton_deploy.registry import Attempt, Registry
 from lepton_deploy.rollout import Candidate, Move, Rollout
 from lepton_serving.bucket import ModelBucket
 from lepton_serving.errors import LeptonError
-from lepton_serving.manifest import ManifestError, parse_manifest_key
+from lepton_serving.manifest import Manifest, ManifestError, parse_manifest_key
 from lepton_serving.table import DeploymentsTable
 
 from deployer import gate
@@ -28,6 +28,7 @@ from deployer.config import MAX_SQS_DELAY, DeployerConfig
 from deployer.events import CanaryCheck, Message, Upload
 from deployer.idempotency import run_once
 from deployer.telemetry import decision, logger, stage_latencies
+from deployer.verify import Invoker, LambdaInvoker, verify
 
 
 @dataclass(frozen=True)
@@ -42,12 +43,15 @@ class Services:
 
 
 class Deployer:
-    def __init__(self, config: DeployerConfig, aws: Services, rollout: Rollout | None = None):
+    def __init__(self, config: DeployerConfig, aws: Services, rollout: Rollout | None = None,
+                 invoker: Invoker | None = None):
+        """``invoker`` runs a published version for the pre-traffic check (default: Lambda's Invoke)."""
         self.config = config
         self.aws = aws
         self.functions = LambdaFunctions(aws.lam)
         self.registry = Registry(DeploymentsTable(aws.dynamodb, config.table))
-        self.rollout = rollout or Rollout(self.registry, self.functions)
+        self.rollout = rollout or Rollout(self.registry, self.functions, lease_seconds=config.lease_seconds)
+        self.invoker = invoker or LambdaInvoker(aws.lam)
 
     # -- entry points ------------------------------------------------------------------------
     def handle(self, message: Message, context: Any = None) -> dict[str, Any]:
@@ -82,20 +86,27 @@ class Deployer:
             verdict = gate.judge(submission, self.config.policy_for(model), ModelBucket(self.aws.s3, upload.bucket))
             timings.update(verdict.report.timings_ms)
             attempt.outcome, attempt.reason, attempt.check = verdict.outcome, verdict.reason, verdict.check
+            attempt.function_version = verdict.function_version
             if verdict.accepted:
                 assert function is not None and verdict.manifest is not None
                 # rollout
                 manifest = verdict.manifest
-                candidate = Candidate(model, version, upload.bucket, manifest.model_key, manifest.sha256)
-                move = self._promote(candidate, function, timings)
+                candidate = Candidate(model, version, upload.bucket, manifest.model_key, manifest.sha256,
+                                      verdict.manifest_sha256)
+                move = self._promote(candidate, function, manifest, timings)
                 attempt.outcome, attempt.function_version = move.outcome, move.release.function_version
                 attempt.reason = _promotion_reason(move, verdict.report)
                 if move.outcome == "canary":
                     self._schedule_canary_check(CanaryCheck(model, version))
+        except Rejected as exc:  # the pre-traffic check: the published version did not answer right
+            attempt.outcome, attempt.reason, attempt.check = "rejected", exc.message, exc.check
         except RolloutError as exc:
             attempt.outcome, attempt.reason = exc.outcome, exc.message
         except LeptonError as exc:
             attempt.outcome, attempt.reason = "failed", exc.message
+        except Exception as exc:  # a bug: still recorded (and retried), never lost in a trace alone
+            logger.exception("deployment failed unexpectedly", extra={"model": model, "version": version})
+            attempt.outcome, attempt.reason = "failed", f"internal error ({type(exc).__name__}): {exc}"[:500]
         timings["total"] = round((time.perf_counter() - started) * 1000.0, 3)
         attempt.timings_ms = timings
         # record
@@ -105,11 +116,20 @@ class Deployer:
         name = self.config.functions.get(model)
         return self.functions.config(name) if name else None
 
-    def _promote(self, candidate: Candidate, function: FunctionConfig, timings: dict[str, float]) -> Move:
+    def _promote(self, candidate: Candidate, function: FunctionConfig, manifest: Manifest,
+                 timings: dict[str, float]) -> Move:
         started = time.perf_counter()
+
+        def pre_traffic(function_version: str) -> None:
+            checked = time.perf_counter()
+            try:
+                verify(self.invoker, function.name, function_version, manifest)
+            finally:
+                timings["pre_traffic"] = round((time.perf_counter() - checked) * 1000.0, 3)
+
         try:
             return self.rollout.promote(candidate, function, canary_weight=self.config.canary_weight,
-                                        bake_seconds=self.config.canary_bake_seconds)
+                                        bake_seconds=self.config.canary_bake_seconds, verify=pre_traffic)
         finally:
             timings["promote"] = round((time.perf_counter() - started) * 1000.0, 3)
 
@@ -136,8 +156,9 @@ class Deployer:
         if remaining > 0:  # bake time longer than one SQS delay: wait again
             self._schedule_canary_check(check, delay=remaining)
             return {"outcome": "waiting", "model": check.model, "version": check.version}
-        health = canary_health(self.aws.cloudwatch, pointer.function_name, canary.release.function_version,
-                               canary.started_at)
+        health = canary_health(self.aws.cloudwatch, check.model, canary.release.function_version, canary.started_at)
+        if health.requests < self.config.canary_min_requests:
+            return self._hold_canary(check, health)
         try:
             if health.error_rate > self.config.canary_max_error_rate:
                 attempt = self.rollout.abort_canary(
@@ -154,6 +175,21 @@ class Deployer:
         logger.info(f"{attempt.model} v{attempt.version}: {attempt.outcome}", extra={"deployment": attempt.to_dict()})
         return {"outcome": attempt.outcome, "reason": attempt.reason, "model": attempt.model,
                 "version": attempt.version, "function_version": attempt.function_version}
+
+    def _hold_canary(self, check: CanaryCheck, health: Health) -> dict[str, Any]:
+        """Too few requests to judge: the canary keeps its share and is checked again after another
+        bake period. Silence is never read as health; `lepton promote` finishes it by hand."""
+        pointer = self.registry.get_live(check.model)
+        assert pointer is not None and pointer.canary is not None
+        reason = (f"canary held: {health.describe()}, fewer than the {self.config.canary_min_requests} requests "
+                  f"needed to judge it; checking again in {self.config.canary_bake_seconds} s")
+        attempt = self.registry.record_attempt(Attempt(
+            check.model, check.version, "canary", reason, function_name=pointer.function_name,
+            function_version=pointer.canary.release.function_version, actor="canary"))
+        decision("held", check.model)
+        logger.info(f"{check.model} v{check.version}: canary held", extra={"deployment": attempt.to_dict()})
+        self._schedule_canary_check(check)
+        return {"outcome": "held", "reason": reason, "model": check.model, "version": check.version}
 
     def _schedule_canary_check(self, check: CanaryCheck, delay: float | None = None) -> None:
         """A delayed message to our own queue; losing it only means promoting by hand."""
@@ -174,8 +210,8 @@ class Deployer:
 
 
 def _promotion_reason(move: Move, report: gate.GateReport) -> str:
-    checks = (f"all checks passed (load {report.load_ms:.0f} ms, {report.golden_examples} golden example(s), "
-              f"max error {report.golden_max_error:.2g})")
+    checks = (f"all checks passed (load {report.load_ms:.0f} ms, {report.golden_examples} golden example(s) "
+              f"under onnxruntime and through the published function version, max error {report.golden_max_error:.2g})")
     was = f" (was version {move.previous.version})" if move.previous else ""
     if move.outcome == "canary":
         return f"{checks}; canary at {move.weight:.0%} of traffic beside version {move.previous.version}" \

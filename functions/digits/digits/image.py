@@ -19,6 +19,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_IMAGE_BYTES = 1024 * 1024
 MAX_SIDE = 4096
+# Decoded size, read from the file's header before anything is decoded: a 94 KiB PNG can declare
+# 4096x4096 pixels and take seconds and hundreds of MiB to decode. 2048x2048 decodes in about
+# a quarter of that; four of them are the most one request may ask to decode.
+MAX_PIXELS = 2048 * 2048
+MAX_REQUEST_PIXELS = 4 * MAX_PIXELS
 FORMATS = ("PNG", "JPEG")
 BLOCK = 4  # NIST bitmap pixels per output cell side: 32x32 -> 8x8
 WORK_SIDE = 512  # decoded images are shrunk to this first (in Pillow's C code) to bound memory
@@ -43,7 +48,7 @@ def decode_base64(text: object, where: str) -> bytes:
 
 
 def open_image(data: bytes, where: str) -> Image.Image:
-    """Decode PNG/JPEG bytes, refusing oversized or malformed files before they use memory."""
+    """Read a PNG/JPEG's header, refusing oversized or malformed files: nothing is decoded yet."""
     if len(data) > MAX_IMAGE_BYTES:
         raise LimitExceeded(f"{where} is {len(data)} bytes; the limit is {MAX_IMAGE_BYTES} bytes (1 MB)")
     with warnings.catch_warnings():
@@ -55,9 +60,19 @@ def open_image(data: bytes, where: str) -> Image.Image:
             raise LimitExceeded(f"{where} declares too many pixels; the limit is {MAX_SIDE}x{MAX_SIDE}") from exc
         except UnidentifiedImageError as exc:
             raise InvalidRequest(f"{where} is not a PNG or JPEG image; send a PNG or JPEG file, base64-encoded") from exc
-        width, height = image.size  # from the header: nothing is decoded yet
-        if width > MAX_SIDE or height > MAX_SIDE:
-            raise LimitExceeded(f"{where} is {width}x{height} pixels; the limit is {MAX_SIDE}x{MAX_SIDE}")
+    width, height = image.size
+    if width > MAX_SIDE or height > MAX_SIDE:
+        raise LimitExceeded(f"{where} is {width}x{height} pixels; the limit is {MAX_SIDE}x{MAX_SIDE}")
+    if width * height > MAX_PIXELS:
+        raise LimitExceeded(f"{where} is {width}x{height} = {width * height:,} pixels; the limit is "
+                            f"{MAX_PIXELS:,} (2048x2048): send a smaller image, the model only looks at 8x8")
+    return image
+
+
+def decode_image(image: Image.Image, where: str) -> Image.Image:
+    """Decode an opened image (JPEG straight to a reduced scale), upright by its EXIF orientation."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             if image.format == "JPEG":
                 image.draft("L", (WORK_SIDE, WORK_SIDE))  # JPEG can decode straight to a smaller scale
@@ -67,6 +82,18 @@ def open_image(data: bytes, where: str) -> Image.Image:
             reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
             raise InvalidRequest(f"{where} could not be decoded as {image.format} ({reason}); "
                                  "the file is truncated or corrupt") from exc
+
+
+def open_images(texts: list[object], where: list[str]) -> list[Image.Image]:
+    """Every image's header, checked one by one and in sum before any is decoded."""
+    images = [open_image(decode_base64(text, at), at) for text, at in zip(texts, where)]
+    total = 0
+    for image, at in zip(images, where):
+        total += image.size[0] * image.size[1]
+        if total > MAX_REQUEST_PIXELS:
+            raise LimitExceeded(f"{at} takes the request past {MAX_REQUEST_PIXELS:,} decoded pixels in all; "
+                                "send fewer or smaller images (the model only looks at 8x8)")
+    return images
 
 
 def to_grey(image: Image.Image) -> np.ndarray:
@@ -118,7 +145,7 @@ def to_digit(grey: np.ndarray, height: int = 8, width: int = 8, max_value: float
     return (np.clip(cells, 0.0, 1.0) * max_value).astype(np.float32)
 
 
-def image_to_digit(text: object, where: str, height: int = 8, width: int = 8, max_value: float = 16.0) -> np.ndarray:
-    """A base64 PNG/JPEG -> the model's [height, width] input."""
-    image = open_image(decode_base64(text, where), where)
-    return to_digit(to_grey(image), height, width, max_value, where)
+def image_to_digit(image: Image.Image, where: str, height: int = 8, width: int = 8,
+                   max_value: float = 16.0) -> np.ndarray:
+    """An opened PNG/JPEG (open_images) -> the model's [height, width] input."""
+    return to_digit(to_grey(decode_image(image, where)), height, width, max_value, where)

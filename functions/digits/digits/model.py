@@ -15,7 +15,7 @@ from lepton_serving.model import Model, PredictRequest
 from lepton_serving.options import top_k
 from lepton_serving.protocol import decode_rows
 
-from digits.image import image_to_digit
+from digits.image import image_to_digit, open_images
 
 DEFAULT_K = 3
 _FORMS = ("image", "images", "pixels", "instances")
@@ -68,9 +68,10 @@ class DigitsModel(Model):
     def decode_predict(self, request: PredictRequest) -> dict[str, np.ndarray]:
         form, rows, spec = request.options["form"], request.rows, self.inputs[0]
         if form in ("image", "images"):
-            where = "'image'" if form == "image" else "'images'[{}]"
-            tensor = np.stack([image_to_digit(r, where.format(i), self.height, self.width, self.max_value)
-                               for i, r in enumerate(rows)])
+            where = ["'image'"] if form == "image" else [f"'images'[{i}]" for i in range(len(rows))]
+            images = open_images(rows, where)  # every header (and the request's pixel total) first
+            tensor = np.stack([image_to_digit(image, at, self.height, self.width, self.max_value)
+                               for image, at in zip(images, where)])
             # Echo what the model saw: the quickest way to debug a surprising answer.
             request.options["pixels"] = tensor
             return {spec.name: tensor}

@@ -1,7 +1,10 @@
-"""The canary check: the new version's error rate, from Lambda's own CloudWatch metrics.
+"""The canary check: what users of the canary version saw, from the functions' own metrics.
 
-Lambda publishes Errors and Invocations per alias and executed version
-(dimensions FunctionName, Resource = <function>:live, ExecutedVersion).
+Lambda's `AWS/Lambda Errors` metric counts crashed invocations, and a model function answers
+every failure with a status, so it never crashes: that metric stays at 0 however badly a
+canary does. What counts is the answers: each model function counts its `Invocations` and its
+`ServerErrors` (5xx answers) by function version in EMF (lepton_serving/observability.py,
+namespace Lepton, dimensions service + function_version). The canary is judged on those.
 """
 from __future__ import annotations
 
@@ -9,35 +12,35 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from lepton_serving.observability import NAMESPACE
+
 from .clock import parse_iso
-from .functions import ALIAS
 
 
 @dataclass(frozen=True)
 class Health:
-    invocations: int
-    errors: int
+    requests: int
+    server_errors: int
 
     @property
     def error_rate(self) -> float:
-        return self.errors / self.invocations if self.invocations else 0.0
+        return self.server_errors / self.requests if self.requests else 0.0
 
     def describe(self) -> str:
-        return f"{self.errors} error(s) in {self.invocations} invocation(s) ({self.error_rate:.1%})"
+        return f"{self.server_errors} 5xx answer(s) in {self.requests} request(s) ({self.error_rate:.1%})"
 
 
-def canary_health(cloudwatch: Any, function_name: str, function_version: str, since: str) -> Health:
+def canary_health(cloudwatch: Any, model: str, function_version: str, since: str) -> Health:
+    """Requests and 5xx answers of ``model``'s function version ``function_version`` since ``since``."""
     start = parse_iso(since) - timedelta(minutes=1)
     end = datetime.now(UTC) + timedelta(minutes=1)
-    dimensions = [{"Name": "FunctionName", "Value": function_name},
-                  {"Name": "Resource", "Value": f"{function_name}:{ALIAS}"},
-                  {"Name": "ExecutedVersion", "Value": function_version}]
+    dimensions = [{"Name": "service", "Value": model}, {"Name": "function_version", "Value": function_version}]
+    period = max(60, int((end - start).total_seconds()) // 60 * 60)
 
     def total(metric: str) -> int:
-        period = max(60, int((end - start).total_seconds()) // 60 * 60)
         points = cloudwatch.get_metric_statistics(
-            Namespace="AWS/Lambda", MetricName=metric, Dimensions=dimensions, StartTime=start, EndTime=end,
+            Namespace=NAMESPACE, MetricName=metric, Dimensions=dimensions, StartTime=start, EndTime=end,
             Period=period, Statistics=["Sum"])["Datapoints"]
         return int(sum(p["Sum"] for p in points))
 
-    return Health(invocations=total("Invocations"), errors=total("Errors"))
+    return Health(requests=total("Invocations"), server_errors=total("ServerErrors"))

@@ -45,11 +45,12 @@ class Release:
     bucket: str
     model_key: str
     sha256: str
+    manifest_sha256: str = ""  # the validated manifest's bytes
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Release:
         return cls(int(data["version"]), str(data["function_version"]), str(data.get("bucket", "")),
-                   str(data["model_key"]), str(data.get("sha256", "")))
+                   str(data["model_key"]), str(data.get("sha256", "")), str(data.get("manifest_sha256", "")))
 
 
 @dataclass(frozen=True)

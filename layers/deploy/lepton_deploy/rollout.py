@@ -16,15 +16,15 @@ it, and only published versions behind the alias ever serve traffic.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from .clock import iso
 from .errors import AliasConflict, DeploymentBusy, FunctionUpdateFailed, NothingToDo, PointerConflict, Superseded
-from .functions import (ALIAS, ENV_BUCKET, ENV_KEY, ENV_SHA256, ENV_VERSION, AliasState, FunctionConfig,
-                        LambdaFunctions, UpdateWaiter)
+from .functions import (ALIAS, ENV_BUCKET, ENV_KEY, ENV_MANIFEST_SHA256, ENV_SHA256, ENV_VERSION, AliasState,
+                        FunctionConfig, LambdaFunctions, UpdateWaiter)
 from .registry import HISTORY_LIMIT, Attempt, Canary, LivePointer, Registry, Release
 
 LEASE_SECONDS = 300
@@ -39,10 +39,16 @@ class Candidate:
     bucket: str
     model_key: str
     sha256: str
+    manifest_sha256: str = ""
 
     def environment(self, base: dict[str, str]) -> dict[str, str]:
-        """The function's environment with this version named in it."""
-        return {**base, ENV_KEY: self.model_key, ENV_SHA256: self.sha256, ENV_VERSION: str(self.version)}
+        """The function's environment with this version named (and its validated manifest pinned) in it."""
+        env = {**base, ENV_KEY: self.model_key, ENV_SHA256: self.sha256, ENV_VERSION: str(self.version)}
+        if self.manifest_sha256:
+            env[ENV_MANIFEST_SHA256] = self.manifest_sha256
+        else:
+            env.pop(ENV_MANIFEST_SHA256, None)
+        return env
 
 
 @dataclass(frozen=True)
@@ -81,9 +87,10 @@ class Rollout:
 
     # -- promote -------------------------------------------------------------------------------
     def promote(self, candidate: Candidate, function: FunctionConfig, *, canary_weight: float = 0.0,
-                bake_seconds: int = 300) -> Move:
+                bake_seconds: int = 300, verify: Callable[[str], None] | None = None) -> Move:
         """Publish ``candidate`` as a new version of ``function`` (its $LATEST configuration, as
-        read for this upload) and move the alias to it.
+        read for this upload) and move the alias to it. ``verify`` (function version -> None, or
+        raise) runs on the published version before the alias moves.
 
         With ``canary_weight`` in (0, 1) and a version already live, the alias keeps the live
         version and sends that share of requests to the new one; `promote_canary` finishes it.
@@ -97,8 +104,10 @@ class Rollout:
                     f"{'in canary' if in_canary else 'live'}; uploads only move forward, use rollback to go back"
                 )
             function_version = self._publish(function, candidate)
+            if verify is not None:  # pre-traffic: the published version answers before any traffic moves
+                verify(function_version)
             release = Release(candidate.version, function_version, candidate.bucket, candidate.model_key,
-                              candidate.sha256)
+                              candidate.sha256, candidate.manifest_sha256)
             alias = self.functions.alias(function.name)
             canary = pointer is not None and 0.0 < canary_weight < 1.0
             if canary:
@@ -233,7 +242,8 @@ class Rollout:
             env = published.environment
             if published.model_version == str(version) and env.get(ENV_KEY):
                 found = Release(version, published.version, env.get(ENV_BUCKET, pointer.live.bucket),
-                                env[ENV_KEY], env.get(ENV_SHA256, ""))  # keep the newest publish
+                                env[ENV_KEY], env.get(ENV_SHA256, ""),
+                                env.get(ENV_MANIFEST_SHA256, ""))  # keep the newest publish
         return found
 
     def _require_pointer(self, model: str) -> LivePointer:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -39,8 +40,9 @@ def json_response(status: int, payload: Any) -> Response:
     return Response(status_code=status, content_type=JSON, body=dumps(payload).decode())
 
 
-def error_response(status: int, message: str) -> Response:
-    return json_response(status, {"error": message})
+def error_response(status: int, message: str, retry_after: float | None = None) -> Response:
+    headers = {"Retry-After": str(max(1, math.ceil(retry_after)))} if retry_after is not None else None
+    return Response(status_code=status, content_type=JSON, body=dumps({"error": message}).decode(), headers=headers)
 
 
 def infer_response(encoded: EncodedResponse) -> Response:
@@ -114,7 +116,7 @@ def build_resolver(plane: DataPlane) -> APIGatewayHttpResolver:
 
     @app.exception_handler(LeptonError)
     def lepton_error(exc: LeptonError) -> Response:
-        return error_response(refusal(exc, telemetry), exc.message)
+        return error_response(refusal(exc, telemetry), exc.message, exc.retry_after)
 
     @app.not_found
     def not_found(exc: NotFoundError) -> Response:
@@ -142,7 +144,8 @@ class Handler:
         self.model_factory = model_factory
         self.aws = aws
         self.config = ServingConfig.from_env(env)
-        self.telemetry = Telemetry(service=self.config.model_name or "lepton-model")
+        self.telemetry = Telemetry(service=self.config.model_name or "lepton-model",
+                                   function_version=env.get("AWS_LAMBDA_FUNCTION_VERSION", ""))
         self.telemetry.bind(model_name=self.config.model_name)
         if resolve_live is None and self.config.deployments_table:
             resolve_live = self._live_from_table
@@ -169,11 +172,10 @@ class Handler:
             try:
                 check_envelope(event, self.config.max_body_bytes)
             except LeptonError as exc:
-                return _plain(refusal(exc, self.telemetry), exc.message)
-            response = self.app.resolve(event, context)
-            self.telemetry.count("Invocations")
-            return response
+                return _plain(refusal(exc, self.telemetry), exc.message)  # 413/415: nothing to retry
+            return self.app.resolve(event, context)
         finally:
+            self.telemetry.count("Invocations")
             self.telemetry.latency("Request", time.perf_counter() - started)
             self.telemetry.flush()
 

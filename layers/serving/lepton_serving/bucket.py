@@ -7,6 +7,7 @@ The S3 client is passed in; nothing here reads the environment.
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from typing import Any
 
 from .clients import error_code, error_message
 from .errors import LimitExceeded, ModelIntegrityError, ObjectMissing, StorageUnavailable, UpstreamFailure
-from .manifest import MODELS_PREFIX, Manifest, ManifestError, manifest_key
+from .manifest import MAX_MANIFEST_BYTES, MODELS_PREFIX, Manifest, ManifestError, manifest_key
 
 #: What S3 answers for a key that is not there (GetObject, HeadObject, and moto's variants).
 MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
@@ -67,9 +68,21 @@ class ModelBucket:
 
     def manifest(self, key: str) -> Manifest:
         """The manifest at ``key``: ModelIntegrityError if it is not a valid one."""
-        data = self.read(key)
+        return self.pinned_manifest(key)[0]
+
+    def pinned_manifest(self, key: str, expected_sha256: str = "") -> tuple[Manifest, str]:
+        """The manifest at ``key`` and the sha256 of its bytes, which must be ``expected_sha256``
+        when one is given: a function serves the manifest the deployer validated, no other."""
         try:
-            return Manifest.from_json(data)
+            data = self.read(key, max_bytes=MAX_MANIFEST_BYTES)
+        except LimitExceeded as exc:
+            raise ModelIntegrityError(f"{exc.message} (the most a manifest may be)") from exc
+        digest = hashlib.sha256(data).hexdigest()
+        if expected_sha256 and digest != expected_sha256:
+            raise ModelIntegrityError(f"{self.uri(key)} has sha256 {digest[:12]}…, not the validated "
+                                      f"{expected_sha256[:12]}…: it changed after the deployer checked it")
+        try:
+            return Manifest.from_json(data), digest
         except ManifestError as exc:
             raise ModelIntegrityError(f"{self.uri(key)}: {exc}") from exc
 

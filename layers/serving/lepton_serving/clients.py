@@ -13,8 +13,11 @@ from typing import Any
 @lru_cache(maxsize=None)
 def client(service: str, region: str | None = None) -> Any:
     import boto3  # deferred: model functions that are configured locally never pay for it
+    from botocore.config import Config
 
-    return boto3.session.Session().client(service, region_name=region)
+    # Standard retry mode: throttling and transient errors are retried with backoff, 5 tries.
+    return boto3.session.Session().client(service, region_name=region,
+                                          config=Config(retries={"mode": "standard", "max_attempts": 5}))
 
 
 def reset() -> None:

@@ -23,6 +23,7 @@ class ModelRef:
     key: str
     sha256: str = ""
     version: str = ""
+    manifest_sha256: str = ""  # the validated manifest's bytes (the deployer pins it)
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class ServingConfig:
     key: str = ""
     sha256: str = ""
     version: str = ""
+    manifest_sha256: str = ""
     deployments_table: str = ""
     cache_dir: str = "/tmp/lepton-models"
     max_batch: int = 64
@@ -46,6 +48,7 @@ class ServingConfig:
             key=env.get("LEPTON_MODEL_KEY", ""),
             sha256=env.get("LEPTON_MODEL_SHA256", "").lower(),
             version=env.get("LEPTON_MODEL_VERSION", ""),
+            manifest_sha256=env.get("LEPTON_MANIFEST_SHA256", "").lower(),
             deployments_table=env.get("LEPTON_DEPLOYMENTS_TABLE", ""),
             cache_dir=env.get("LEPTON_CACHE_DIR", "/tmp/lepton-models"),
             max_batch=_int(env, "LEPTON_MAX_BATCH", 64),
@@ -56,7 +59,7 @@ class ServingConfig:
     @property
     def model_ref(self) -> ModelRef | None:
         if self.bucket and self.key:
-            return ModelRef(self.bucket, self.key, self.sha256, self.version)
+            return ModelRef(self.bucket, self.key, self.sha256, self.version, self.manifest_sha256)
         return None
 
 

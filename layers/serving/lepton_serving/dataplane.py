@@ -21,21 +21,44 @@ from .store import ModelStore
 LiveResolver = Callable[[ServingConfig], "ModelRef | None"]
 
 
+#: After a failed load, the next try waits 1 s, then 2, 4, ... up to this: a model that cannot
+#: load (S3 down, a bad file) is not fetched again on every request.
+MAX_BACKOFF_SECONDS = 30.0
+
+
 class DataPlane:
     def __init__(self, model: Model, config: ServingConfig, telemetry: Telemetry, store: ModelStore,
-                 resolve_live: LiveResolver | None = None):
+                 resolve_live: LiveResolver | None = None, clock: Callable[[], float] = time.monotonic):
         self.model = model
         self.config = config
         self.telemetry = telemetry
         self.store = store
         self.resolve_live = resolve_live
         self.max_batch = min(model.max_batch, config.max_batch)
+        self.clock = clock
+        self._failures = 0
+        self._retry_at = 0.0
+        self._last_failure: LeptonError | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def load(self) -> Model:
-        """Fetch, verify and load the configured version. Safe to call again after a failure."""
+        """Fetch, verify and load the configured version. After a failure, every request gets the
+        failure (503, with Retry-After) until the backoff has passed; then the next one tries again."""
         if self.model.ready:
             return self.model
+        wait = self._retry_at - self.clock()
+        if self._last_failure is not None and wait > 0:
+            raise type(self._last_failure)(self._last_failure.message, retry_after=wait)
+        try:
+            return self._load()
+        except LeptonError as exc:
+            self._failures += 1
+            delay = min(MAX_BACKOFF_SECONDS, 2.0 ** (self._failures - 1))
+            self._retry_at, self._last_failure = self.clock() + delay, exc
+            exc.retry_after = delay
+            raise
+
+    def _load(self) -> Model:
         ref = self.config.model_ref or (self.resolve_live(self.config) if self.resolve_live else None)
         if ref is None:
             raise ModelNotReady(
@@ -54,6 +77,7 @@ class DataPlane:
         except LeptonError as exc:
             self.telemetry.logger.error("model load failed", extra={"reason": exc.message})
             raise
+        self._failures, self._last_failure = 0, None
         self.telemetry.bind(model_version=self.model.version)
         self.telemetry.latency("Load", time.perf_counter() - started)
         self.telemetry.logger.info("model loaded", extra={"key": ref.key, "sha256": local.manifest.sha256})

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 
 class LeptonError(Exception):
-    """Base for every error a client or operator should see as a message, never a trace."""
+    """Base for every error a client or operator should see as a message, never a trace.
+    ``retry_after``: seconds after which the same request may succeed (the Retry-After header)."""
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, retry_after: float | None = None):
         super().__init__(message)
         self.message = message
+        self.retry_after = retry_after
 
 
 class InvalidRequest(LeptonError):

@@ -6,6 +6,7 @@ The manifest is written last, so its arrival marks a complete version.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -43,8 +44,27 @@ NUMPY_TO_V2 = {v: k for k, v in V2_TO_NUMPY.items()}
 V2_EXTENSIONS = ("binary_tensor_data", "classification")
 
 
+#: A manifest is a few KB (a vocabulary can make it a few hundred): anything this large is refused unread.
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+
+
 class ManifestError(ValueError):
     """A manifest is missing fields or carries values that cannot be right."""
+
+
+# Each field's JSON type(s), checked exactly: bool is not int, int is not str.
+_FIELD_TYPES: dict[str, tuple[Any, ...]] = {
+    "name": (str,), "version": (int,), "sha256": (str,), "size": (int,), "family": (str,),
+    "labels": (list, None), "preprocessing": (dict,), "metrics": (dict,), "golden": (list,),
+    "golden_tolerance": (float, int), "training_data_sha256": (str,), "framework": (dict,), "quantized": (bool,),
+    "created_at": (str,), "model_file": (str,), "schema_version": (int,),
+}
+_JSON_NAMES = {str: "a string", int: "a whole number", float: "a number", list: "a list", dict: "an object",
+               bool: "true or false"}
+
+
+def _finite_number(value: Any) -> bool:
+    return type(value) in (int, float) and math.isfinite(value)
 
 
 def valid_name(name: str) -> bool:
@@ -83,13 +103,16 @@ class TensorSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TensorSpec:
-        try:
-            spec = cls(str(data["name"]), str(data["datatype"]), [int(d) for d in data["shape"]])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ManifestError(f"tensor spec {data!r} needs name, datatype and shape") from exc
-        if spec.datatype not in V2_TO_NUMPY:
-            raise ManifestError(f"tensor '{spec.name}' has unknown datatype '{spec.datatype}'")
-        return spec
+        if not isinstance(data, dict):
+            raise ManifestError(f"tensor spec {data!r} must be an object with name, datatype and shape")
+        name, datatype, shape = data.get("name"), data.get("datatype"), data.get("shape")
+        if not isinstance(name, str) or not name or not isinstance(shape, list) or not all(
+                type(d) is int and d >= -1 for d in shape):
+            raise ManifestError(f"tensor spec {data!r} needs a name, a datatype and a shape of whole numbers "
+                                "(-1 for a free dimension)")
+        if datatype not in V2_TO_NUMPY:
+            raise ManifestError(f"tensor '{name}' has unknown datatype {datatype!r}")
+        return cls(name, datatype, list(shape))
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "datatype": self.datatype, "shape": list(self.shape)}
@@ -97,10 +120,28 @@ class TensorSpec:
 
 @dataclass
 class GoldenExample:
-    """An input the deployer replays, with the outputs it must reproduce."""
+    """An input the deployer replays, with the outputs it must reproduce.
+
+    ``inputs`` feed the ONNX graph (the gate runs them under onnxruntime). ``request``, when the
+    function's public V2 signature differs from the graph's (sentiment takes text, its graph
+    token ids), is the same example as V2 input tensors: the pre-traffic check sends it to the
+    published function version and expects the same ``outputs``.
+    """
 
     inputs: dict[str, list]
     outputs: dict[str, list]
+    request: list[dict[str, Any]] | None = None
+
+    @classmethod
+    def from_dict(cls, data: Any, index: int) -> GoldenExample:
+        if not isinstance(data, dict) or not isinstance(data.get("inputs"), dict) or not isinstance(
+                data.get("outputs"), dict):
+            raise ManifestError(f"golden example {index} needs 'inputs' and 'outputs' objects")
+        request = data.get("request")
+        if request is not None and not (isinstance(request, list) and all(
+                isinstance(t, dict) and isinstance(t.get("name"), str) for t in request)):
+            raise ManifestError(f"golden example {index}: 'request' must be a list of V2 input tensors")
+        return cls(dict(data["inputs"]), dict(data["outputs"]), request)
 
 
 @dataclass
@@ -147,6 +188,8 @@ class Manifest:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
+        """A manifest as JSON gives it, every field checked for its type: a wrong type is a
+        ManifestError naming the field, never a crash further on (3.9 is not a version, true is not 1)."""
         if not isinstance(data, dict):
             raise ManifestError("a manifest must be a JSON object")
         missing = [k for k in ("name", "version", "sha256", "size", "inputs", "outputs") if k not in data]
@@ -154,17 +197,29 @@ class Manifest:
             raise ManifestError(f"manifest is missing {', '.join(missing)}")
         known = {f for f in cls.__dataclass_fields__}
         kwargs = {k: v for k, v in data.items() if k in known}
-        try:
-            kwargs["version"] = int(data["version"])
-            kwargs["size"] = int(data["size"])
-        except (TypeError, ValueError) as exc:
-            raise ManifestError("manifest version and size must be integers") from exc
+        for key, kinds in _FIELD_TYPES.items():
+            if key in kwargs and not (type(kwargs[key]) in kinds or (kwargs[key] is None and None in kinds)):
+                names = " or ".join("null" if k is None else _JSON_NAMES[k] for k in kinds)
+                raise ManifestError(f"manifest field '{key}' must be {names}, got {kwargs[key]!r:.60}")
+        if data["size"] < 0:
+            raise ManifestError(f"manifest size must be 0 or more, got {data['size']}")
+        if not isinstance(data["inputs"], list) or not isinstance(data["outputs"], list):
+            raise ManifestError("manifest inputs and outputs must be lists of tensor specs")
         kwargs["inputs"] = [TensorSpec.from_dict(t) for t in data["inputs"]]
         kwargs["outputs"] = [TensorSpec.from_dict(t) for t in data["outputs"]]
-        try:
-            kwargs["golden"] = [GoldenExample(dict(g["inputs"]), dict(g["outputs"])) for g in data.get("golden", [])]
-        except (KeyError, TypeError) as exc:
-            raise ManifestError("each golden example needs 'inputs' and 'outputs' objects") from exc
+        kwargs["golden"] = [GoldenExample.from_dict(g, i) for i, g in enumerate(data.get("golden", []))]
+        bad = {k: v for k, v in kwargs.get("metrics", {}).items() if not _finite_number(v)}
+        if bad:
+            raise ManifestError(f"metrics must be finite numbers; {', '.join(f'{k}={v!r}' for k, v in bad.items())} "
+                                "is not")
+        tolerance = kwargs.get("golden_tolerance", 1e-4)
+        if not _finite_number(tolerance) or not 0 < tolerance <= 1:
+            raise ManifestError(f"golden_tolerance must be a number in (0, 1], got {tolerance!r}")
+        if kwargs.get("labels") is not None and not all(isinstance(x, str) for x in kwargs["labels"]):
+            raise ManifestError("labels must be a list of strings")
+        if kwargs.get("model_file", MODEL_FILE) != MODEL_FILE:
+            raise ManifestError(f"model_file must be {MODEL_FILE!r}: the model lives beside its manifest, under "
+                                "that one name")
         return cls(**kwargs)
 
     @classmethod

@@ -19,6 +19,9 @@ from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import Ama
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.constants import MAX_METRICS
 
 NAMESPACE = "Lepton"
+#: Counted per function version too (dimensions service + function_version): what a canary is
+#: judged on. Every request is an Invocation; every 5xx answer a ServerError.
+PER_VERSION = ("Invocations", "ServerErrors")
 
 
 class EMFProvider(AmazonCloudWatchEMFProvider):
@@ -31,10 +34,11 @@ class EMFProvider(AmazonCloudWatchEMFProvider):
     Powertools' own EMF document with orjson. The output is the same EMF line.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any):
+    def __init__(self, *args: Any, function_version: str = "", **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._checked: dict[tuple[str, Any, Any], tuple[str, int]] = {}
         self._disabled = is_metrics_disabled()  # the environment is fixed for a Lambda environment
+        self.function_version = function_version
 
     def add_metric(self, name: str, unit: Any, value: float, resolution: Any = 60) -> None:
         key = (name, unit, resolution)
@@ -56,16 +60,26 @@ class EMFProvider(AmazonCloudWatchEMFProvider):
         if self._disabled or not self.metric_set:
             super().flush_metrics(raise_on_empty_metrics=raise_on_empty_metrics)
             return
-        sys.stdout.write(orjson.dumps(self.serialize_metric_set()).decode() + "\n")
+        document = self.serialize_metric_set()
+        counted = [name for name in PER_VERSION if name in self.metric_set]
+        if self.function_version and counted:
+            # A second directive over the same values: the counts by function version as well.
+            document["function_version"] = self.function_version
+            document["_aws"]["CloudWatchMetrics"].append({
+                "Namespace": self.namespace, "Dimensions": [["service", "function_version"]],
+                "Metrics": [{"Name": name, "Unit": "Count"} for name in counted]})
+        sys.stdout.write(orjson.dumps(document).decode() + "\n")
         self.clear_metrics()
 
 
 class Telemetry:
-    def __init__(self, service: str):
+    def __init__(self, service: str, function_version: str = ""):
+        """``function_version``: the Lambda version this handler serves (AWS_LAMBDA_FUNCTION_VERSION)."""
         self.service = service
         self.logger = Logger(service=service)
         self.metrics = Metrics(namespace=NAMESPACE, service=service,
-                               provider=EMFProvider(namespace=NAMESPACE, service=service))
+                               provider=EMFProvider(namespace=NAMESPACE, service=service,
+                                                    function_version=function_version))
         self._tracer: Any = None
         self._cold = True
         if os.environ.get("POWERTOOLS_TRACE_DISABLED", "").lower() not in ("1", "true") and os.environ.get(
@@ -93,6 +107,8 @@ class Telemetry:
         self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
     def error(self, kind: str, status: int) -> None:
+        if status >= 500:
+            self.count("ServerErrors")
         with single_metric(name="Errors", unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as metric:
             metric.add_dimension(name="service", value=self.service)
             metric.add_dimension(name="kind", value=kind)

@@ -116,9 +116,10 @@ def parse_infer_request(body: bytes | str | None, specs: list[TensorSpec], max_b
     check_batch([shape for _, _, shape, _ in headers], max_batch)
     blob = binary.TensorBytes(tensor_bytes)
     tensors: dict[str, np.ndarray] = {}
+    may_hold_bools = b"true" in json_part or b"false" in json_part
     for spec, raw_input, shape, size in headers:  # binary tensors follow the JSON in input order
         if size is None:
-            tensors[spec.name] = decode_data(raw_input, spec, shape)
+            tensors[spec.name] = decode_data(raw_input, spec, shape, may_hold_bools)
         else:
             tensors[spec.name] = binary.decode(spec.name, blob.take(spec.name, size), spec.datatype, shape)
     blob.finish()
@@ -140,13 +141,13 @@ def check_header(raw: dict[str, Any], spec: TensorSpec) -> list[int]:
     return shape
 
 
-def decode_data(raw: dict[str, Any], spec: TensorSpec, shape: list[int]) -> np.ndarray:
+def decode_data(raw: dict[str, Any], spec: TensorSpec, shape: list[int], may_hold_bools: bool = True) -> np.ndarray:
     """A V2 tensor's JSON ``data`` as an array of ``shape`` (the header already checked)."""
     data = raw.get("data")
     if not isinstance(data, list):
         raise InvalidTensor(f"input '{spec.name}': 'data' must be a list (flat or nested, row-major), "
                             "or the tensor must be sent as binary data (binary_data_size)")
-    return _shaped(spec.name, to_array(spec.name, data, spec.datatype), shape, "'data' has")
+    return _shaped(spec.name, to_array(spec.name, data, spec.datatype, may_hold_bools), shape, "'data' has")
 
 
 def decode_rows(spec: TensorSpec, rows: list) -> np.ndarray:
@@ -163,7 +164,9 @@ def _shaped(name: str, array: np.ndarray, shape: list[int], given: str) -> np.nd
     return array.reshape(shape)
 
 
-def to_array(name: str, data: list, datatype: str) -> np.ndarray:
+def to_array(name: str, data: list, datatype: str, may_hold_bools: bool = True) -> np.ndarray:
+    """JSON ``data`` as an array of ``datatype``, every value checked. ``may_hold_bools`` False
+    (the body has no true/false anywhere) skips the scan for booleans among numbers."""
     if datatype == "BYTES":
         flat = _flatten(data)
         if not all(isinstance(v, str) for v in flat):
@@ -176,8 +179,12 @@ def to_array(name: str, data: list, datatype: str) -> np.ndarray:
     except ValueError as exc:
         raise InvalidTensor(f"input '{name}': 'data' is ragged; nested lists must be rectangular") from exc
     kind = array.dtype.kind
-    if array.size and kind not in "biuf":
-        raise InvalidTensor(f"input '{name}': 'data' must contain only numbers for {datatype}")
+    if array.size and kind not in "iuf":
+        raise InvalidTensor(f"input '{name}': 'data' must contain only numbers for {datatype}"
+                            + (", not true/false" if kind == "b" else ""))
+    # numpy reads [1, true] as [1, 1]: a boolean among numbers is refused, not guessed at
+    if may_hold_bools and array.size and any(type(v) is bool for v in _flatten(data)):
+        raise InvalidTensor(f"input '{name}': 'data' must contain only numbers for {datatype}, not true/false")
     if datatype in _FLOAT:
         with np.errstate(over="ignore"):  # overflow becomes inf, refused just below
             array = array.astype(_DTYPE[datatype], copy=False)
@@ -190,10 +197,19 @@ def to_array(name: str, data: list, datatype: str) -> np.ndarray:
                 raise InvalidTensor(f"input '{name}': {datatype} data must be whole numbers")
         target = _DTYPE[datatype]
         info = np.iinfo(target)
-        if array.size and (array.min() < info.min or array.max() > info.max):
+        if array.size and (array.min() < info.min or _above(array.max(), info.max)):
             raise InvalidTensor(f"input '{name}': values out of range for {datatype}")
         return array.astype(target, copy=False)
     return array.astype(_DTYPE[datatype], copy=False)
+
+
+def _above(value: Any, top: int) -> bool:
+    """value > top, exactly: a float cannot hold 2**63 - 1, and float(2**63 - 1) rounds up to 2**63,
+    which `>` would let through and int64 would wrap to its minimum."""
+    if isinstance(value, np.floating):
+        ceiling = float(top)
+        return bool(value >= ceiling) if int(ceiling) > top else bool(value > ceiling)
+    return bool(value > top)
 
 
 def _booleans(name: str, data: list) -> np.ndarray:

@@ -53,7 +53,7 @@ class ModelStore:
 
     def fetch(self, ref: ModelRef) -> LocalModel:
         bucket = self.open_bucket(ref.bucket)
-        manifest = bucket.manifest(manifest_key_for(ref.key))
+        manifest, _ = bucket.pinned_manifest(manifest_key_for(ref.key), ref.manifest_sha256)
         expected = (ref.sha256 or manifest.sha256).lower()
         if manifest.sha256 != expected:
             raise ModelIntegrityError(

@@ -71,7 +71,8 @@ class DeploymentsTable:
         if item is None:
             return None
         return ModelRef(str(item.get("bucket") or default_bucket), str(item["model_key"]),
-                        str(item.get("sha256", "")), str(item.get("version", "")))
+                        str(item.get("sha256", "")), str(item.get("version", "")),
+                        str(item.get("manifest_sha256", "")))
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError

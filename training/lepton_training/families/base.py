@@ -81,6 +81,11 @@ class Family(ABC):
         """Write the family's own plots into ``directory``; return their file names."""
         return []
 
+    def golden_requests(self, part: Any, picks: np.ndarray) -> list[list[dict[str, Any]]] | None:
+        """The golden rows as V2 requests to the function, when its public signature differs from
+        the graph's (the deployer's pre-traffic check sends them); None when it is the graph's."""
+        return None
+
     def golden_rows(self, total: int, count: int) -> np.ndarray:
         """Which rows of the test inputs become the manifest's golden examples: spread evenly."""
         return np.linspace(0, total - 1, num=min(count, total)).round().astype(int)

@@ -58,6 +58,10 @@ class SentimentFamily(ClassifierFamily):
         vectorizer.adapt(np.asarray(x_raw, dtype=str))
         return {"vectorizer": vectorizer, "vocabulary": vectorizer.get_vocabulary()}
 
+    def golden_requests(self, part: Any, picks: np.ndarray) -> list[list[dict[str, Any]]]:
+        """The function takes text (it tokenises), so a golden request is the row's own text."""
+        return [[{"name": "text", "datatype": "BYTES", "shape": [1], "data": [str(part.x[int(i)])]}] for i in picks]
+
     def transform(self, state: dict[str, Any], x_raw: np.ndarray) -> np.ndarray:
         # int64 because the ONNX input is int64 and onnxruntime refuses int32.
         return np.asarray(state["vectorizer"](np.asarray(x_raw, dtype=str)), dtype=np.int64)
