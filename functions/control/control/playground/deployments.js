@@ -25,7 +25,8 @@ export function followDeployments(onIndex) {
     if (status.ok) {
       attempts.replaceChildren(...status.data.deployments.map(attempt));
       if (!status.data.deployments.length) attempts.append(el("li", {text: "No deployment attempts yet."}));
-      hidden.textContent = status.data.hidden;
+      // `command` in the API's text is a command to run: shown as code.
+      hidden.replaceChildren(...status.data.hidden.split("`").map((part, i) => i % 2 ? el("code", {text: part}) : part));
     }
     const problem = [index, status].find((r) => !r.ok);
     updated.textContent = problem ? `Last refresh failed: ${problem.error}` : `Updated ${clock(new Date())}.`;
