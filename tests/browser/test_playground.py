@@ -257,6 +257,22 @@ def test_the_panel_shows_a_rejected_upload_with_its_check_and_reason_but_not_the
     expect(page.locator("#hidden")).to_contain_text("lepton deployments")
 
 
+def test_a_canary_in_the_status_shows_in_the_panel_with_its_version_and_weight(page):
+    # GIVEN the real status with a canary of tabular v3 at 25 % added (the stack's deployer runs none)
+    def with_canary(route):
+        status = route.fetch().json()
+        for model in status["models"]:
+            if model["name"] == "tabular":
+                model["canary"] = {"version": 3, "weight": 0.25, "started_at": "2026-11-29T12:00:00Z",
+                                   "promote_after": "2026-11-29T12:05:00Z"}
+        route.fulfill(json=status)
+
+    page.route("**/status", with_canary)
+    page.goto(f"{page.base_url}/#tabular")
+    expect(page.locator('#live tr[data-model="tabular"] .canary')).to_contain_text("v3 at 25.0 %, until")
+    expect(page.locator('#live tr[data-model="digits"] .canary')).to_have_text("none")
+
+
 # ------------------------------------------------------------------------------------ access and a11y
 def test_a_typed_bearer_token_goes_with_each_call_and_is_kept_nowhere(page):
     open_model(page, "sentiment")

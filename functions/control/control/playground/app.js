@@ -5,11 +5,12 @@ import {el} from "./dom.js";
 import {describe, formFor} from "./forms.js";
 
 const $ = (id) => document.getElementById(id);
-const state = {form: null, name: "", live: {}, answered: ""};
+const state = {form: null, name: "", live: {}, canary: {}, answered: ""};
 
-function showModels(index) {
+function showModels(index, canaries) {
   const select = $("model");
   state.live = Object.fromEntries(index.map((m) => [m.name, m.version]));
+  state.canary = Object.fromEntries(Object.entries(canaries).map(([name, c]) => [name, c && String(c.version)]));
   const names = index.map((m) => m.name);
   if ([...select.options].map((o) => o.value).join() !== names.join()) {
     select.replaceChildren(...index.map((m) => el("option", {value: m.name, text: m.name})));
@@ -72,10 +73,12 @@ async function submit(event) {
 }
 
 // After a push or a rollback, say so beside the last answer; the next answer comes from it.
+// An answer from a running canary is not stale.
 function showStale() {
   const stale = $("answer-stale");
   const live = state.live[state.name];
-  if (stale) stale.textContent = live && state.answered && live !== state.answered ? ` · v${live} is live now` : "";
+  const current = [live, state.canary[state.name]].includes(state.answered);
+  if (stale) stale.textContent = live && state.answered && !current ? ` · v${live} is live now` : "";
 }
 
 function showRequest({path, body}) {

@@ -13,8 +13,8 @@ export function followDeployments(onIndex) {
 
   async function refresh() {
     const [index, status] = await Promise.all([call("POST", "v2/repository/index", {}), call("GET", "status")]);
-    if (index.ok) onIndex(index.data);
     const canaries = Object.fromEntries((status.ok ? status.data.models : []).map((m) => [m.name, m.canary]));
+    if (index.ok) onIndex(index.data, canaries);
     if (index.ok) {
       live.replaceChildren(...index.data.map((model) => el("tr", {"data-model": model.name},
         el("th", {scope: "row", text: model.name}),
