@@ -69,7 +69,7 @@ function generatorForm({name, card}) {
   const seed = el("input", {id: "seed", type: "text", inputmode: "numeric", placeholder: "random"});
   return {
     element: el("div", {class: "row"}, field("Digit to draw", digit), field("How many (1 to 64)", count),
-      field("Seed (optional: the same seed, the same images)", seed)),
+      field("Seed (optional; repeats the images)", seed)),
     request: () => {
       const body = {digit: Number(digit.value), count: value(count.value)};
       if (seed.value.trim()) body.seed = value(seed.value);
@@ -120,9 +120,12 @@ export function formFor(context) {
   return (FAMILIES[context.card.family] || jsonForm)(context);
 }
 
+// Training reports baselines, cross-validation and counts beside the held-out figures: show those.
+const ASIDE = /^(baseline_|cv_|real_|test_size)/;
+
 export function describe(card) {
-  const metrics = Object.entries(card.metrics || {}).filter(([, v]) => typeof v === "number")
-    .map(([k, v]) => `${k} ${v.toFixed(3)}`).join(", ");
+  const metrics = Object.entries(card.metrics || {}).filter(([k, v]) => typeof v === "number" && !ASIDE.test(k))
+    .slice(0, 3).map(([k, v]) => `${k.replaceAll("_", " ")} ${v.toFixed(3)}`).join(", ");
   return [card.family ? `${card.family} model` : "model", `version ${card.version}`,
     metrics && `held-out ${metrics}`, card.labels && `labels ${card.labels.slice(0, 6).join(", ")}${
       card.labels.length > 6 ? ", …" : ""}`].filter(Boolean).join(" · ");
