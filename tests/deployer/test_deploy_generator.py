@@ -6,7 +6,6 @@ import pytest
 from deploy_support import context, provisioned
 from deployer.handler import lambda_handler as deployer
 from eventfiles import load_event
-from lepton_serving import registry
 
 import family_models as fm
 
@@ -40,15 +39,15 @@ def test_a_generator_below_the_minimum_conditional_accuracy_is_refused_and_a_goo
     result = upload(stack, 1, {"conditional_accuracy": 0.62, "diversity": 0.9, "frechet_distance": 3.0})
     # THEN the gate refuses it with the template's minimum, and nothing moves
     assert result["outcome"] == "rejected"
-    attempt = registry.list_deployments("generator")[0]
+    attempt = stack.registry.list_deployments("generator")[0]
     assert (attempt.version, attempt.check) == (1, "metrics")
     assert "conditional_accuracy 0.62 is below the minimum 0.9 for generator" in attempt.reason
-    assert live_version(stack) == before and registry.get_live("generator") is None
+    assert live_version(stack) == before and stack.registry.get_live("generator") is None
 
     # WHEN a version at 0.96 arrives THEN it passes every check and goes live
     result = upload(stack, 2, {"conditional_accuracy": 0.96, "diversity": 0.84, "frechet_distance": 3.8})
     assert result["outcome"] == "promoted", result
-    assert registry.get_live("generator").live.version == 2
+    assert stack.registry.get_live("generator").live.version == 2
     assert live_version(stack) != before
     assert stack.lam.get_function_configuration(FunctionName=FUNCTION, Qualifier=live_version(stack))[
         "Environment"]["Variables"]["LEPTON_MODEL_VERSION"] == "2"
@@ -57,4 +56,4 @@ def test_a_generator_below_the_minimum_conditional_accuracy_is_refused_and_a_goo
 def test_a_generator_manifest_without_the_figure_is_refused(stack):
     result = upload(stack, 1, {"diversity": 0.9})
     assert result["outcome"] == "rejected"
-    assert "reports no numeric 'conditional_accuracy' metric" in registry.list_deployments("generator")[0].reason
+    assert "reports no numeric 'conditional_accuracy' metric" in stack.registry.list_deployments("generator")[0].reason
