@@ -211,6 +211,7 @@ def test_bad_inputs_show_the_apis_own_error_message(page):
 def test_a_push_and_a_rollback_show_in_the_answer_and_the_panel_without_a_page_reload(page, stack, tmp_path):
     open_model(page, "tabular")
     page.evaluate("window.notReloaded = true")
+    page.fill("#feature-0", "13")
     predict(page, "tabular")
     before = page.locator("#answer-version").inner_text()
     live = page.locator('#live tr[data-model="tabular"] .live-version')
@@ -226,6 +227,8 @@ def test_a_push_and_a_rollback_show_in_the_answer_and_the_panel_without_a_page_r
     expect(page.locator(f'#attempts li[data-model="tabular"][data-version="{pushed[1:]}"]'
                         '[data-outcome="promoted"]')).to_have_count(1)
     expect(page.locator("#answer-stale")).to_have_text(f" · {pushed} is live now")
+    expect(page.locator("#model-info")).to_contain_text(f"version {pushed[1:]} · held-out accuracy 0.930")
+    assert page.input_value("#feature-0") == "13"  # what was typed stays
     # AND the next answer comes from it
     sent = predict(page, "tabular")
     expect(page.locator("#answer-version")).to_have_text(pushed)
@@ -236,6 +239,7 @@ def test_a_push_and_a_rollback_show_in_the_answer_and_the_panel_without_a_page_r
     # WHEN it is rolled back
     assert main(["rollback", "tabular", "--endpoint", stack.base_url]) == 0
     expect(live).to_have_text(before)
+    expect(page.locator("#model-info")).to_contain_text(f"version {before[1:]} ·")
     rolled_back = page.locator(f'#attempts li[data-model="tabular"][data-outcome="rolled_back"]')
     expect(rolled_back.first).to_contain_text(f"tabular {before}")
     predict(page, "tabular")

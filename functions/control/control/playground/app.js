@@ -5,7 +5,8 @@ import {el} from "./dom.js";
 import {describe, formFor} from "./forms.js";
 
 const $ = (id) => document.getElementById(id);
-const state = {form: null, name: "", live: {}, canary: {}, answered: ""};
+// cardVersion: the live version the model card (and the info line) describes.
+const state = {form: null, name: "", live: {}, canary: {}, answered: "", cardVersion: null};
 
 function showModels(index, canaries) {
   const select = $("model");
@@ -18,26 +19,37 @@ function showModels(index, canaries) {
     select.value = names.includes(state.name) ? state.name : names.includes(wanted) ? wanted : names[0] || "";
     if (select.value !== state.name) openModel(select.value);
   }
+  const live = state.live[state.name];
+  if (live && live !== state.cardVersion) openModel(state.name, {keepForm: true});
   showStale();
 }
 
-async function openModel(name) {
-  state.name = name;
-  state.answered = "";
-  history.replaceState(null, "", `#${name}`);
-  for (const id of ["answer-meta", "answer-error", "model-info"]) $(id).textContent = "";
-  $("result").replaceChildren();
-  $("fields").replaceChildren(el("p", {class: "muted", text: "Loading…"}));
+// Picking a model builds its form. When its live version changes (a push, a rollback, its first
+// version), the card is read again: the info line follows, and the form, what was typed in it
+// included, stays unless there was none yet.
+async function openModel(name, {keepForm = false} = {}) {
+  const refresh = keepForm && state.form !== null && name === state.name;
+  state.cardVersion = state.live[name] ?? null;  // asked once per live version, whatever the answer
+  if (!refresh) {
+    state.name = name;
+    state.answered = "";
+    history.replaceState(null, "", `#${name}`);
+    for (const id of ["answer-meta", "answer-error", "model-info"]) $(id).textContent = "";
+    $("result").replaceChildren();
+    $("fields").replaceChildren(el("p", {class: "muted", text: "Loading…"}));
+  }
   const [card, metadata] = await Promise.all([call("GET", `models/${name}/card`), call("GET", `v2/models/${name}`)]);
   if (name !== state.name) return;  // another model was picked meanwhile
   if (!card.ok) {
+    if (refresh) return;
     state.form = null;
     $("fields").replaceChildren();
     $("answer-error").textContent = `${name} cannot be tried yet: ${card.error}`;
     return;
   }
-  state.form = formFor({name, card: card.data, metadata: metadata.ok ? metadata.data : null});
   $("model-info").textContent = describe(card.data);
+  if (refresh) return;
+  state.form = formFor({name, card: card.data, metadata: metadata.ok ? metadata.data : null});
   $("fields").replaceChildren(state.form.element);
 }
 
