@@ -38,7 +38,8 @@ def _logging(verbose: bool = False) -> None:
 
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s",
                         handlers=[RichHandler(console=console, show_path=False, markup=False)])
-    for noisy in ("botocore", "boto3", "urllib3", "werkzeug", "moto"):
+    # mangum logs every control request at INFO: with the playground open, its panel's polling.
+    for noisy in ("botocore", "boto3", "urllib3", "werkzeug", "moto", "mangum"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -69,7 +70,8 @@ def _banner(stack: Any, live: dict[str, str]) -> None:
     s = stack.settings
     api = f"http://{s.host}:{s.api_port}"
     endpoint = stack.aws.endpoint
-    console.print(f"\n[bold]Lepton local stack[/bold]\n  API        {api}\n  local AWS  {endpoint}"
+    console.print(f"\n[bold]Lepton local stack[/bold]\n  API        {api}\n  playground {api}/   (open it in a browser)"
+                  f"\n  local AWS  {endpoint}"
                   f"   (aws --endpoint-url {endpoint} ...)\n  logs       {s.state / 'logs' / 'functions.log'}\n")
     for spec in stack.template.functions().values():
         if spec.model_name:

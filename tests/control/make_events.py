@@ -53,6 +53,8 @@ def main() -> None:
     event("uploads-bad-version", "POST", "/models/{name}/uploads", "/models/tabular/uploads", params=tabular,
           body={"version": 0})
     event("openapi", "GET", "/openapi.json", "/openapi.json", iam=False)
+    event("model-card", "GET", "/models/{name}/card", "/models/tabular/card", params=tabular, iam=False)
+    event("status", "GET", "/status", "/status", query={"limit": 5}, iam=False)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from lepton.context import LambdaContext
 EXPECTED = {
     "list-models": 200, "get-model": 200, "get-model-unknown": 404, "deployments": 200,
     "rollback-unknown-version": 409, "promote-wrong-version": 409, "uploads": 200, "uploads-bad-version": 422,
-    "openapi": 200,
+    "openapi": 200, "model-card": 200, "status": 200,
 }
 
 
@@ -71,3 +71,19 @@ def test_a_misconfigured_function_answers_with_the_reason(world, monkeypatch):
     response = lambda_handler(load_event("control/list-models.json"), LambdaContext("c", 1024, 15))
     assert response["statusCode"] == 500
     assert json.loads(response["body"])["error"].startswith("LEPTON_FUNCTIONS is not valid JSON")
+
+
+@pytest.mark.parametrize(("path", "route", "content_type", "starts"), [
+    ("/", "GET /", "text/html; charset=utf-8", "<!doctype html>"),
+    ("/playground/app.js", "GET /playground/{file}", "text/javascript; charset=utf-8", "// The playground"),
+    ("/playground/style.css", "GET /playground/{file}", "text/css; charset=utf-8", "/* "),
+])
+def test_the_playground_files_go_through_mangum_as_text_not_base64(path, route, content_type, starts):
+    from control.handler import lambda_handler
+    from lepton.events import http_event
+
+    event = http_event("GET", path, route, path_parameters={"file": path.rsplit("/", 1)[1]} if "{" in route else None)
+    response = lambda_handler(event, LambdaContext("lepton-test-control", 1024, 15))
+    assert response["statusCode"] == 200
+    assert response["headers"]["content-type"] == content_type
+    assert response["isBase64Encoded"] is False and response["body"].startswith(starts)

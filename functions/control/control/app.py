@@ -14,11 +14,11 @@ from lepton_serving.errors import InvalidRequest, LeptonError, MethodNotAllowed,
 from lepton_serving.manifest import MODEL_NAME_PATTERN, V2_EXTENSIONS
 from starlette.exceptions import HTTPException
 
-from control import backends
+from control import backends, site
 from control.openapi import build_openapi
-from control.schemas import (AttemptOut, DeploymentsResponse, ErrorResponse, ModelDetail, ModelsResponse,
-                             PromoteRequest, RepositoryIndexRequest, RepositoryModel, RollbackRequest, ServerLive,
-                             ServerMetadata, ServerReady, UploadRequest, UploadResponse)
+from control.schemas import (AttemptOut, DeploymentsResponse, ErrorResponse, ModelCard, ModelDetail, ModelsResponse,
+                             PromoteRequest, PublicStatus, RepositoryIndexRequest, RepositoryModel, RollbackRequest,
+                             ServerLive, ServerMetadata, ServerReady, UploadRequest, UploadResponse)
 from control.service import ControlService
 from control.settings import Settings
 
@@ -28,6 +28,8 @@ DESCRIPTION = """\
 Lepton's HTTP API. **Control** routes (`/models`, `/deployments`) manage model versions and need
 IAM auth (SigV4, service `execute-api`). **Inference** routes are served by each model's own
 function: the Open Inference Protocol (V2, JSON tensors) and one friendly `predict` per model.
+**Public** routes (`/models/{name}/card`, `/status`) are open: what the playground page at `/`
+shows, without the names of the deployment's resources.
 """
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "Unknown model"},
@@ -68,7 +70,8 @@ def create_app(env: Mapping[str, str] | None = None) -> FastAPI:
                   openapi_url="/openapi.json", swagger_ui_oauth2_redirect_url=None,
                   openapi_tags=[{"name": "control", "description": "Versions, rollouts, uploads (IAM auth)"},
                                 {"name": "inference (V2)", "description": "Served by each model's function"},
-                                {"name": "inference (friendly)", "description": "Served by each model's function"}])
+                                {"name": "inference (friendly)", "description": "Served by each model's function"},
+                                {"name": "public", "description": "Open views for the playground page"}])
     app.state.env = dict(env) if env is not None else None
 
     @app.get("/models", tags=["control"], operation_id="listModels", response_model=ModelsResponse)
@@ -112,6 +115,21 @@ def create_app(env: Mapping[str, str] | None = None) -> FastAPI:
         """Deployment attempts (uploads, promotions, rollbacks), newest first."""
         return svc.deployments(model, limit)
 
+    # -- open views for the playground page (control.public decides what they show) ------------
+    @app.get("/models/{name}/card", tags=["public"], operation_id="modelCard", response_model=ModelCard,
+             responses={404: ERRORS[404], 502: ERRORS[502],
+                        503: {"model": ErrorResponse, "description": "No version is live yet"}})
+    def card(name: str, svc: Service) -> ModelCard:
+        """The live version's model card: labels, feature names, input sizes, metrics, an example."""
+        return svc.card(name)
+
+    @app.get("/status", tags=["public"], operation_id="publicStatus", response_model=PublicStatus,
+             responses={502: ERRORS[502]})
+    def status(svc: Service, limit: Annotated[int, Query(ge=1, le=100)] = 20) -> PublicStatus:
+        """Every model's live version and canary, and the newest deployment attempts with outcome and
+        reason; who made them, function versions and upload sources stay behind IAM (`/deployments`)."""
+        return svc.status(limit)
+
     # -- the V2 protocol's server-level routes: open, as every stock V2 client expects ----------
     @app.get("/v2", tags=["server (V2)"], operation_id="serverMetadata", response_model=ServerMetadata)
     def server_metadata() -> ServerMetadata:
@@ -140,6 +158,7 @@ def create_app(env: Mapping[str, str] | None = None) -> FastAPI:
             logger.warning("not ready", extra={"reason": exc.message})
             return JSONResponse({"ready": False}, status_code=503)
 
+    site.install(app)
     app.openapi = lambda: _cached_openapi(app)  # type: ignore[method-assign]
     _install_error_handlers(app)
     return app

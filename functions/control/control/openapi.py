@@ -134,7 +134,8 @@ class PredictResponse(BaseModel):
 
 _SCHEMAS = (ErrorResponse, GatewayMessage, InferenceRequest, InferenceResponse, ModelMetadataResponse,
             ModelReadyResponse, PredictRequest, PredictResponse)
-_OPEN_PATHS = ("/openapi.json", "/docs", "/v2", "/v2/repository/index", "/v2/health/live", "/v2/health/ready")
+_OPEN_PATHS = ("/openapi.json", "/docs", "/v2", "/v2/repository/index", "/v2/health/live", "/v2/health/ready",
+               "/models/{name}/card", "/status")
 
 
 def build_openapi(app: FastAPI, models: list[str]) -> dict[str, Any]:

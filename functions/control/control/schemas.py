@@ -173,3 +173,52 @@ class ServerLive(BaseModel):
 
 class ServerReady(BaseModel):
     ready: bool
+
+
+# -- the open routes behind the playground: what anyone may see ---------------------------------------
+class ModelCard(BaseModel):
+    """What a caller needs to build a request, from the live version's manifest. Nothing about
+    where the model is kept (bucket, keys, functions) and nothing large (no vocabulary)."""
+
+    name: str
+    version: int = Field(description="The live version this card describes.")
+    family: str | None = None
+    labels: list[str] | None = Field(default=None, description="One label per score, in order.")
+    preprocessing: dict[str, Any] = Field(
+        default_factory=dict, description="The manifest's preprocessing fields a request form needs "
+                                          "(feature_names, image size, id ranges, ...); the rest is left out.")
+    metrics: dict[str, Any] = Field(default_factory=dict, description="Held-out metrics from training.")
+    example: dict[str, Any] | None = Field(
+        default=None, description="The first golden example's inputs, in the graph's own terms (what the "
+                                  "deployer replays); left out when larger than 32 KB.")
+    created_at: str | None = None
+
+
+class PublicCanary(BaseModel):
+    version: int
+    weight: float = Field(description="Share of requests the canary version answers (0..1).")
+    started_at: str
+    promote_after: str
+
+
+class PublicModel(BaseModel):
+    name: str
+    live_version: int | None = Field(description="None until a version has been promoted.")
+    canary: PublicCanary | None = None
+    updated_at: str | None = None
+
+
+class PublicAttempt(BaseModel):
+    model: str
+    version: int
+    outcome: str
+    check: str = Field(default="", description="The gate check that refused the version, when one did.")
+    reason: str = Field(description="The recorded reason, with bucket, table and function names, ARNs and "
+                                    "account ids replaced by placeholders.")
+    created_at: str
+
+
+class PublicStatus(BaseModel):
+    models: list[PublicModel]
+    deployments: list[PublicAttempt] = Field(description="The newest deployment attempts of every model.")
+    hidden: str = Field(description="What this open view leaves out, and where to see it.")

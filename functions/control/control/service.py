@@ -5,6 +5,8 @@ errors (lepton_serving.errors); the app's one handler turns them into statuses.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -14,12 +16,15 @@ from lepton_deploy.functions import ALIAS, LambdaFunctions
 from lepton_deploy.registry import Attempt, LivePointer, Registry
 from lepton_deploy.rollout import Rollout
 from lepton_serving.bucket import ModelBucket, StoredVersion
-from lepton_serving.errors import Conflict, InvalidRequest, NotFound
+from lepton_serving.errors import (Conflict, InvalidRequest, LeptonError, ModelIntegrityError, ModelNotReady,
+                                  NotFound, ObjectMissing, StorageUnavailable, UpstreamFailure)
 from lepton_serving.manifest import MANIFEST_FILE, MODEL_FILE, Manifest, manifest_key, model_key, valid_name
 
-from control.schemas import (AliasOut, AttemptOut, CanaryOut, DeploymentsResponse, LastDeployment, ModelDetail,
-                             ModelsResponse, ModelSummary, PresignedUpload, PromoteRequest, RepositoryModel,
-                             RollbackRequest, TensorSpecOut, UploadRequest, UploadResponse, VersionInfo)
+from control.public import HIDDEN, Redactor, model_card, public_model
+from control.schemas import (AliasOut, AttemptOut, CanaryOut, DeploymentsResponse, LastDeployment, ModelCard,
+                             ModelDetail, ModelsResponse, ModelSummary, PresignedUpload, PromoteRequest, PublicStatus,
+                             RepositoryModel, RollbackRequest, TensorSpecOut, UploadRequest, UploadResponse,
+                             VersionInfo)
 from control.settings import Settings
 
 #: How many attempts of one model are read to tell each version's last decision.
@@ -43,6 +48,7 @@ class ControlService:
         self.rollout = backends.rollout
         self.functions = backends.functions
         self.bucket = backends.bucket
+        self.redact = Redactor(settings.bucket, settings.table, settings.functions.values())
 
     # -- reads -------------------------------------------------------------------------------
     def list_models(self) -> ModelsResponse:
@@ -90,6 +96,44 @@ class ControlService:
                                  "starting with a letter")
         attempts = self.registry.list_deployments(model or None, limit=limit)
         return DeploymentsResponse(deployments=[_attempt(a) for a in attempts])
+
+    # -- the open views (control.public): what the playground page may show ------------------
+    def card(self, name: str) -> ModelCard:
+        """The live version's public model card."""
+        with self._open_view():
+            pointer = self._require_known(name)
+        if pointer is None:
+            raise ModelNotReady(f"no version of '{name}' is live yet, so it has no model card; upload one")
+        version = pointer.live.version
+        # Rephrased, never passed on: the bucket's own messages name the bucket, and this route is open.
+        try:
+            manifest = self.bucket.manifest(manifest_key(name, version))
+        except StorageUnavailable as exc:
+            raise UpstreamFailure(f"the model bucket did not answer for the manifest of {name} v{version}") from exc
+        except ObjectMissing as exc:
+            raise ModelNotReady(f"the manifest of {name} v{version} is missing from the model bucket") from exc
+        except ModelIntegrityError as exc:
+            raise ModelNotReady(f"the manifest of {name} v{version} is not valid") from exc
+        return model_card(manifest)
+
+    def status(self, limit: int) -> PublicStatus:
+        """Every model's live version and canary, and the newest attempts, without infrastructure names."""
+        with self._open_view():
+            pointers = {p.model: p for p in self.registry.list_live()}
+            attempts = self.registry.list_deployments(None, limit=limit)
+        names = sorted(set(self.settings.functions) | set(pointers))
+        return PublicStatus(models=[public_model(name, pointers.get(name)) for name in names],
+                            deployments=[self.redact.attempt(a) for a in attempts], hidden=HIDDEN)
+
+    @contextmanager
+    def _open_view(self) -> Iterator[None]:
+        """An open route's errors, too, leave out the names of this deployment's resources."""
+        try:
+            yield
+        except LeptonError as exc:
+            exc.message = self.redact(exc.message)
+            exc.args = (exc.message,)
+            raise
 
     # -- moves -------------------------------------------------------------------------------
     def rollback(self, name: str, request: RollbackRequest, actor: str) -> AttemptOut:

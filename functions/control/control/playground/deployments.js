@@ -1,0 +1,51 @@
+// The deployments panel: what is live (POST /v2/repository/index), canaries and the newest
+// attempts (GET /status, an open view without resource names), refreshed every few seconds.
+import {call} from "./api.js";
+import {el, percent} from "./dom.js";
+
+const EVERY_MS = 2500;
+
+export function followDeployments(onIndex) {
+  const live = document.getElementById("live");
+  const attempts = document.getElementById("attempts");
+  const updated = document.getElementById("deployments-updated");
+  const hidden = document.getElementById("hidden");
+
+  async function refresh() {
+    const [index, status] = await Promise.all([call("POST", "v2/repository/index", {}), call("GET", "status")]);
+    const canaries = Object.fromEntries((status.ok ? status.data.models : []).map((m) => [m.name, m.canary]));
+    if (index.ok) onIndex(index.data, canaries);
+    if (index.ok) {
+      live.replaceChildren(...index.data.map((model) => el("tr", {"data-model": model.name},
+        el("th", {scope: "row", text: model.name}),
+        el("td", {class: "live-version", text: model.version ? `v${model.version}` : model.state.toLowerCase(),
+                  title: model.reason || null}),
+        el("td", {class: "canary", text: canaryText(canaries[model.name])}))));
+    }
+    if (status.ok) {
+      attempts.replaceChildren(...status.data.deployments.map(attempt));
+      if (!status.data.deployments.length) attempts.append(el("li", {text: "No deployment attempts yet."}));
+      // `command` in the API's text is a command to run: shown as code.
+      hidden.replaceChildren(...status.data.hidden.split("`").map((part, i) => i % 2 ? el("code", {text: part}) : part));
+    }
+    const problem = [index, status].find((r) => !r.ok);
+    updated.textContent = problem ? `Last refresh failed: ${problem.error}` : `Updated ${clock(new Date())}.`;
+    setTimeout(refresh, document.hidden ? EVERY_MS * 4 : EVERY_MS);
+  }
+  refresh();
+}
+
+function canaryText(canary) {
+  if (!canary) return "none";
+  return `v${canary.version} at ${percent(canary.weight)}, until ${clock(new Date(canary.promote_after))}`;
+}
+
+function attempt(a) {
+  return el("li", {"data-outcome": a.outcome, "data-model": a.model, "data-version": a.version},
+    el("time", {datetime: a.created_at, text: clock(new Date(a.created_at))}), " ",
+    el("strong", {text: `${a.model} v${a.version}`}), " ",
+    el("span", {class: `outcome ${a.outcome}`, text: a.outcome.replace("_", " ")}),
+    a.check ? ` at check ${a.check}` : "", el("span", {class: "reason", text: a.reason}));
+}
+
+const clock = (date) => date.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit", second: "2-digit"});
