@@ -22,11 +22,9 @@ from lepton_deploy.registry import Registry
 from lepton_serving import clients
 from lepton_serving.table import DeploymentsTable
 from moto import mock_aws
+from control_names import BUCKET, FUNCTIONS, LOGICAL
 from onnx_models import manifest_for, mlp_model
 
-BUCKET = "lepton-models-control"
-FUNCTIONS = {"tabular": "lepton-test-tabular", "digits": "lepton-test-digits"}
-LOGICAL = {"tabular": "TabularFunction", "digits": "DigitsFunction"}
 ROLE_POLICY = ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
                '"Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}')
 

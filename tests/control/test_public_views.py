@@ -9,7 +9,7 @@ import pytest
 from lepton_serving.manifest import GoldenExample
 from onnx_models import manifest_for, mlp_model
 
-from conftest import BUCKET, FUNCTIONS
+from control_names import BUCKET, FUNCTIONS
 
 PLAYGROUND = Path(__file__).resolve().parents[2] / "functions" / "control" / "control" / "playground"
 
