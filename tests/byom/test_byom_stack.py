@@ -46,7 +46,7 @@ def world(tmp_path_factory, moto_server) -> Iterator[dict]:  # noqa: F811 - the 
     (root.parent / "price.onnx").write_bytes(regressor)
     saved = list(sys.path)
     assert lepton(root, "add", "price", "--model", str(root.parent / "price.onnx"), "--aws-port", "1") == 0
-    write_all(root / ".lepton" / "artifacts")  # the four families, as tests/local_stack.py serves them
+    write_all(root / ".lepton" / "artifacts")  # every family, as tests/local_stack.py serves them
     settings = StackSettings(root=root, api_port=free_port(), aws_port=moto_server, train_missing=False,
                              external_aws=True)
     stack = boot(settings, watch=True)
@@ -70,7 +70,8 @@ def wait_for(url: str, body: dict, timeout: float = 10.0) -> requests.Response:
 
 def test_a_model_added_before_lepton_up_is_published_and_served_like_the_trained_ones(world):
     stack: LocalStack = world["stack"]
-    assert stack.live_at_start == {"tabular": "1", "digits": "1", "sentiment": "1", "recommender": "1", "price": "1"}
+    assert stack.live_at_start == {"tabular": "1", "digits": "1", "sentiment": "1", "recommender": "1",
+                                   "generator": "1", "price": "1"}
     regressor, rows = world["regressor"]
     answer = requests.post(f"{world['api']}/models/price/predict", json={"instances": rows.tolist()}, timeout=10)
     assert answer.status_code == 200
