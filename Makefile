@@ -8,7 +8,7 @@ PYTHON312 ?= $(shell for p in python3.12 $$(pyenv root 2>/dev/null)/versions/3.1
 	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 STAMP := $(VENV)/.installed-$(shell cat requirements/dev.txt pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: venv clients up test test-fast bench lint clean sam-validate sam-build
+.PHONY: venv clients checkov up test test-fast bench lint clean sam-validate sam-build
 
 $(STAMP): requirements/dev.txt pyproject.toml
 	@if [ -z "$(PYTHON312)" ]; then \
@@ -31,7 +31,19 @@ up: venv
 clients: venv
 	$(VENV)/bin/python -m bench.venvs kserve
 
-test: venv clients
+# checkov pins boto3, networkx and packaging below requirements/dev.txt: its own venv too.
+CHECKOV_VENV ?= .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell sha1sum requirements/checkov.txt | cut -c1-12)
+
+$(CHECKOV_STAMP): requirements/checkov.txt
+	@test -n "$(PYTHON312)" || { echo "Python 3.12 is needed for the checkov venv"; exit 1; }
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON312) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements/checkov.txt
+	@rm -f $(CHECKOV_VENV)/.installed-*; touch $@
+
+checkov: $(CHECKOV_STAMP)
+
+test: venv clients checkov
 	$(VENV)/bin/python -m pytest
 
 test-fast: venv
@@ -40,8 +52,9 @@ test-fast: venv
 bench: venv
 	$(VENV)/bin/lepton bench
 
-lint: venv
+lint: venv checkov
 	$(VENV)/bin/cfn-lint template.yaml
+	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --skip-download --compact
 
 # The SAM CLI pins boto3/click/pydantic, so it gets its own venv, never .venv.
 SAM_VENV ?= .venv-sam
@@ -64,4 +77,4 @@ sam-build: $(SAM)
 		$(SAM) build --parameter-overrides Architecture=$(ARCH)
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .lepton .aws-sam
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .lepton .aws-sam

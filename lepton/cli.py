@@ -30,7 +30,8 @@ def _settings(args: argparse.Namespace):
 
     return StackSettings(root=find_root(), host=args.host, api_port=getattr(args, "port", 3000),
                          aws_port=args.aws_port, state_dir=getattr(args, "state_dir", None),
-                         train_missing=not getattr(args, "no_train", False))
+                         train_missing=not getattr(args, "no_train", False),
+                         inference_auth=getattr(args, "inference_auth", None))
 
 
 def _logging(verbose: bool = False) -> None:
@@ -70,9 +71,13 @@ def _banner(stack: Any, live: dict[str, str]) -> None:
     s = stack.settings
     api = f"http://{s.host}:{s.api_port}"
     endpoint = stack.aws.endpoint
+    auth = stack.template.parameters.get("InferenceAuth", "NONE")
+    how = {"NONE": "open", "IAM": "SigV4-signed with the local credentials (testing/testing, us-east-1)",
+           "JWT": "a bearer token from `lepton token`"}.get(auth, auth)
     console.print(f"\n[bold]Lepton local stack[/bold]\n  API        {api}\n  playground {api}/   (open it in a browser)"
                   f"\n  local AWS  {endpoint}"
-                  f"   (aws --endpoint-url {endpoint} ...)\n  logs       {s.state / 'logs' / 'functions.log'}\n")
+                  f"   (aws --endpoint-url {endpoint} ...)\n  logs       {s.state / 'logs' / 'functions.log'}\n"
+                  f"  inference  InferenceAuth={auth}: {how}\n")
     for spec in stack.template.functions().values():
         if spec.model_name:
             console.print(f"  {spec.model_name:<12} live version {live.get(spec.model_name, '-'):<4} "
@@ -80,6 +85,16 @@ def _banner(stack: Any, live: dict[str, str]) -> None:
     example = ('{"inputs":[{"name":"features","shape":[1,3],"datatype":"FP32","data":[13.0,0.12,22.0]}]}')
     console.print(f"\nTry:\n  curl -s {api}/v2/models/tabular/infer -H 'content-type: application/json' "
                   f"-d '{example}'\n\nCtrl-C stops the stack.\n", soft_wrap=True)
+
+
+# -- token -------------------------------------------------------------------------------------
+def cmd_token(args: argparse.Namespace) -> int:
+    """A bearer token from the local stack's issuer, for `lepton up --inference-auth jwt`."""
+    from .stack import StackSettings
+
+    issuer = StackSettings(root=find_root()).issuer
+    print(issuer.token(audience=args.audience, subject=args.subject, seconds=int(args.minutes * 60)))
+    return 0
 
 
 # -- invoke --------------------------------------------------------------------------------------
@@ -127,7 +142,18 @@ def build_parser() -> argparse.ArgumentParser:
     stack_options(up)
     up.add_argument("--state-dir", type=Path, help="trained models, caches and logs (default .lepton/)")
     up.add_argument("--no-train", action="store_true", help="serve only models already trained (never train)")
+    up.add_argument("--inference-auth", choices=["none", "iam", "jwt"], type=str.lower,
+                    help="who may call the model routes, as the InferenceAuth template parameter "
+                         "(default: its default, none); jwt: tokens from `lepton token`")
     up.set_defaults(func=cmd_up)
+
+    from .issuer import LOCAL_AUDIENCE
+
+    token = sub.add_parser("token", help="print a bearer token for `lepton up --inference-auth jwt`")
+    token.add_argument("--audience", default=LOCAL_AUDIENCE, help=f"aud claim (default {LOCAL_AUDIENCE})")
+    token.add_argument("--subject", default="local-user", help="sub claim (default local-user)")
+    token.add_argument("--minutes", type=float, default=60.0, help="lifetime (default 60)")
+    token.set_defaults(func=cmd_token)
 
     invoke = sub.add_parser("invoke", help="run one function in-process with an event, like `sam local invoke`")
     invoke.add_argument("function", help="logical id in template.yaml, e.g. TabularFunction")

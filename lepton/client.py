@@ -120,14 +120,21 @@ class ControlClient:
                               response.status_code)
         return payload
 
-    def put(self, url: str, headers: dict[str, str], data: bytes,
-            progress: Callable[[int], None] | None = None) -> None:
-        """PUT to a presigned URL (no signing here: the URL carries it), streaming with progress."""
-        response = self._send("PUT", url, headers, _Reader(data, progress))
-        if response.status_code == 412:
-            raise ClientError("the object already exists (someone uploaded this version meanwhile); push again", 412)
+    def upload(self, upload: dict[str, Any], data: bytes, progress: Callable[[float], None] | None = None) -> None:
+        """POST ``data`` to one of the API's presigned uploads: its signed form fields, then the
+        file, as S3's POST wants them (no signing here: the policy carries it)."""
+        from urllib3 import encode_multipart_formdata
+
+        if len(data) > upload["max_bytes"]:
+            raise ClientError(f"{upload['file']} is {len(data):,} bytes; an upload takes at most "
+                              f"{upload['max_bytes']:,} (the stack's LEPTON_MAX_UPLOAD_BYTES)")
+        body, content_type = encode_multipart_formdata(
+            [*upload["fields"].items(), ("file", (upload["file"], data, "application/octet-stream"))])
+        # progress in the file's bytes, though the form around it is sent too
+        scaled = (lambda n: progress(n * len(data) / len(body))) if progress else None
+        response = self._send("POST", upload["url"], {"content-type": content_type}, _Reader(body, scaled))
         if response.status_code >= 300:
-            raise ClientError(f"upload refused: {response.status_code} {_s3_message(response.text)}",
+            raise ClientError(f"upload of {upload['file']} refused: {response.status_code} {_s3_message(response.text)}",
                               response.status_code)
 
     def _send(self, method: str, url: str, headers: dict[str, str], body: Any) -> Any:
@@ -146,7 +153,7 @@ class ControlClient:
 
 
 class _Reader:
-    """A body requests can stream with a Content-Length (S3 refuses chunked PUTs), reporting progress."""
+    """A body requests can stream with a Content-Length (S3 refuses chunked uploads), reporting progress."""
 
     def __init__(self, data: bytes, progress: Callable[[int], None] | None):
         self.data, self.offset, self.progress = data, 0, progress

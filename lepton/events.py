@@ -14,7 +14,10 @@ _TEXT_TYPES = ("application/json", "text/", "application/xml", "application/x-ww
 def http_event(method: str, path: str, route_key: str, *, query: str = "",
                headers: dict[str, str] | None = None, body: bytes = b"",
                path_parameters: dict[str, str] | None = None, source_ip: str = "127.0.0.1",
-               api_id: str = "local", stage: str = "$default") -> dict[str, Any]:
+               api_id: str = "local", stage: str = "$default",
+               authorizer: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``authorizer``: what API Gateway tells the function of an authorized caller
+    (requestContext.authorizer: {"iam": {...}} or {"jwt": {"claims": ..., "scopes": ...}})."""
     headers = {k.lower(): v for k, v in (headers or {}).items()}
     now = time.time()
     event: dict[str, Any] = {
@@ -43,6 +46,8 @@ def http_event(method: str, path: str, route_key: str, *, query: str = "",
         },
         "isBase64Encoded": False,
     }
+    if authorizer:
+        event["requestContext"]["authorizer"] = authorizer
     if query:
         event["queryStringParameters"] = _query_parameters(query)
     if path_parameters:

@@ -10,20 +10,50 @@ import base64
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from .events import http_event, http_response
 from .routes import RouteTable
-from .template import Route
+from .template import OPEN, Route
 
 log = logging.getLogger("lepton.gateway")
 
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A request as the gateway received it: what an authorizer may look at."""
+
+    method: str
+    path: str  # decoded, as routes match it
+    raw_path: str  # as sent, percent-encoding kept: what a SigV4 signature covers
+    query: str
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """An authorizer's answer: allowed (with what the event's requestContext.authorizer says of
+    the caller), or refused with API Gateway's status, message and headers."""
+
+    status: int = 200
+    message: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    context: dict[str, Any] | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.status < 400
+
+
 #: (function logical id, event) -> the handler's raw return value
 Dispatch = Callable[[str, dict[str, Any]], Any]
-#: (route, headers, method, path, body) -> None when allowed, else a reason
-Authorizer = Callable[[Route, dict[str, str]], "str | None"]
+#: (route, request) -> whether it may pass
+Authorizer = Callable[[Route, Incoming], Verdict]
 
 LAMBDA_PAYLOAD_LIMIT = 6 * 1024 * 1024
 
@@ -55,16 +85,20 @@ class LocalGateway:
         return match is not None and match.route.function in self.threaded
 
     def handle(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes,
-               source_ip: str = "127.0.0.1") -> tuple[int, dict[str, str], bytes]:
+               source_ip: str = "127.0.0.1", raw_path: str | None = None) -> tuple[int, dict[str, str], bytes]:
         match = self.table.match(method, path)
         if match is None:
             return _message(404, "Not Found")
-        if match.route.auth != "NONE" and self.authorize is not None:
-            refusal = self.authorize(match.route, headers)
-            if refusal:
-                return _message(403, refusal)
+        caller = None
+        if match.route.auth != OPEN and self.authorize is not None:
+            verdict = self.authorize(match.route, Incoming(method, path, raw_path or path, query,
+                                                           {k.lower(): v for k, v in headers.items()}, body))
+            if not verdict.allowed:
+                status, out_headers, text = _message(verdict.status, verdict.message)
+                return status, {**out_headers, **verdict.headers}, text
+            caller = verdict.context
         event = http_event(method, path, match.route_key, query=query, headers=headers, body=body,
-                           path_parameters=match.path_parameters or None, source_ip=source_ip)
+                           path_parameters=match.path_parameters or None, source_ip=source_ip, authorizer=caller)
         if len(event.get("body") or "") > LAMBDA_PAYLOAD_LIMIT:
             return _message(413, "Request Entity Too Large")
         try:
@@ -110,8 +144,9 @@ def asgi_app(gateway: LocalGateway) -> Callable[..., Any]:
             value = raw_value.decode("latin-1")
             headers[name] = f"{headers[name]},{value}" if name in headers else value
         client = scope.get("client") or ("127.0.0.1", 0)
+        raw_path = (scope.get("raw_path") or scope["path"].encode("utf-8")).decode("latin-1")
         request = (scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"),
-                   headers, b"".join(chunks), client[0])
+                   headers, b"".join(chunks), client[0], raw_path)
         if gateway.needs_thread(scope["method"], scope["path"]):
             status, out_headers, body = await asyncio.get_running_loop().run_in_executor(
                 workers, gateway.handle, *request)

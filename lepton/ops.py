@@ -127,7 +127,7 @@ def cmd_push(args: argparse.Namespace, client: ControlClient, out: Console) -> i
         for upload in grant["uploads"]:  # the API lists model.onnx first, manifest.json last
             data = bodies[upload["file"]]
             task = progress.add_task(f"{args.model} v{version} {upload['file']}", total=len(data))
-            client.put(upload["url"], upload["headers"], data, lambda n, t=task: progress.advance(t, n))
+            client.upload(upload, data, lambda n, t=task: progress.advance(t, n))
     out.print(f"uploaded {args.model} v{version} ({_size(len(model_bytes))}) to s3://{grant['bucket']}/"
               f"{grant['uploads'][0]['key'].rsplit('/', 1)[0]}/", highlight=False)
     if not args.wait:

@@ -5,8 +5,9 @@
 queues, one Lambda function per template function with a `live` alias), the deploy worker
 (worker.py: SQS -> deployer), the functions run in-process (functions.py), the trained models
 published to the bucket (artifacts.py) so the real redeploy path promotes them, the deployment
-feed (feed.py) and the API (gateway.py, aliases.py, sigv4.py). Requests are served by the
-version the alias names, so local and cloud behave the same.
+feed (feed.py) and the API (gateway.py, aliases.py, and authorizers.py: sigv4.py for IAM,
+jwt_authorizer.py against the local issuer.py for JWT). Requests are served by the version the
+alias names, so local and cloud behave the same.
 """
 from __future__ import annotations
 
@@ -25,13 +26,14 @@ from lepton_serving.table import DeploymentsTable
 
 from .aliases import LiveAliases
 from .artifacts import ensure_artifacts, publish_models
+from .authorizers import LocalAuthorizers
 from .emf import EmfForwarder, EmfTee
 from .feed import DeploymentFeed
 from .functions import FunctionHost
 from .gateway import LocalGateway, asgi_app
 from .invoke import InProcessInvoker
-from .local_aws import LocalAws, port_open
-from .sigv4 import sigv4_present
+from .issuer import LOCAL_AUDIENCE, LocalIssuer
+from .local_aws import REGION, LocalAws, port_open
 from .template import FunctionSpec, Template
 from .template_watch import TemplateWatch
 from .worker import DeployWorker
@@ -54,10 +56,25 @@ class StackSettings:
     train_missing: bool = True
     models: list[str] | None = None  # serve only these (default: every model function)
     external_aws: bool = False  # a moto server (or other endpoint) already runs at aws_port
+    inference_auth: str | None = None  # the template's InferenceAuth: NONE, IAM or JWT (default: its default)
 
     @property
     def state(self) -> Path:
         return self.state_dir or self.root / ".lepton"
+
+    @property
+    def issuer(self) -> LocalIssuer:
+        """The stack's own token issuer: with InferenceAuth=JWT, the one JwtIssuer names."""
+        return LocalIssuer(self.state / "issuer")
+
+    @property
+    def parameters(self) -> dict[str, str]:
+        """Template parameter overrides, as `sam deploy --parameter-overrides` would give them."""
+        if not self.inference_auth:
+            return {}
+        mode = self.inference_auth.upper()
+        local_jwt = {"JwtIssuer": self.issuer.issuer, "JwtAudience": LOCAL_AUDIENCE} if mode == "JWT" else {}
+        return {"InferenceAuth": mode, **local_jwt}
 
     @property
     def artifacts(self) -> Path:
@@ -99,7 +116,11 @@ class LocalStack:
     def start_worker(self) -> None:
         deployer = self._deployer()
         if deployer is not None:
-            self.worker = DeployWorker(self.names["DeployQueueUrl"], self.host.handler(deployer), self.client("sqs"))
+            spec = self.host.specs[deployer]
+            sources = [e.get("Properties", {}) for e in spec.properties.get("Events", {}).values() if e.get("Type") == "SQS"]
+            self.worker = DeployWorker(self.names["DeployQueueUrl"], self.host.handler(deployer), self.client("sqs"),
+                                       batch_size=int(sources[0].get("BatchSize", 10)) if sources else 10,
+                                       memory_mb=spec.memory_mb, timeout_s=spec.timeout_s)
             self.worker.start()
 
     def _deployer(self) -> str | None:
@@ -111,12 +132,12 @@ class LocalStack:
         artifact is published through the normal upload path); a removed one stops being served;
         a changed one (the deployer learning a model) is configured again."""
         path = self.settings.root / "template.yaml"
-        fresh = Template(path).functions()
+        fresh = Template(path, parameters=self.settings.parameters).functions()
         added = [lid for lid in fresh if lid not in self.host.specs]
         removed = [lid for lid in self.host.specs if lid not in fresh]
         names = {k: v for k, v in self.names.items() if k not in removed}
         names.update({lid: f"{PREFIX}-{lid}" for lid in added})
-        template = Template(path, names=names)
+        template = Template(path, names=names, parameters=self.settings.parameters)
         specs = template.functions()
         lam = self.client("lambda")
         for logical_id in added:
@@ -182,7 +203,8 @@ class LocalStack:
             version, env = picked
             return host.invoke(logical_id, event, env=env, version=version)
 
-        self.api = LocalGateway(self.template.routes(), dispatch, authorize=sigv4_present, threaded=_threaded(functions))
+        authorize = LocalAuthorizers(REGION, self.template.jwt_authorizers(), jwks=self.settings.issuer.jwks)
+        self.api = LocalGateway(self.template.routes(), dispatch, authorize=authorize, threaded=_threaded(functions))
         return self.api
 
     def api_server(self, gateway: LocalGateway) -> Any:
@@ -237,10 +259,10 @@ def attach(settings: StackSettings) -> LocalStack:
     """A stack another process started (`make up`), used without provisioning anything."""
     aws = LocalAws(settings.host, settings.aws_port, external=True)
     aws.activate()
-    template = Template(settings.root / "template.yaml")
+    template = Template(settings.root / "template.yaml", parameters=settings.parameters)
     functions = template.functions()
     names = {"ModelBucket": settings.bucket, **{lid: f"{PREFIX}-{lid}" for lid in functions}}
-    template = Template(settings.root / "template.yaml", names=names)
+    template = Template(settings.root / "template.yaml", names=names, parameters=settings.parameters)
     host = FunctionHost(template, base_env=_function_env(aws, settings),
                         physical_names={lid: names[lid] for lid in functions})
     host.invoker = InProcessInvoker(host, LambdaFunctions(aws.client("lambda")))
@@ -252,14 +274,14 @@ def provision(settings: StackSettings, aws: LocalAws) -> LocalStack:
     """Create in the local AWS what template.yaml declares, named as a deployed stack would be."""
     from .deploy_setup import provision as provision_redeploy
 
-    template = Template(settings.root / "template.yaml")
+    template = Template(settings.root / "template.yaml", parameters=settings.parameters)
     functions = template.functions()
     names = {"ModelBucket": settings.bucket, **{lid: f"{PREFIX}-{lid}" for lid in functions}}
     model_functions = {spec.model_name: names[lid] for lid, spec in functions.items() if spec.model_name}
     deploy_env = provision_redeploy(aws.client, settings.bucket, model_functions, template=template, prefix=PREFIX)
     names.update(deploy_env.pop("_names", {}))
     names["DeployQueue"] = names["DeployQueueUrl"]  # CloudFormation's !Ref of a queue is its URL
-    template = Template(settings.root / "template.yaml", names=names)
+    template = Template(settings.root / "template.yaml", names=names, parameters=settings.parameters)
     lam = aws.client("lambda")
     role = aws.client("iam").create_role(RoleName=f"{PREFIX}-function", AssumeRolePolicyDocument=ROLE_POLICY)
     for logical_id, spec in template.functions().items():

@@ -38,6 +38,13 @@ def aws_environment() -> Iterator[None]:
 @pytest.fixture(scope="module")
 def moto_server() -> Iterator[int]:
     """moto in its own process: its state is global per process, and other tests use mock_aws."""
+    with moto_process() as port:
+        yield port
+
+
+@contextmanager
+def moto_process() -> Iterator[int]:
+    """A moto server process on a free port for the block; yields the port."""
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

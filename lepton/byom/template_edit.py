@@ -2,13 +2,16 @@
 
 ruamel.yaml keeps every comment, quote, flow mapping and blank line of the file, so the only
 bytes that change are the model's own: its function (routes, least-privilege policy; the
-`live` alias comes from Globals' AutoPublishAlias), its memory parameter, its entry in every
-LEPTON_FUNCTIONS map (the deployer's and the control API's) and its two ARNs in every IAM
-statement that lists the model functions (MoveModelFunctions, MoveLiveAliases). Removing a
-model takes out exactly those, so add-then-remove gives back the file byte for byte.
+`live` alias, reserved concurrency and the routes' InferenceAuth come from Globals and the
+API's default authorizer), its log group, its memory parameter, its entry in every
+LEPTON_FUNCTIONS map (the deployer's and the control API's) and its ARNs in every IAM
+statement that lists the model functions (MoveModelFunctions, MoveLiveAliases,
+PreTrafficCalls). Removing a model takes out exactly those, so add-then-remove gives back the
+file byte for byte.
 """
 from __future__ import annotations
 
+import copy
 import io
 import os
 from dataclasses import dataclass
@@ -38,6 +41,10 @@ class ModelFunction:
     @property
     def code_uri(self) -> str:
         return f"functions/{self.name}/"
+
+    @property
+    def log_group(self) -> str:
+        return log_group_id(self.logical_id)
 
     def routes(self) -> list[tuple[str, str, str]]:
         """(event name, method, path): V2 and friendly, the same shape as every model function's."""
@@ -102,9 +109,14 @@ class TemplateFile:
     # -- editing -------------------------------------------------------------------------------
     def add_model(self, fn: ModelFunction, description: str) -> None:
         models = self.model_functions()
-        after = list(self.resources).index(list(models)[-1]) + 1 if models else len(self.resources)
-        self.resources.insert(after, fn.logical_id, _function(fn, description))
+        after = self._after(list(models)[-1]) if models else len(self.resources)
+        # checkov's suppressions (their reasons) as the other model functions and log groups have them
+        first = next(iter(models), None)
+        self.resources.insert(after, fn.logical_id, _function(fn, description, self._metadata(first)))
         _blank_line_before(self.resources, fn.logical_id)
+        self.resources.insert(after + 1, fn.log_group,
+                              _log_group(fn, self._metadata(first and log_group_id(first))))
+        _blank_line_before(self.resources, fn.log_group)
         # Before the last parameter, never after it: a block value that ends the section would
         # take the blank line below it, and removing the model would then take that line too.
         parameters = self.parameters()
@@ -112,7 +124,9 @@ class TemplateFile:
         for mapping in self._function_maps():
             mapping.insert(len(mapping), fn.name, _tag("!Ref", fn.logical_id))
         for resources in self._model_arn_lists(models):
-            resources.append(_tag("!GetAtt", f"{fn.logical_id}.Arn"))
+            # The same forms the list has: the function and its versions, or its versions only.
+            if any(isinstance(r, TaggedScalar) and r.tag.value == "!GetAtt" for r in resources):
+                resources.append(_tag("!GetAtt", f"{fn.logical_id}.Arn"))
             resources.append(_tag("!Sub", DoubleQuotedScalarString(f"${{{fn.logical_id}.Arn}}:*")))
 
     def remove_model(self, logical_id: str, name: str, memory_parameter: str) -> None:
@@ -125,6 +139,7 @@ class TemplateFile:
             if isinstance(value, TaggedScalar) and value.value == logical_id:
                 del mapping[name]
         self.parameters().pop(memory_parameter, None)
+        self.resources.pop(log_group_id(logical_id), None)
         del self.resources[logical_id]
 
     def text(self) -> str:
@@ -148,9 +163,20 @@ class TemplateFile:
                 maps.append(value)
         return maps
 
+    def _metadata(self, logical_id: str | None) -> CommentedMap | None:
+        resource = self.resources.get(logical_id) if logical_id else None
+        return copy.deepcopy(resource["Metadata"]) if resource and "Metadata" in resource else None
+
+    def _after(self, logical_id: str) -> int:
+        """Where the resource after ``logical_id`` (and its log group) goes."""
+        keys = list(self.resources)
+        index = keys.index(logical_id) + 1
+        return index + 1 if index < len(keys) and keys[index] == log_group_id(logical_id) else index
+
     def _model_arn_lists(self, models: dict[str, str]) -> list[CommentedSeq]:
-        """Every IAM statement's Resource list that names one of ``models``' functions by ARN."""
-        wanted = {f"{lid}.Arn" for lid in models}
+        """Every IAM statement's Resource list that names one of ``models``' functions (or its
+        versions) by ARN."""
+        wanted = {f"{lid}.Arn" for lid in models} | {f"${{{lid}.Arn}}:*" for lid in models}
         lists = []
         for lid, resource in self.functions().items():
             if lid in models:
@@ -165,7 +191,7 @@ class TemplateFile:
 
 
 # -- the pieces of a model function ----------------------------------------------------------------
-def _function(fn: ModelFunction, description: str) -> CommentedMap:
+def _function(fn: ModelFunction, description: str, metadata: CommentedMap | None = None) -> CommentedMap:
     events = CommentedMap()
     for event, method, path in fn.routes():
         quoted = DoubleQuotedScalarString(path) if "{" in path else path
@@ -174,9 +200,12 @@ def _function(fn: ModelFunction, description: str) -> CommentedMap:
     read_model = CommentedMap([("Effect", "Allow"), ("Action", "s3:GetObject"),
                                ("Resource", _tag("!Sub", DoubleQuotedScalarString(
                                    f"${{ModelBucket.Arn}}/models/{fn.name}/*")))])
+    own_items = CommentedMap([("ForAllValues:StringEquals", CommentedMap([
+        ("dynamodb:LeadingKeys", _flow_seq([DoubleQuotedScalarString(f"model#{fn.name}")]))]))])
     read_live = CommentedMap([("Effect", "Allow"), ("Action", "dynamodb:GetItem"),
-                              ("Resource", _tag("!GetAtt", "DeploymentsTable.Arn"))])
+                              ("Resource", _tag("!GetAtt", "DeploymentsTable.Arn")), ("Condition", own_items)])
     read_live.yaml_add_eol_comment("# live_model_ref: the promoted version survives a `sam deploy`", "Effect")
+    read_live.yaml_add_eol_comment("# this model's items only", "Condition")
     layers = CommentedSeq([_tag("!Ref", "OnnxRuntimeLayer"), _tag("!Ref", "ServingLayer")])
     layers.fa.set_flow_style()
     properties = CommentedMap([
@@ -190,7 +219,24 @@ def _function(fn: ModelFunction, description: str) -> CommentedMap:
         ("Policies", CommentedSeq([CommentedMap([("Statement", CommentedSeq([read_model, read_live]))])])),
         ("Events", events),
     ])
-    return CommentedMap([("Type", FUNCTION_TYPE), ("Properties", properties)])
+    return _resource(FUNCTION_TYPE, metadata, properties)
+
+
+def _log_group(fn: ModelFunction, metadata: CommentedMap | None = None) -> CommentedMap:
+    return _resource("AWS::Logs::LogGroup", metadata, _flow([
+        ("LogGroupName", _tag("!Sub", DoubleQuotedScalarString(f"/aws/lambda/${{{fn.logical_id}}}"))),
+        ("RetentionInDays", _tag("!Ref", "LogRetentionDays")),
+    ]))
+
+
+def _resource(kind: str, metadata: CommentedMap | None, properties: CommentedMap) -> CommentedMap:
+    """Type, Metadata (when there is one), Properties: the order of the template's own resources."""
+    return CommentedMap([("Type", kind), *([("Metadata", metadata)] if metadata else []), ("Properties", properties)])
+
+
+def log_group_id(function_id: str) -> str:
+    """A function's log group, by the template's naming: TabularFunction -> TabularFunctionLogs."""
+    return f"{function_id}Logs"
 
 
 def _memory_parameter(fn: ModelFunction) -> CommentedMap:
@@ -207,6 +253,12 @@ def _flow(items: list[tuple[str, Any]]) -> CommentedMap:
     mapping = CommentedMap(items)
     mapping.fa.set_flow_style()
     return mapping
+
+
+def _flow_seq(items: list[Any]) -> CommentedSeq:
+    seq = CommentedSeq(items)
+    seq.fa.set_flow_style()
+    return seq
 
 
 def _tag(tag: str, value: str) -> TaggedScalar:

@@ -1,8 +1,10 @@
 """The control API through FastAPI's TestClient, with moto and the real deployer behind it."""
 from __future__ import annotations
 
+import base64
 import hashlib
-from urllib.parse import parse_qs, urlsplit
+import json
+from datetime import UTC, datetime, timedelta
 
 
 
@@ -112,24 +114,48 @@ def test_promote_finishes_a_running_canary(world, api, monkeypatch):
     assert again.status_code == 409 and again.json()["error"] == "no canary of 'tabular' is running; version 2 is live"
 
 
-def test_uploads_presign_the_next_version_model_first_manifest_last(world, api):
+def policy_of(upload: dict) -> dict:
+    """The POST policy S3 will hold the upload to: its conditions, by name, and when it expires."""
+    document = json.loads(base64.b64decode(upload["fields"]["policy"]))
+    conditions = {}
+    for condition in document["conditions"]:
+        if isinstance(condition, dict):
+            conditions.update(condition)
+        else:
+            conditions[condition[0] if condition[0] == "content-length-range" else condition[1]] = condition
+    return {"expiration": document["expiration"], **conditions}
+
+
+def test_uploads_presign_size_capped_posts_of_the_next_version_model_first_manifest_last(world, api):
     world.publish(1)
     world.publish(2)
     response = api.post("/models/tabular/uploads", json={})
     assert response.status_code == 200, response.text
     grant = response.json()
     assert grant["version"] == 3 and grant["expires_in"] == 900 and grant["bucket"] == world.control_env["LEPTON_MODEL_BUCKET"]
-    assert [(u["file"], u["key"], u["method"]) for u in grant["uploads"]] == [
-        ("model.onnx", "models/tabular/3/model.onnx", "PUT"), ("manifest.json", "models/tabular/3/manifest.json", "PUT")]
+    assert [(u["file"], u["key"], u["method"], u["max_bytes"]) for u in grant["uploads"]] == [
+        ("model.onnx", "models/tabular/3/model.onnx", "POST", 104857600),  # LEPTON_MAX_UPLOAD_BYTES
+        ("manifest.json", "models/tabular/3/manifest.json", "POST", 1048576)]
     for upload in grant["uploads"]:
-        url = urlsplit(upload["url"])
-        query = parse_qs(url.query)
-        assert url.path.endswith(upload["key"])
-        assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"] and query["X-Amz-Expires"] == ["900"]
-        assert "if-none-match" in query["X-Amz-SignedHeaders"][0].split(";")
-        assert upload["headers"] == {"If-None-Match": "*"}
+        policy = policy_of(upload)
+        # the key is fixed, the size bounded, the signature SigV4, the policy short-lived
+        assert policy["key"] == upload["fields"]["key"] == upload["key"]
+        assert policy["bucket"] == grant["bucket"]
+        assert policy["content-length-range"] == ["content-length-range", 1, upload["max_bytes"]]
+        assert upload["fields"]["x-amz-algorithm"] == "AWS4-HMAC-SHA256"
+        expires = datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00"))
+        assert timedelta(seconds=880) < expires - datetime.now(UTC) <= timedelta(seconds=900)
     assert "model.onnx first, then manifest.json" in grant["instructions"]
     assert api.post("/models/tabular/uploads", json={"version": 10}).json()["version"] == 10
+
+
+def test_the_upload_size_cap_comes_from_lepton_max_upload_bytes(world, api, monkeypatch):
+    monkeypatch.setenv("LEPTON_MAX_UPLOAD_BYTES", "2048")
+    grant = api.post("/models/digits/uploads", json={}).json()
+    assert policy_of(grant["uploads"][0])["content-length-range"] == ["content-length-range", 1, 2048]
+    monkeypatch.setenv("LEPTON_MAX_UPLOAD_BYTES", "12")
+    refused = api.post("/models/digits/uploads", json={})
+    assert refused.status_code == 500 and "LEPTON_MAX_UPLOAD_BYTES" in refused.json()["error"]
 
 
 def test_uploads_for_an_existing_or_older_version_are_409(world, api):

@@ -123,17 +123,25 @@ def test_push_then_rollback_changes_what_inference_serves(stack, capsys, tmp_pat
     assert (newest["outcome"], newest["version"]) == ("rolled_back", 1)
 
 
-def test_a_presigned_url_creates_a_version_once_and_never_overwrites_it(stack, capsys):
-    from lepton.client import ControlClient, resolve_target
+def test_a_presigned_post_writes_its_key_and_the_cli_refuses_a_file_over_its_cap_before_sending(stack, capsys):
+    from lepton.client import ClientError, ControlClient, resolve_target
 
     client = ControlClient(resolve_target(stack.base_url))
     grant = client.uploads("digits")
     model = grant["uploads"][0]
-    first = requests.put(model["url"], data=b"partial upload", headers=model["headers"], timeout=10)
-    again = requests.put(model["url"], data=b"someone else", headers=model["headers"], timeout=10)
-    assert (first.status_code, again.status_code) == (200, 412)
+    # a form POST with the signed fields, the file last, as S3 (here the local S3) takes it
+    response = requests.post(model["url"], data=model["fields"], files={"file": ("model.onnx", b"partial upload")},
+                             timeout=10)
+    assert response.status_code == 204, response.text
+    s3 = stack.client("s3")
+    assert s3.get_object(Bucket=grant["bucket"], Key=model["key"])["Body"].read() == b"partial upload"
     versions = lepton_json(stack, capsys, "versions", "digits")["versions"]
     assert (versions[0]["version"], versions[0]["state"]) == (grant["version"], "incomplete")
+    # the CLI never sends more than the policy lets S3 take
+    with pytest.raises(ClientError, match=f"model.onnx is {model['max_bytes'] + 1:,} bytes; an upload takes at most"):
+        client.upload(model, b"x" * (model["max_bytes"] + 1))
+    assert s3.get_object(Bucket=grant["bucket"], Key=model["key"])["Body"].read() == b"partial upload"
+    # a version once written is never granted again
     code, _, err = lepton(stack, capsys, "push", "digits", str(stack.settings.artifacts / "digits"),
                           "--version", str(grant["version"]))
     assert code == 1 and f"version {grant['version']} of 'digits' already exists" in err

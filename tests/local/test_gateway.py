@@ -1,4 +1,4 @@
-"""The local API Gateway pieces alone: route matching, v2 events, responses, IAM auth."""
+"""The local API Gateway pieces alone: route matching, v2 events, responses."""
 from __future__ import annotations
 
 import base64
@@ -10,7 +10,6 @@ from eventfiles import ROOT, load_event
 from lepton.events import http_event, http_response
 from lepton.gateway import LocalGateway
 from lepton.routes import RouteTable
-from lepton.sigv4 import sigv4_present
 from lepton.template import Route, Template
 
 ROUTES = [
@@ -87,24 +86,6 @@ def test_gateway_dispatches_the_event_and_maps_failures_like_api_gateway():
     assert (status, json.loads(body)) == (404, {"message": "Not Found"})
     status, _, _ = gateway.handle("POST", "/v2/models/tabular/infer", "", {}, b"x" * (6 * 1024 * 1024 + 1))
     assert status == 413
-
-
-@pytest.mark.parametrize(
-    ("authorization", "allowed"),
-    [
-        (None, False),
-        ("Bearer abc", False),
-        ("AWS4-HMAC-SHA256 Credential=AKIAOTHER/20261126/us-east-1/execute-api/aws4_request, "
-         "SignedHeaders=host;x-amz-date, Signature=abc", False),
-        ("AWS4-HMAC-SHA256 Credential=testing/20261126/us-east-1/execute-api/aws4_request, "
-         "SignedHeaders=host;x-amz-date, Signature=abc", True),
-    ],
-)
-def test_iam_routes_need_a_sigv4_signature_from_the_local_credentials(authorization, allowed):
-    gateway = LocalGateway(ROUTES, lambda f, e: {"statusCode": 200, "body": "ok"}, authorize=sigv4_present)
-    headers = {"authorization": authorization} if authorization else {}
-    status, _, _ = gateway.handle("GET", "/models/tabular", "", headers, b"")
-    assert status == (200 if allowed else 403)
 
 
 def test_template_functions_resolve_handlers_code_layers_and_routes():

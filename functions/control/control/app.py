@@ -102,7 +102,8 @@ def create_app(env: Mapping[str, str] | None = None) -> FastAPI:
     @app.post("/models/{name}/uploads", tags=["control"], operation_id="createUpload", response_model=UploadResponse,
               responses=ERRORS)
     def uploads(name: str, svc: Service, body: Annotated[UploadRequest | None, Body()] = None) -> UploadResponse:
-        """Presigned PUT URLs for a new version's model.onnx and manifest.json (model first, manifest last)."""
+        """Presigned POST policies, size-capped, for a new version's model.onnx and manifest.json (model first,
+        manifest last)."""
         return svc.create_upload(name, body or UploadRequest())
 
     @app.get("/deployments", tags=["control"], operation_id="listDeployments", response_model=DeploymentsResponse,

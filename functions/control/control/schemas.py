@@ -134,9 +134,12 @@ class DeploymentsResponse(BaseModel):
 class PresignedUpload(BaseModel):
     file: str
     key: str
-    method: Literal["PUT"] = "PUT"
+    method: Literal["POST"] = "POST"
     url: str
-    headers: dict[str, str] = Field(description="Send exactly these headers with the PUT (they are signed).")
+    fields: dict[str, str] = Field(description="Send these form fields, then the file as the last field, `file` "
+                                               "(multipart/form-data): S3's POST policy, signed.")
+    max_bytes: int = Field(description="The largest file the policy lets S3 take; a larger one is refused "
+                                       "with EntityTooLarge.")
 
 
 class UploadResponse(BaseModel):

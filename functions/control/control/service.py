@@ -29,6 +29,8 @@ from control.settings import Settings
 
 #: How many attempts of one model are read to tell each version's last decision.
 ATTEMPTS_PER_MODEL = 200
+#: The largest manifest.json an upload takes (a manifest is a few KB; a vocabulary makes it larger).
+MAX_MANIFEST_UPLOAD_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -162,15 +164,17 @@ class ControlService:
                            f"uploads only move forward (next: {highest + 1}); use rollback to serve an older version")
         seconds = self.settings.upload_url_seconds
         uploads = []
-        for file, key in ((MODEL_FILE, model_key(name, version)), (MANIFEST_FILE, manifest_key(name, version))):
-            url, headers = self.bucket.presign_put(key, seconds)
-            uploads.append(PresignedUpload(file=file, key=key, url=url, headers=headers))
+        for file, key, limit in ((MODEL_FILE, model_key(name, version), self.settings.max_upload_bytes),
+                                 (MANIFEST_FILE, manifest_key(name, version), MAX_MANIFEST_UPLOAD_BYTES)):
+            url, fields = self.bucket.presign_post(key, seconds, limit)
+            uploads.append(PresignedUpload(file=file, key=key, url=url, fields=fields, max_bytes=limit))
         expires = datetime.now(UTC) + timedelta(seconds=seconds)
         return UploadResponse(
             model=name, version=version, bucket=self.settings.bucket, expires_in=seconds,
             expires_at=iso(expires), uploads=uploads,
-            instructions=(f"PUT {MODEL_FILE} first, then {MANIFEST_FILE} (with \"version\": {version}), each with the "
-                          f"listed headers, within {seconds // 60} minutes. The manifest's arrival starts the "
+            instructions=(f"POST {MODEL_FILE} first, then {MANIFEST_FILE} (with \"version\": {version}), each as "
+                          f"multipart/form-data: the listed fields, then the file as the field 'file', within "
+                          f"{seconds // 60} minutes and at most max_bytes. The manifest's arrival starts the "
                           f"deployment; follow it with GET /deployments?model={name}."))
 
     # -- pieces ------------------------------------------------------------------------------

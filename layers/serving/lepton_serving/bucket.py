@@ -37,7 +37,7 @@ class StoredVersion:
 
 class ModelBucket:
     def __init__(self, s3: Any, name: str, presigner: Any = None):
-        """``presigner``: an S3 client that signs with SigV4 (only `presign_put` needs one)."""
+        """``presigner``: an S3 client that signs with SigV4 (only `presign_post` needs one)."""
         self.s3 = s3
         self.name = name
         self.presigner = presigner
@@ -137,15 +137,18 @@ class ModelBucket:
             raise UpstreamFailure(f"cannot write {self.uri(key)} ({error_message(exc)})") from exc
         return True
 
-    def presign_put(self, key: str, seconds: int) -> tuple[str, dict[str, str]]:
-        """A URL that creates ``key`` and never overwrites it: If-None-Match is signed in."""
+    def presign_post(self, key: str, seconds: int, max_bytes: int) -> tuple[str, dict[str, str]]:
+        """A browser-style POST policy that writes ``key`` only, with a body of 1..``max_bytes``
+        bytes (S3 refuses anything else with EntityTooLarge/EntityTooSmall), until ``seconds``
+        pass. Returns the URL and the form fields to send before the file. S3's POST takes no
+        If-None-Match: a second POST within the time writes a new version of the key (the
+        bucket is versioned, so the first is kept)."""
         if self.presigner is None:
             raise TypeError("ModelBucket needs a presigner client to presign uploads")
         with _list_errors(f"presign {self.uri(key)}"):
-            url = self.presigner.generate_presigned_url(
-                "put_object", Params={"Bucket": self.name, "Key": key, "IfNoneMatch": "*"},
-                ExpiresIn=seconds, HttpMethod="PUT")
-        return url, {"If-None-Match": "*"}
+            grant = self.presigner.generate_presigned_post(
+                self.name, key, Conditions=[["content-length-range", 1, max_bytes]], ExpiresIn=seconds)
+        return grant["url"], grant["fields"]
 
 
 @contextmanager
