@@ -75,7 +75,7 @@ def test_inference_auth_defaults_to_none_and_names_iam_or_the_jwt_authorizer(tem
     assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "InferenceAuth"}, "JWT"]}
 
 
-def test_model_routes_take_the_default_authorizer_and_only_server_and_docs_routes_opt_out(template):
+def test_model_routes_take_the_default_authorizer_and_only_server_docs_and_playground_routes_opt_out(template):
     open_routes = set()
     for name, props in functions(template).items():
         for event in props.get("Events", {}).values():
@@ -90,7 +90,9 @@ def test_model_routes_take_the_default_authorizer_and_only_server_and_docs_route
             else:
                 assert auth == {"Authorizer": "AWS_IAM"}, route
     assert open_routes == {"GET /v2", "POST /v2/repository/index", "GET /v2/health/live", "GET /v2/health/ready",
-                           "GET /openapi.json", "GET /docs"}
+                           "GET /openapi.json", "GET /docs",
+                           # the playground page and the views it reads (no resource names in them)
+                           "GET /", "GET /playground/{file}", "GET /models/{name}/card", "GET /status"}
 
 
 # ---------------------------------------------------------------------------- least privilege
