@@ -43,7 +43,12 @@ $(CHECKOV_STAMP): requirements/checkov.txt
 
 checkov: $(CHECKOV_STAMP)
 
-test: venv clients checkov
+# The SAM CLI pins boto3/click/pydantic, so it gets its own venv, never .venv.
+SAM_VENV ?= .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+
+# The SAM CLI's own venv too: tests/template translate the template with it (auth per route).
+test: venv clients checkov $(SAM)
 	$(VENV)/bin/python -m pytest
 
 test-fast: venv
@@ -56,9 +61,6 @@ lint: venv checkov
 	$(VENV)/bin/cfn-lint template.yaml
 	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --skip-download --compact
 
-# The SAM CLI pins boto3/click/pydantic, so it gets its own venv, never .venv.
-SAM_VENV ?= .venv-sam
-SAM := $(SAM_VENV)/bin/sam
 SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1}
 ARCH ?= arm64
 

@@ -176,9 +176,11 @@ def sam_translation(parameters: dict[str, str]) -> dict:
     return json.loads(done.stdout)
 
 
-needs_sam = pytest.mark.skipif(find_sam() is None or not os.path.exists(os.path.join(os.path.dirname(find_sam() or ""),
-                                                                                     "python")),
-                               reason="the SAM CLI's venv (.venv-sam) is not here")
+# `make test` makes .venv-sam: in CI a missing one fails these tests instead of skipping them.
+needs_sam = pytest.mark.skipif(
+    not os.environ.get("CI")
+    and (find_sam() is None or not os.path.exists(os.path.join(os.path.dirname(find_sam() or ""), "python"))),
+    reason="the SAM CLI's venv (.venv-sam) is not here (`make sam-validate` makes it)")
 JWT = {"JwtIssuer": "https://issuer.example.com", "JwtAudience": "lepton,other"}
 
 
