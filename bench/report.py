@@ -165,8 +165,8 @@ def _reading(results: dict[str, Any]) -> list[str]:
     overhead = results.get("overhead", {}).get("models", {}).get("tabular", {}).get("1")
     if overhead:
         lines.append(f"- Warm overhead (tabular, batch 1): {overhead['overhead_us']:.0f} µs over a "
-                     f"{overhead['raw_us']['median']:.0f} µs session.run: Powertools' HTTP resolver (event data class, "
-                     "route match, response build), V2 decode/validation and encode, the EMF metrics line, logger keys.")
+                     f"{overhead['raw_us']['median']:.0f} µs session.run: the route match, V2 decode/validation and "
+                     "encode, the EMF metrics line, logger keys.")
     servers = results.get("http", {}).get("servers", {})
     ours, floor = servers.get("lepton", {}), servers.get("fastapi", {})
     ratios = [ours[m][c]["rps"]["median"] / floor[m][c]["rps"]["median"] for m in ours if m in floor
