@@ -116,3 +116,22 @@ def test_a_load_that_failed_before_the_snapshot_is_retried_by_the_first_request_
     answer = handler(load_event("tabular/infer.json"), LambdaContext("tabular"))
     assert answer["statusCode"] == 200, answer["body"]
     assert json.loads(answer["body"])["model_version"] == "1"
+
+
+def test_a_public_signature_the_golden_example_does_not_cover_warms_the_session_on_the_graphs_inputs(
+        registries, monkeypatch, publish, tmp_path):
+    from lepton_serving.manifest import TensorSpec
+    from tabular.model import TabularModel
+
+    # GIVEN a function whose public input (text, like sentiment's) is not in its golden example
+    monkeypatch.setattr(TabularModel, "inputs", property(lambda self: [TensorSpec("text", "BYTES", [-1])]))
+    published = publish(seed=1)
+    handler = serve_tabular(monkeypatch, published.env(LEPTON_CACHE_DIR=str(tmp_path)), "snap-start")
+    runs = []
+    predict = handler.plane.model.predict
+    monkeypatch.setattr(handler.plane.model, "predict", lambda feed: runs.append(feed) or predict(feed))
+    # WHEN the runtime takes the snapshot
+    snapshot()
+    # THEN the session still ran once, on the graph's own golden input
+    assert [sorted(feed) for feed in runs] == [["features"]]
+    assert runs[0]["features"].dtype == np.float32

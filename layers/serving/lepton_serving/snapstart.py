@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import clients
-from .errors import LeptonError
+from .manifest import V2_TO_NUMPY
 from .protocol import dumps
 
 if TYPE_CHECKING:
@@ -44,15 +44,19 @@ def register(handler: Handler) -> bool:
 
 
 def before_snapshot(handler: Handler) -> None:
-    """Load the model and answer its first golden request, so the snapshot holds a warm session."""
+    """Load the model and answer its first golden example, so the snapshot holds a warm session."""
     handler.warm()
     model = handler.plane.model
     if not model.ready or model.manifest is None or not model.manifest.golden:
         return
     try:
-        handler.plane.infer(model.name, dumps({"id": "snapstart-warm-up", "inputs": warm_up_tensors(model)}))
-    except LeptonError as exc:  # a model that cannot answer its golden input fails per request instead
-        handler.telemetry.logger.warning("warm-up request refused", extra={"reason": exc.message})
+        tensors = warm_up_tensors(model)
+        if tensors:  # the whole request path: decode, pre-processing, session, encode
+            handler.plane.infer(model.name, dumps({"id": "snapstart-warm-up", "inputs": tensors}))
+        else:  # a public signature the example does not cover: the session alone, on the graph's inputs
+            model.predict(graph_feed(model))
+    except Exception as exc:  # noqa: BLE001 - a warm-up is best effort; a model that cannot answer fails per request
+        handler.telemetry.logger.warning("warm-up request refused", extra={"reason": str(exc)[:300]})
     # The warm-up is not traffic: its latencies must not be the restored environment's first metrics.
     handler.telemetry.metrics.clear_metrics()
 
@@ -66,12 +70,22 @@ def after_restore(handler: Handler) -> None:
 
 
 def warm_up_tensors(model: Any) -> list[dict[str, Any]]:
-    """The manifest's first golden example as V2 input tensors of the function's public signature."""
+    """The manifest's first golden example as V2 input tensors of the function's public signature;
+    empty when the example has no request and the graph's inputs are not the public ones."""
     example = model.manifest.golden[0]
     if example.request:
         return example.request
+    if any(spec.name not in example.inputs for spec in model.inputs):
+        return []
     return [{"name": spec.name, "datatype": spec.datatype, "shape": _shape(example.inputs[spec.name]),
-             "data": example.inputs[spec.name]} for spec in model.inputs if spec.name in example.inputs]
+             "data": example.inputs[spec.name]} for spec in model.inputs]
+
+
+def graph_feed(model: Any) -> dict[str, np.ndarray]:
+    """The first golden example as the ONNX graph's feed."""
+    example = model.manifest.golden[0]
+    return {spec.name: np.asarray(example.inputs[spec.name], dtype=V2_TO_NUMPY[spec.datatype])
+            for spec in model.manifest.inputs}
 
 
 def _shape(data: Any) -> list[int]:
