@@ -33,8 +33,6 @@ from .table import DeploymentsTable, TableError
 #: service name -> boto3 client (clients.client: created once per execution environment)
 ClientFactory = Callable[[str], Any]
 
-JSON = "application/json"
-
 
 def json_response(status: int, payload: Any) -> Response:
     return Response(status, dumps(payload).decode())
