@@ -53,9 +53,13 @@ class LocalS3:
             self.s3.put_object(Bucket=BUCKET, Key=f"keras/{model.name}/model.keras",
                                Body=model.keras_path.read_bytes())
 
-    def function_env(self, model: BenchModel, cache_dir: str) -> dict[str, str]:
-        """What the model function's environment holds once a version is deployed (plus local AWS)."""
+    def function_env(self, model: BenchModel, cache_dir: str, model_dir: str = "") -> dict[str, str]:
+        """What the model function's environment holds once a version is deployed (plus local AWS);
+        ``model_dir``: the model layer's contents (LEPTON_MODEL_DIR), else the model is read from S3."""
+        import hashlib
+
         return {
+            **({"LEPTON_MODEL_DIR": model_dir} if model_dir else {}),
             **CREDENTIALS,
             "AWS_ENDPOINT_URL": self.endpoint,
             "POWERTOOLS_TRACE_DISABLED": "true",
@@ -65,6 +69,7 @@ class LocalS3:
             "LEPTON_MODEL_BUCKET": BUCKET,
             "LEPTON_MODEL_KEY": model.key,
             "LEPTON_MODEL_SHA256": model.sha256,
+            "LEPTON_MANIFEST_SHA256": hashlib.sha256((model.artifact_dir / "manifest.json").read_bytes()).hexdigest(),
             "LEPTON_MODEL_VERSION": model.version,
             "LEPTON_CACHE_DIR": cache_dir,
             # the template's MemorySize: 1024 MB is one vCPU, so one onnxruntime thread

@@ -21,7 +21,7 @@ stages["imports"] = time.perf_counter() - p
 p = time.perf_counter()
 path = os.path.join(cfg["tmp"], "model.keras")
 boto3.client("s3").download_file(cfg["bucket"], cfg["keras_key"], path)
-stages["download"] = time.perf_counter() - p
+stages["model"] = time.perf_counter() - p
 p = time.perf_counter()
 model = tf.keras.models.load_model(path)
 stages["session"] = time.perf_counter() - p

@@ -12,10 +12,16 @@ import base64
 import binascii
 import io
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 from lepton_serving.errors import InvalidRequest, LimitExceeded
-from PIL import Image, ImageOps, UnidentifiedImageError
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+# Pillow is imported by the functions below, with the first image a request sends: the V2 route
+# and 8x8 pixel arrays never need it, and a cold start would pay 10-20 ms for it (docs/coldstart.md).
 
 MAX_IMAGE_BYTES = 1024 * 1024
 MAX_SIDE = 4096
@@ -49,6 +55,8 @@ def decode_base64(text: object, where: str) -> bytes:
 
 def open_image(data: bytes, where: str) -> Image.Image:
     """Read a PNG/JPEG's header, refusing oversized or malformed files: nothing is decoded yet."""
+    from PIL import Image, UnidentifiedImageError
+
     if len(data) > MAX_IMAGE_BYTES:
         raise LimitExceeded(f"{where} is {len(data)} bytes; the limit is {MAX_IMAGE_BYTES} bytes (1 MB)")
     with warnings.catch_warnings():
@@ -71,6 +79,8 @@ def open_image(data: bytes, where: str) -> Image.Image:
 
 def decode_image(image: Image.Image, where: str) -> Image.Image:
     """Decode an opened image (JPEG straight to a reduced scale), upright by its EXIF orientation."""
+    from PIL import Image, ImageOps
+
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -98,6 +108,8 @@ def open_images(texts: list[object], where: list[str]) -> list[Image.Image]:
 
 def to_grey(image: Image.Image) -> np.ndarray:
     """Any mode -> float32 0..1 luminance, transparency flattened, at most WORK_SIDE pixels a side."""
+    from PIL import Image
+
     if image.mode.startswith(("I", "F")):  # 16/32-bit greys: Pillow's convert("L") would clip, not scale
         raw = np.asarray(image, dtype=np.float32)
         top = 65535.0 if image.mode.startswith("I;16") or raw.max(initial=0) > 255 else 255.0
@@ -121,6 +133,8 @@ def to_grey(image: Image.Image) -> np.ndarray:
 def to_digit(grey: np.ndarray, height: int = 8, width: int = 8, max_value: float = 16.0,
              where: str = "the image") -> np.ndarray:
     """0..1 luminance of one digit -> [height, width] float32 cells, ink high, 0..max_value."""
+    from PIL import Image
+
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     background = float(np.median(border))
     if background > 0.5:  # dark ink on light paper: flip so ink is high, like the training data

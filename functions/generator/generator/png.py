@@ -9,12 +9,13 @@ import base64
 import io
 
 import numpy as np
-from PIL import Image
 
 SCALE = 16  # 8x8 cells -> 128x128 pixels
 
 
 def png_base64(image: np.ndarray, max_value: float, scale: int = SCALE) -> str:
+    from PIL import Image  # with the first PNG: the V2 route never draws one, and a cold start skips Pillow
+
     ink = np.clip(np.asarray(image, dtype=np.float64) / max_value, 0.0, 1.0)
     grey = np.round(255.0 * (1.0 - ink)).astype(np.uint8)
     picture = Image.fromarray(grey)  # uint8, 2-D: mode "L"

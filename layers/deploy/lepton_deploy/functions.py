@@ -129,11 +129,21 @@ class LambdaFunctions:
         except WaiterError as exc:
             raise FunctionUpdateFailed(f"{name} did not finish updating: {exc}") from exc
 
-    def publish(self, staged: FunctionConfig, description: str) -> FunctionConfig:
-        """Publish $LATEST as ``staged`` read it: its code and revision, or Lambda refuses."""
-        return FunctionConfig.from_response(self._call(
-            self.client.publish_version, FunctionName=staged.name, CodeSha256=staged.code_sha256,
-            Description=description, **_revision(staged.revision)))
+    def publish(self, staged: FunctionConfig, description: str, attempts: int = 60, delay: int = 2) -> FunctionConfig:
+        """Publish $LATEST as ``staged`` read it: its code and revision, or Lambda refuses. Returns
+        once the version can be invoked: under SnapStart it stays Pending while its snapshot is made."""
+        response = self._call(self.client.publish_version, FunctionName=staged.name, CodeSha256=staged.code_sha256,
+                              Description=description, **_revision(staged.revision))
+        if response.get("State") == "Pending":
+            from botocore.exceptions import WaiterError
+
+            version = str(response.get("Version", ""))
+            try:
+                self.client.get_waiter("published_version_active").wait(
+                    FunctionName=staged.name, Qualifier=version, WaiterConfig={"Delay": delay, "MaxAttempts": attempts})
+            except WaiterError as exc:
+                raise FunctionUpdateFailed(f"{staged.name} version {version} did not become active: {exc}") from exc
+        return FunctionConfig.from_response(response)
 
     def move_alias(self, current: AliasState, version: str, weights: dict[str, float] | None = None,
                    alias: str = ALIAS) -> AliasState:

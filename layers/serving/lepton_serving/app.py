@@ -1,9 +1,12 @@
-"""HTTP routes (Powertools' API Gateway HTTP API resolver) and the Lambda handler object.
+"""The Lambda handler object of a model function: config, model, data plane, routes.
 
 A model function's handler module is two lines:
 
     from lepton_serving import serve
     lambda_handler = serve(TabularModel)
+
+Nothing here imports boto3 or onnxruntime: the S3 client is created only when the model is read
+from the bucket, onnxruntime when the session is created (docs/coldstart.md lists what is).
 """
 from __future__ import annotations
 
@@ -15,11 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-
 from . import binary, clients
-from .bucket import ModelBucket
 from .config import ModelRef, ServingConfig
 from .dataplane import DataPlane, LiveResolver
 from .errors import (InvalidRequest, LeptonError, ModelNotReady, PayloadTooLarge, UnsupportedMediaType, kind_of,
@@ -27,37 +26,36 @@ from .errors import (InvalidRequest, LeptonError, ModelNotReady, PayloadTooLarge
 from .model import Model
 from .observability import Telemetry
 from .protocol import EncodedResponse, dumps
+from .routes import Request, Response, Routes
 from .store import ModelStore
 from .table import DeploymentsTable, TableError
 
 #: service name -> boto3 client (clients.client: created once per execution environment)
 ClientFactory = Callable[[str], Any]
 
-JSON = "application/json"
-
 
 def json_response(status: int, payload: Any) -> Response:
-    return Response(status_code=status, content_type=JSON, body=dumps(payload).decode())
+    return Response(status, dumps(payload).decode())
 
 
 def error_response(status: int, message: str, retry_after: float | None = None) -> Response:
     headers = {"Retry-After": str(max(1, math.ceil(retry_after)))} if retry_after is not None else None
-    return Response(status_code=status, content_type=JSON, body=dumps({"error": message}).decode(), headers=headers)
+    return Response(status, dumps({"error": message}).decode(), headers=headers)
 
 
 def infer_response(encoded: EncodedResponse) -> Response:
     """A V2 answer: JSON text, or JSON then binary tensors (bytes: base64 to API Gateway, which
     decodes them for the caller) with the header length the binary extension requires."""
     if encoded.header_length is None:
-        return Response(status_code=200, content_type=JSON, body=encoded.body.decode())
-    return Response(status_code=200, content_type=encoded.content_type, body=encoded.body,
-                    headers={"Inference-Header-Content-Length": str(encoded.header_length)})
+        return Response(200, encoded.body.decode())
+    return Response(200, encoded.body, encoded.content_type,
+                    {"Inference-Header-Content-Length": str(encoded.header_length)})
 
 
-def request_body(event: Any) -> bytes:
+def request_body(request: Request) -> bytes:
     """The request's bytes as the caller sent them: API Gateway base64-encodes binary bodies."""
-    body = event.body or ""
-    if not event.is_base64_encoded:
+    body = request.event.get("body") or ""
+    if not request.event.get("isBase64Encoded"):
         return body.encode("utf-8")
     try:
         return base64.b64decode(body, validate=True)
@@ -65,73 +63,53 @@ def request_body(event: Any) -> bytes:
         raise InvalidRequest("the request body is marked base64-encoded but is not valid base64") from exc
 
 
-def _header_length(event: Any) -> int | None:
-    return binary.header_length((event.headers or {}).get(binary.HEADER))
+def _header_length(request: Request) -> int | None:
+    return binary.header_length(request.headers.get(binary.HEADER))
 
 
-def build_resolver(plane: DataPlane) -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver()
-    telemetry = plane.telemetry
+def build_routes(plane: DataPlane) -> Routes:
+    routes = Routes()
 
-    @app.get("/v2/health/live")
-    def live() -> Response:
+    @routes.get("/v2/health/live")
+    def live(request: Request) -> Response:
         return json_response(200, {"live": True})
 
-    @app.get("/v2/health/ready")
-    def ready() -> Response:
+    @routes.get("/v2/health/ready")
+    def ready(request: Request) -> Response:
         ok = plane.ready()
         return json_response(200 if ok else 503, {"ready": ok})
 
-    @app.get("/v2/models/<name>")
-    def metadata(name: str) -> Response:
+    @routes.get("/v2/models/<name>")
+    def metadata(request: Request, name: str) -> Response:
         return json_response(200, plane.metadata(name))
 
-    @app.get("/v2/models/<name>/versions/<version>")
-    def version_metadata(name: str, version: str) -> Response:
+    @routes.get("/v2/models/<name>/versions/<version>")
+    def version_metadata(request: Request, name: str, version: str) -> Response:
         return json_response(200, plane.metadata(name, version))
 
-    @app.get("/v2/models/<name>/ready")
-    def model_ready(name: str) -> Response:
+    @routes.get("/v2/models/<name>/ready")
+    def model_ready(request: Request, name: str) -> Response:
         plane.check_target(name)
         return json_response(200, {"name": name, "ready": True})
 
-    @app.get("/v2/models/<name>/versions/<version>/ready")
-    def version_ready(name: str, version: str) -> Response:
+    @routes.get("/v2/models/<name>/versions/<version>/ready")
+    def version_ready(request: Request, name: str, version: str) -> Response:
         plane.check_target(name, version)
         return json_response(200, {"name": name, "ready": True})
 
-    @app.post("/v2/models/<name>/infer")
-    def infer(name: str) -> Response:
-        event = app.current_event
-        return infer_response(plane.infer(name, request_body(event), _header_length(event)))
+    @routes.post("/v2/models/<name>/infer")
+    def infer(request: Request, name: str) -> Response:
+        return infer_response(plane.infer(name, request_body(request), _header_length(request)))
 
-    @app.post("/v2/models/<name>/versions/<version>/infer")
-    def version_infer(name: str, version: str) -> Response:
-        event = app.current_event
-        return infer_response(plane.infer(name, request_body(event), _header_length(event), version))
+    @routes.post("/v2/models/<name>/versions/<version>/infer")
+    def version_infer(request: Request, name: str, version: str) -> Response:
+        return infer_response(plane.infer(name, request_body(request), _header_length(request), version))
 
-    @app.post("/models/<name>/predict")
-    def predict(name: str) -> Response:
-        return json_response(200, plane.predict(name, request_body(app.current_event)))
+    @routes.post("/models/<name>/predict")
+    def predict(request: Request, name: str) -> Response:
+        return json_response(200, plane.predict(name, request_body(request)))
 
-    @app.exception_handler(LeptonError)
-    def lepton_error(exc: LeptonError) -> Response:
-        return error_response(refusal(exc, telemetry), exc.message, exc.retry_after)
-
-    @app.not_found
-    def not_found(exc: NotFoundError) -> Response:
-        event = app.current_event
-        telemetry.error("RouteNotFound", 404)
-        return error_response(404, f"no route for {event.http_method} {event.path}")
-
-    @app.exception_handler(Exception)
-    def unexpected(exc: Exception) -> Response:
-        # A bug, not bad input: log the trace for us, give the caller an id to quote.
-        telemetry.logger.exception("unhandled error")
-        telemetry.error(kind_of(exc), 500)
-        return error_response(500, f"internal error; quote request id {app.current_event.request_context.request_id}")
-
-    return app
+    return routes
 
 
 class Handler:
@@ -149,10 +127,10 @@ class Handler:
         self.telemetry.bind(model_name=self.config.model_name)
         if resolve_live is None and self.config.deployments_table:
             resolve_live = self._live_from_table
-        store = ModelStore(self.config.cache_dir, open_bucket=lambda name: ModelBucket(aws("s3"), name))
+        store = ModelStore(self.config.cache_dir, open_bucket=self._open_bucket)
         self.plane = DataPlane(model_factory(self.config.model_name), self.config, self.telemetry, store,
                                resolve_live=resolve_live)
-        self.app = build_resolver(self.plane)
+        self.routes = build_routes(self.plane)
 
     def warm(self) -> None:
         """Load the model now, in Lambda's init phase; a failure is reported per request instead."""
@@ -169,15 +147,37 @@ class Handler:
         self.telemetry.start_invocation(getattr(context, "aws_request_id", None))
         started = time.perf_counter()
         try:
-            try:
-                check_envelope(event, self.config.max_body_bytes)
-            except LeptonError as exc:
-                return _plain(refusal(exc, self.telemetry), exc.message)  # 413/415: nothing to retry
-            return self.app.resolve(event, context)
+            return self.answer(event).to_event()
         finally:
             self.telemetry.count("Invocations")
             self.telemetry.latency("Request", time.perf_counter() - started)
             self.telemetry.flush()
+
+    def answer(self, event: dict[str, Any]) -> Response:
+        """The route's answer to one event; every failure becomes its status from the one table."""
+        try:
+            check_envelope(event, self.config.max_body_bytes)
+        except LeptonError as exc:
+            return error_response(refusal(exc, self.telemetry), exc.message)  # 413/415: nothing to retry
+        request = Request(event)
+        found = self.routes.match(request.method, request.path)
+        if found is None:
+            self.telemetry.error("RouteNotFound", 404)
+            return error_response(404, f"no route for {request.method} {request.path}")
+        route, parameters = found
+        try:
+            return route(request, **parameters)
+        except LeptonError as exc:
+            return error_response(refusal(exc, self.telemetry), exc.message, exc.retry_after)
+        except Exception as exc:  # noqa: BLE001 - a bug, not bad input: logged with its trace
+            self.telemetry.logger.exception("unhandled error")
+            self.telemetry.error(kind_of(exc), 500)
+            return error_response(500, f"internal error; quote request id {request.request_id}")
+
+    def _open_bucket(self, name: str) -> Any:
+        from .bucket import ModelBucket  # the S3 path only
+
+        return ModelBucket(self.aws("s3"), name)
 
     def _live_from_table(self, config: ServingConfig) -> ModelRef | None:
         table = DeploymentsTable(self.aws("dynamodb"), config.deployments_table)
@@ -214,16 +214,14 @@ def refusal(exc: LeptonError, telemetry: Telemetry) -> int:
     return status
 
 
-def _plain(status: int, message: str) -> dict[str, Any]:
-    """An error answer built without the resolver (the request never reached a route)."""
-    return {"statusCode": status, "headers": {"Content-Type": JSON}, "body": dumps({"error": message}).decode(),
-            "isBase64Encoded": False}
-
-
 def serve(model_factory: Callable[[str], Model], resolve_live: LiveResolver | None = None) -> Handler:
     """The function's handler, configured from the process environment (Lambda's, at init)."""
     handler = Handler(model_factory, os.environ, resolve_live=resolve_live)
     # Real Lambda (and `sam local`) set the runtime API address: load during the init phase there.
     if os.environ.get("AWS_LAMBDA_RUNTIME_API"):
         handler.warm()
+    if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
+        from . import snapstart  # only under SnapStart (template parameter SnapStart=PublishedVersions)
+
+        snapstart.register(handler)
     return handler

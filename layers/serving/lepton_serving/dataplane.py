@@ -83,6 +83,10 @@ class DataPlane:
         self.telemetry.logger.info("model loaded", extra={"key": ref.key, "sha256": local.manifest.sha256})
         return self.model
 
+    def forget_failures(self) -> None:
+        """Let the next request try to load at once (a SnapStart restore: the backoff's clock was frozen)."""
+        self._failures, self._retry_at, self._last_failure = 0, 0.0, None
+
     def ready(self) -> bool:
         try:
             return self.load().ready
