@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import uuid
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -64,8 +65,15 @@ def provision(clients: ClientFactory | Mapping[str, Any] | Any, bucket: str, fun
         "LEPTON_FUNCTIONS": json.dumps(dict(functions), sort_keys=True),
         "_names": {TABLE: table, f"{TABLE}.Arn": table_arn, QUEUE: f"{prefix}-deploy", f"{QUEUE}.Arn": queue_arn,
                    DLQ: f"{prefix}-deploy-dlq", f"{DLQ}.Arn": dlq_arn, "DeployQueueUrl": queue_url,
-                   "DeployDeadLetterQueueUrl": dlq_url},
+                   "DeployDeadLetterQueueUrl": dlq_url,
+                   "AWS::StackId": stack_id(queue_arn.split(":")[3], account, prefix)},
     }
+
+
+def stack_id(region: str, account: str, prefix: str) -> str:
+    """What CloudFormation's AWS::StackId would be for a stack named ``prefix``: the template cuts
+    stack-unique names out of it (the model layers' prefix)."""
+    return f"arn:aws:cloudformation:{region}:{account}:stack/{prefix}/{uuid.uuid5(uuid.NAMESPACE_URL, prefix)}"
 
 
 def template_environment(logical_id: str, names: Mapping[str, str], template: Template | str | Path | None = None

@@ -5,6 +5,7 @@ Each function's CodeUri and its layers' folders go on sys.path (Lambda's /var/ta
 Each configuration (a published version's environment) gets its own handler instance through
 the handler's ``with_environment``, so each version keeps its own warm model, as separate
 Lambda versions do, and no call ever writes the process environment: requests run on threads.
+A published version's layers are mounted first (``mounts``, layers.py), as Lambda mounts /opt.
 """
 from __future__ import annotations
 
@@ -32,6 +33,9 @@ class FunctionHost:
         #: How a handler that invokes other functions' versions (the deployer's pre-traffic
         #: check) reaches them: set by the local stack to run them in this process.
         self.invoker: Callable[[str, str, dict[str, Any]], Any] | None = None
+        #: (function name, published version) -> what its layers add to its environment (where
+        #: its model layer is mounted): set by the local stack (layers.LayerMounts.environment).
+        self.mounts: Callable[[str, str], dict[str, str]] | None = None
 
     def update(self, template: Template, physical_names: Mapping[str, str]) -> set[str]:
         """Serve what ``template`` declares now; returns the functions whose spec changed, whose
@@ -92,6 +96,8 @@ class FunctionHost:
                 handler = self._configured.get(key)
                 if handler is None:
                     overrides = {**(env or {}), **({"AWS_LAMBDA_FUNCTION_VERSION": version} if version else {})}
+                    if self.mounts is not None and version and version != "$LATEST":
+                        overrides.update(self.mounts(self.function_name(logical_id), version))
                     handler = base.with_environment(self.environment(logical_id, overrides))
                     if self.invoker is not None and hasattr(handler, "with_invoker"):
                         handler = handler.with_invoker(self.invoker)

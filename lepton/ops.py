@@ -79,8 +79,9 @@ def cmd_models(args: argparse.Namespace, client: ControlClient, out: Console) ->
     for m in body["models"]:
         canary = m.get("canary")
         last = m.get("last_deployment")
+        source = f" ({m['live_model_source']})" if m.get("live_model_source") else ""
         table.add_row(
-            m["name"], _v(m.get("live_version")),
+            m["name"], _v(m.get("live_version")) + source,
             f"v{canary['version']} at {canary['weight']:.0%} until {canary['promote_after'][:19]}" if canary else "-",
             m.get("function_name") or "-",
             f"v{last['version']} [{STYLE.get(last['outcome'], '')}]{last['outcome']}[/] {last['reason']}" if last else "-",

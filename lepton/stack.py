@@ -32,6 +32,7 @@ from .feed import DeploymentFeed
 from .functions import FunctionHost
 from .gateway import LocalGateway, asgi_app
 from .invoke import InProcessInvoker
+from .layers import LayerMounts
 from .issuer import LOCAL_AUDIENCE, LocalIssuer
 from .local_aws import REGION, LocalAws, port_open
 from .template import FunctionSpec, Template
@@ -266,6 +267,7 @@ def attach(settings: StackSettings) -> LocalStack:
     host = FunctionHost(template, base_env=_function_env(aws, settings),
                         physical_names={lid: names[lid] for lid in functions})
     host.invoker = InProcessInvoker(host, LambdaFunctions(aws.client("lambda")))
+    host.mounts = LayerMounts(host.invoker.functions, aws.client("s3"), settings.state / "layers").environment
     registry = Registry(DeploymentsTable(aws.client("dynamodb"), f"{PREFIX}-deployments"))
     return LocalStack(settings, aws, template, host, names, registry)
 
@@ -289,6 +291,7 @@ def provision(settings: StackSettings, aws: LocalAws) -> LocalStack:
     host = FunctionHost(template, base_env={**_function_env(aws, settings), **deploy_env},
                         physical_names={lid: names[lid] for lid in functions})
     host.invoker = InProcessInvoker(host, LambdaFunctions(lam))  # the deployer's pre-traffic check
+    host.mounts = LayerMounts(host.invoker.functions, aws.client("s3"), settings.state / "layers").environment
     registry = Registry(DeploymentsTable(aws.client("dynamodb"), deploy_env["LEPTON_DEPLOYMENTS_TABLE"]))
     return LocalStack(settings, aws, template, host, names, registry, role_arn=role["Role"]["Arn"],
                       deploy_env=deploy_env)

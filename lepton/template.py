@@ -215,9 +215,19 @@ class Template:
                 return text
             if "Fn::GetAtt" in value:
                 return self.names.get(".".join(value["Fn::GetAtt"]), ".".join(value["Fn::GetAtt"]))
+            if "Fn::Select" in value:  # e.g. a stack-unique suffix cut out of AWS::StackId
+                index, items = value["Fn::Select"]
+                listed = self._list(items)
+                return listed[int(index)] if 0 <= int(index) < len(listed) else ""
             if "Fn::ToJsonString" in value:  # AWS::LanguageExtensions: compact JSON, as CloudFormation writes it
                 return json.dumps(self._resolve_tree(value["Fn::ToJsonString"]), separators=(",", ":"))
         return "" if value is None else str(value)
+
+    def _list(self, value: Any) -> list[str]:
+        if isinstance(value, dict) and "Fn::Split" in value:
+            delimiter, source = value["Fn::Split"]
+            return self.resolve(source).split(delimiter)
+        return [self.resolve(v) for v in value] if isinstance(value, list) else [self.resolve(value)]
 
     def _resolve_tree(self, value: Any) -> Any:
         if isinstance(value, list):

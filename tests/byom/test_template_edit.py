@@ -50,6 +50,19 @@ def test_an_added_function_gets_its_log_group_own_items_and_the_others_suppressi
     assert {"GetAtt": "ChurnFunction.Arn"} in deployer["MoveModelFunctions"]["Resource"]
 
 
+def test_an_added_function_runs_on_layers_the_deployer_may_keep_and_its_model_layer_needs_no_edit(edited):
+    project, before = edited
+    resources = yaml.load((project / "template.yaml").read_text(), Loader=_Loader)["Resources"]  # noqa: S506
+    deployer = {s["Sid"]: s for s in resources["DeployerFunction"]["Properties"]["Policies"][0]["Statement"]}
+    churn_layers = resources["ChurnFunction"]["Properties"]["Layers"]
+    # UpdateFunctionConfiguration keeps these when it adds churn's model layer: the deployer may read them
+    assert churn_layers and all(layer in deployer["KeepSharedLayers"]["Resource"] for layer in churn_layers)
+    # churn's model layer (<LEPTON_MODEL_LAYER_PREFIX>-churn) falls under the prefix statement as it was
+    old = {s["Sid"]: s for s in yaml.load(before, Loader=_Loader)["Resources"]["DeployerFunction"]  # noqa: S506
+           ["Properties"]["Policies"][0]["Statement"]}
+    assert deployer["ModelLayers"] == old["ModelLayers"]
+
+
 @pytest.mark.parametrize(("mode", "auth"), [("NONE", "NONE"), ("IAM", "AWS_IAM"), ("JWT", "JwtAuthorizer")])
 def test_every_route_of_an_added_function_takes_inference_auth(edited, mode, auth):
     project, _ = edited

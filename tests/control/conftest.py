@@ -96,7 +96,7 @@ def world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[World]:
 
         # The deployer's pre-traffic check runs the published versions in-process, as the local stack does.
         invoker = in_process_invoker(made["lambda"], names, {LOGICAL[m]: f for m, f in FUNCTIONS.items()},
-                                     tmp_path / "cache")
+                                     tmp_path / "cache", made["s3"])
         monkeypatch.setattr(deployer_handler.lambda_handler, "invoker", invoker)
         yield World(made["s3"], made["sqs"], made["lambda"], env["LEPTON_DEPLOY_QUEUE_URL"], control_env,
                     Registry(DeploymentsTable(made["dynamodb"], env["LEPTON_DEPLOYMENTS_TABLE"])))

@@ -21,6 +21,7 @@ def test_list_models_shows_live_version_function_and_last_deployment(world, api)
     tabular = models["tabular"]
     assert (tabular["live_version"], tabular["function_name"], tabular["canary"]) == (2, "lepton-test-tabular", None)
     assert tabular["live_function_version"] == world.alias()["FunctionVersion"]
+    assert tabular["live_model_source"] == "layer"  # the model travels in its function version
     assert tabular["last_deployment"]["version"] == 2 and tabular["last_deployment"]["outcome"] == "promoted"
     assert models["digits"]["live_version"] is None and models["digits"]["last_deployment"] is None
 
@@ -201,6 +202,7 @@ def test_deployments_are_newest_first_filtered_and_limited(world, api):
     api.post("/models/tabular/rollback")
     everything = api.get("/deployments").json()["deployments"]
     assert [(a["version"], a["outcome"]) for a in everything] == [(1, "rolled_back"), (2, "promoted"), (1, "promoted")]
+    assert [a["model_source"] for a in everything] == ["layer", "layer", "layer"]
     assert [a["created_at"] for a in everything] == sorted((a["created_at"] for a in everything), reverse=True)
     one = api.get("/deployments", params={"model": "tabular", "limit": 1}).json()["deployments"]
     assert [(a["version"], a["outcome"]) for a in one] == [(1, "rolled_back")]

@@ -28,6 +28,7 @@ from eventfiles import load_event
 from in_process import in_process_invoker
 from lepton.context import LambdaContext
 from lepton.deploy_setup import provision, template_environment
+from lepton.layers import LayerMounts
 from lepton.stack import placeholder_zip
 from lepton.worker import DeployWorker
 from lepton_deploy.functions import LambdaFunctions
@@ -72,7 +73,7 @@ class DeployStack:
         services = Services(self.s3, self.lam, self.dynamodb, self.sqs, self.cloudwatch)
         deployer = Deployer(config, services, invoker=deployer_handler.lambda_handler.invoker)
         if wait is not None:
-            deployer.rollout = Rollout(deployer.registry, deployer.functions, wait=wait)
+            deployer.rollout = Rollout(deployer.registry, deployer.functions, wait=wait, layers=deployer.layers)
         return deployer
 
     @property
@@ -117,11 +118,39 @@ class DeployStack:
     def versions(self) -> list[str]:
         return [v["Version"] for v in self.lam.list_versions_by_function(FunctionName=FUNCTION)["Versions"]]
 
+    def layers_of(self, qualifier: str) -> list[str]:
+        config = self.lam.get_function_configuration(FunctionName=FUNCTION, Qualifier=qualifier)
+        return [layer["Arn"] for layer in config.get("Layers") or []]
+
+    @property
+    def model_layer(self) -> str:
+        """The tabular model's layer: <the deployer's LEPTON_MODEL_LAYER_PREFIX>-tabular."""
+        return f"{self.deployer_env['LEPTON_MODEL_LAYER_PREFIX']}-tabular"
+
+    def model_layer_versions(self) -> list[int]:
+        """The versions the model's layer has (deleted ones are not listed), oldest first."""
+        found = self.lam.list_layer_versions(LayerName=self.model_layer)["LayerVersions"]
+        return sorted(v["Version"] for v in found)
+
+    def cold_handler(self, qualifier: str) -> Any:
+        """A fresh tabular handler configured as one published version, its layers mounted the
+        way the local stack mounts them (each layer version extracted once, shared with the
+        deployer's pre-traffic calls)."""
+        from tabular.handler import lambda_handler
+
+        mounts = LayerMounts(LambdaFunctions(self.lam), self.s3, self.cache_dir.parent / "layers")
+        return lambda_handler.with_environment({
+            **self.env_of(qualifier), **mounts.environment(FUNCTION, qualifier),
+            "LEPTON_CACHE_DIR": str(self.cache_dir), "AWS_LAMBDA_FUNCTION_VERSION": qualifier})
+
     def infer(self, env: dict[str, str], rows: list[list[float]] = ROWS) -> tuple[int, dict[str, Any]]:
         """A V2 infer request through the tabular handler configured as that function version."""
         from tabular.handler import lambda_handler
 
-        handler = lambda_handler.with_environment({**env, "LEPTON_CACHE_DIR": str(self.cache_dir)})
+        return self.ask(lambda_handler.with_environment({**env, "LEPTON_CACHE_DIR": str(self.cache_dir)}), rows)
+
+    def ask(self, handler: Any, rows: list[list[float]] = ROWS) -> tuple[int, dict[str, Any]]:
+        """A V2 infer request through ``handler``."""
         event = load_event("tabular/infer.json")
         event["body"] = json.dumps({"inputs": [{"name": "features", "shape": [len(rows), 3], "datatype": "FP32",
                                                 "data": rows}]})
@@ -151,9 +180,9 @@ class DeployStack:
         return statuses
 
     def sam_deploy(self) -> str:
-        """What a later `sam deploy` does: template env on $LATEST, a new version, the alias on it."""
+        """What a later `sam deploy` does: template env and layers on $LATEST, a new version, the alias on it."""
         self.lam.update_function_configuration(FunctionName=FUNCTION, Environment={"Variables": self.function_env},
-                                               Description="sam deploy")
+                                               Layers=[], Description="sam deploy")
         version = self.lam.publish_version(FunctionName=FUNCTION)["Version"]
         self.lam.update_alias(FunctionName=FUNCTION, Name="live", FunctionVersion=version,
                               RoutingConfig={"AdditionalVersionWeights": {}})
@@ -190,7 +219,7 @@ def provisioned(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model: str = "t
         for key, value in deployer_env.items():
             monkeypatch.setenv(key, value)
         # The pre-traffic check runs the published version in-process, as the local stack does.
-        invoker = in_process_invoker(made["lambda"], names, {logical_id: function}, tmp_path / "cache")
+        invoker = in_process_invoker(made["lambda"], names, {logical_id: function}, tmp_path / "cache", made["s3"])
         monkeypatch.setattr(deployer_handler.lambda_handler, "invoker", invoker)
         yield DeployStack(made["s3"], made["sqs"], made["lambda"], made["dynamodb"], made["cloudwatch"],
                           env["LEPTON_DEPLOY_QUEUE_URL"], names["DeployDeadLetterQueueUrl"],

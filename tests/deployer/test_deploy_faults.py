@@ -137,7 +137,7 @@ def test_an_alias_revision_conflict_fails_the_attempt_and_the_retry_promotes(sta
 
 
 def test_a_message_that_always_fails_reaches_the_dead_letter_queue_with_every_attempt_recorded(stack, monkeypatch):
-    def broken(self, current, environment):
+    def broken(self, current, environment, layers=None):
         raise FunctionUpdateFailed(f"{current.name}: ServiceException: Lambda is having a bad day")
 
     monkeypatch.setattr(LambdaFunctions, "set_environment", broken)

@@ -219,6 +219,14 @@ def test_model_functions_read_only_their_own_model_prefix(template: dict) -> Non
             assert resources == [{"Fn::Sub": f"${{ModelBucket.Arn}}/models/{model}/*"}], f"{name}: {resources}"
 
 
+LAYER_ACTIONS = {"lambda:PublishLayerVersion", "lambda:GetLayerVersion", "lambda:ListLayerVersions",
+                 "lambda:DeleteLayerVersion"}
+
+
+def actions(statement: dict) -> list[str]:
+    return statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+
+
 def test_the_deployer_and_the_control_api_know_and_may_move_exactly_the_model_functions(template: dict) -> None:
     all_functions = functions(template)
     models = {n: p["Environment"]["Variables"]["LEPTON_MODEL_NAME"] for n, p in all_functions.items()
@@ -228,8 +236,7 @@ def test_the_deployer_and_the_control_api_know_and_may_move_exactly_the_model_fu
         mapping = props["Environment"]["Variables"]["LEPTON_FUNCTIONS"]["Fn::ToJsonString"]
         assert mapping == {model: {"Ref": lid} for lid, model in models.items()}, name
         statements = [s for p in props["Policies"] for s in p.get("Statement", [])
-                      if any(str(a).startswith("lambda:") for a in (s["Action"] if isinstance(s["Action"], list)
-                                                                   else [s["Action"]]))]
+                      if any(str(a).startswith("lambda:") for a in actions(s)) and not set(actions(s)) <= LAYER_ACTIONS]
         assert statements, name
         for statement in statements:
             by_arn = {r["Fn::GetAtt"][0] for r in statement["Resource"] if "Fn::GetAtt" in r}
@@ -239,3 +246,26 @@ def test_the_deployer_and_the_control_api_know_and_may_move_exactly_the_model_fu
             # the functions themselves too, except where only their versions may be touched
             assert by_arn == (set() if statement.get("Sid") == "PreTrafficCalls" else set(models)), statement.get("Sid")
 
+
+
+def test_the_deployer_manages_only_its_own_model_layers_and_may_keep_every_layer_a_model_function_has(
+        template: dict) -> None:
+    all_functions = functions(template)
+    deployer = all_functions["DeployerFunction"]
+    statements = {s["Sid"]: s for p in deployer["Policies"] for s in p.get("Statement", [])}
+    # publish/list/delete: only layers named with the prefix the deployer is given, unique to this stack
+    model_layers = statements["ModelLayers"]
+    assert set(actions(model_layers)) == LAYER_ACTIONS
+    resource, suffix = model_layers["Resource"]["Fn::Sub"]
+    prefix, prefix_suffix = deployer["Environment"]["Variables"]["LEPTON_MODEL_LAYER_PREFIX"]["Fn::Sub"]
+    assert resource == f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:layer:{prefix}-*"
+    assert prefix == "lepton-model-${StackSuffix}" and suffix == prefix_suffix
+    # UpdateFunctionConfiguration needs GetLayerVersion on each layer a model function keeps
+    kept = statements["KeepSharedLayers"]
+    assert actions(kept) == ["lambda:GetLayerVersion"]
+    layers = [ref for props in all_functions.values() if "LEPTON_MODEL_NAME" in props["Environment"]["Variables"]
+              for ref in props["Layers"]]
+    assert layers and all(ref in kept["Resource"] for ref in layers), (layers, kept["Resource"])
+    # the budget is a number the deployer reads, and within Lambda's 50 MB request limit
+    budget = int(deployer["Environment"]["Variables"]["LEPTON_MODEL_LAYER_MAX_BYTES"])
+    assert 0 < budget <= 50 * 1024 * 1024

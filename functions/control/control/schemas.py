@@ -70,6 +70,9 @@ class ModelSummary(BaseModel):
     function_name: str | None = Field(description="The Lambda function serving the model (LEPTON_FUNCTIONS).")
     live_version: int | None = Field(description="None until a version has been promoted.")
     live_function_version: str | None = None
+    live_model_source: Literal["layer", "s3"] | None = Field(
+        default=None, description="Where the live version's cold starts read the model: its function version's "
+                                  "layer, or the model bucket (a model over the layer budget).")
     canary: CanaryOut | None = None
     last_deployment: LastDeployment | None = None
     updated_at: str | None = None
@@ -123,6 +126,8 @@ class AttemptOut(BaseModel):
     actor: str = ""
     timings_ms: dict[str, float] = Field(default_factory=dict)
     source: dict[str, Any] = Field(default_factory=dict, description="bucket, key, etag, version_id of the upload")
+    model_source: str = Field(default="", description="A promotion's choice: layer (the model travels in the "
+                                                      "function version) or s3 (fetched at cold start).")
     created_at: str
     attempt_id: str
 

@@ -195,6 +195,7 @@ class ControlService:
             function_name=self.settings.function_for(name) or (pointer.function_name if pointer else None),
             live_version=pointer.live.version if pointer else None,
             live_function_version=pointer.live.function_version if pointer else None,
+            live_model_source=(pointer.live.model_source or None) if pointer else None,
             canary=CanaryOut(version=canary.release.version, function_version=canary.release.function_version,
                              weight=canary.weight, started_at=canary.started_at,
                              promote_after=canary.promote_after) if canary else None,

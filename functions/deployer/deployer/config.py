@@ -13,6 +13,9 @@ LEPTON_MAX_LOAD_MS           budget for creating the onnxruntime session
 LEPTON_MIN_METRICS           {"tabular": {"accuracy": 0.8, "loss": {"max": 0.5}}}; "*" = every model
 LEPTON_IDEMPOTENCY_TTL_SECONDS how long a processed upload is remembered
 LEPTON_LEASE_SECONDS         how long a deployer may hold a model's lease (a crashed holder loses it then)
+LEPTON_MODEL_LAYER_PREFIX    model layers are named <prefix>-<model> (the deployer's IAM allows only those)
+LEPTON_MODEL_LAYER_MAX_BYTES model + manifest bytes that travel in a layer; larger models are read
+                             from S3 at cold start; 0 = never use a layer
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from lepton_deploy.model_layer import DEFAULT_MAX_BYTES
 from lepton_deploy.settings import functions_from, json_object, table_from
 from lepton_serving.errors import ConfigError
 
@@ -43,6 +47,8 @@ class DeployerConfig:
     idempotency_ttl_seconds: int = 7 * 24 * 3600
     canary_min_requests: int = 50
     lease_seconds: int = 300
+    model_layer_prefix: str = "lepton-model"
+    model_layer_max_bytes: int = DEFAULT_MAX_BYTES
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> DeployerConfig:
@@ -69,6 +75,8 @@ class DeployerConfig:
             idempotency_ttl_seconds=int(_number(env, "LEPTON_IDEMPOTENCY_TTL_SECONDS", 7 * 24 * 3600)),
             canary_min_requests=int(_number(env, "LEPTON_CANARY_MIN_REQUESTS", 50)),
             lease_seconds=int(_number(env, "LEPTON_LEASE_SECONDS", 300)),
+            model_layer_prefix=env.get("LEPTON_MODEL_LAYER_PREFIX", "").strip() or "lepton-model",
+            model_layer_max_bytes=int(_number(env, "LEPTON_MODEL_LAYER_MAX_BYTES", DEFAULT_MAX_BYTES)),
         )
 
     def policy_for(self, model: str) -> Policy:

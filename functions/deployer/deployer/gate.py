@@ -21,8 +21,9 @@ import numpy as np
 import onnx
 from lepton_deploy.errors import Rejected, Skipped
 from lepton_deploy.functions import FunctionConfig
+from lepton_deploy.model_layer import ModelFiles
 from lepton_deploy.registry import LivePointer
-from lepton_serving.bucket import ModelBucket
+from lepton_serving.bucket import ManifestDocument, ModelBucket
 from lepton_serving.errors import LimitExceeded, ModelIntegrityError, ObjectMissing
 from lepton_serving.manifest import NUMPY_TO_V2, V2_TO_NUMPY, Manifest, ManifestError, TensorSpec, manifest_key
 from lepton_serving.session import STANDARD_DOMAINS, create_session
@@ -89,6 +90,7 @@ class Verdict:
     manifest: Manifest | None = None
     manifest_sha256: str = ""  # of the manifest bytes judged: the function pins exactly these
     function_version: str = ""  # when already live: the function version serving it
+    files: ModelFiles | None = field(default=None, repr=False)  # the bytes judged, for the model layer
 
     @property
     def accepted(self) -> bool:
@@ -99,20 +101,23 @@ def judge(submission: Submission, policy: Policy, bucket: ModelBucket) -> Verdic
     """Every check, in order; the first that fails decides."""
     report = GateReport()
     try:
-        manifest, digest = _inspect(submission, policy, bucket, report)
+        document, data = _inspect(submission, policy, bucket, report)
     except Rejected as exc:
         return Verdict("rejected", report, exc.message, exc.check)
     except AlreadyLive as exc:
         return Verdict("promoted", report, exc.message, function_version=exc.function_version)
     except Skipped as exc:
         return Verdict("skipped", report, exc.message)
-    return Verdict("accepted", report, manifest=manifest, manifest_sha256=digest)
+    return Verdict("accepted", report, manifest=document.manifest, manifest_sha256=document.sha256,
+                   files=ModelFiles(data, document.data))
 
 
-def _inspect(sub: Submission, policy: Policy, bucket: ModelBucket, report: GateReport) -> tuple[Manifest, str]:
+def _inspect(sub: Submission, policy: Policy, bucket: ModelBucket, report: GateReport
+             ) -> tuple[ManifestDocument, bytes]:
     check_target(sub, policy)
     with report.timed("manifest"):
-        manifest, digest = read_manifest(bucket, sub.key)
+        document = read_manifest(bucket, sub.key)
+    manifest = document.manifest
     check_identity(manifest, sub.model, sub.version)
     check_newer(sub, manifest)
     check_metrics(manifest, policy.min_metrics)
@@ -123,7 +128,7 @@ def _inspect(sub: Submission, policy: Policy, bucket: ModelBucket, report: GateR
     with report.timed("download"):
         data = read_model(bucket, manifest, policy)
     validate(manifest, data, policy, report)
-    return manifest, digest
+    return document, data
 
 
 # -- checks on where the upload is going -------------------------------------------------------
@@ -183,9 +188,9 @@ def expectation(sub: Submission, bucket: ModelBucket) -> Expectation | None:
 
 
 # -- reads the gate judges ------------------------------------------------------------------------
-def read_manifest(bucket: ModelBucket, key: str) -> tuple[Manifest, str]:
+def read_manifest(bucket: ModelBucket, key: str) -> ManifestDocument:
     try:
-        return bucket.pinned_manifest(key)
+        return bucket.manifest_document(key)
     except ModelIntegrityError as exc:
         raise Rejected("manifest", exc.message) from exc
     except ObjectMissing as exc:

@@ -16,6 +16,7 @@ from lepton_deploy.canary import Health, canary_health
 from lepton_deploy.clock import seconds_until
 from lepton_deploy.errors import NothingToDo, Rejected, Retry, RolloutError
 from lepton_deploy.functions import FunctionConfig, LambdaFunctions
+from lepton_deploy.model_layer import ModelLayers
 from lepton_deploy.registry import Attempt, Registry
 from lepton_deploy.rollout import Candidate, Move, Rollout
 from lepton_serving.bucket import ModelBucket
@@ -50,7 +51,9 @@ class Deployer:
         self.aws = aws
         self.functions = LambdaFunctions(aws.lam)
         self.registry = Registry(DeploymentsTable(aws.dynamodb, config.table))
-        self.rollout = rollout or Rollout(self.registry, self.functions, lease_seconds=config.lease_seconds)
+        self.layers = ModelLayers(self.functions, config.model_layer_prefix, config.model_layer_max_bytes)
+        self.rollout = rollout or Rollout(self.registry, self.functions, lease_seconds=config.lease_seconds,
+                                          layers=self.layers)
         self.invoker = invoker or LambdaInvoker(aws.lam)
 
     # -- entry points ------------------------------------------------------------------------
@@ -92,10 +95,12 @@ class Deployer:
                 # rollout
                 manifest = verdict.manifest
                 candidate = Candidate(model, version, upload.bucket, manifest.model_key, manifest.sha256,
-                                      verdict.manifest_sha256)
+                                      verdict.manifest_sha256, verdict.files)
                 move = self._promote(candidate, function, manifest, timings)
                 attempt.outcome, attempt.function_version = move.outcome, move.release.function_version
+                attempt.model_source = move.release.model_source
                 attempt.reason = _promotion_reason(move, verdict.report)
+                _log_collected(model, move)
                 if move.outcome == "canary":
                     self._schedule_canary_check(CanaryCheck(model, version))
         except Rejected as exc:  # the pre-traffic check: the published version did not answer right
@@ -213,7 +218,17 @@ def _promotion_reason(move: Move, report: gate.GateReport) -> str:
     checks = (f"all checks passed (load {report.load_ms:.0f} ms, {report.golden_examples} golden example(s) "
               f"under onnxruntime and through the published function version, max error {report.golden_max_error:.2g})")
     was = f" (was version {move.previous.version})" if move.previous else ""
+    where = f"; {move.placement.describe()}" if move.placement else ""
     if move.outcome == "canary":
-        return f"{checks}; canary at {move.weight:.0%} of traffic beside version {move.previous.version}" \
-            if move.previous else checks
-    return f"{checks}; live as function version {move.release.function_version}{was}"
+        return f"{checks}; canary at {move.weight:.0%} of traffic beside version {move.previous.version}{where}" \
+            if move.previous else f"{checks}{where}"
+    return f"{checks}; live as function version {move.release.function_version}{was}{where}"
+
+
+def _log_collected(model: str, move: Move) -> None:
+    collected = move.collected
+    if collected is None or not (collected.deleted or collected.problem):
+        return
+    log = logger.warning if collected.problem else logger.info
+    log("model layer versions no function version uses", extra={
+        "model": model, "deleted": list(collected.deleted), "problem": collected.problem})

@@ -1,9 +1,10 @@
 """Lambda, as deployment uses it: the only module that calls the Lambda API.
 
-A model function's configuration (its environment names the model it serves), publishing a
-version, the ``live`` alias and its weights, and waiting for an update. Every write carries
-the RevisionId it read, so real Lambda refuses a write that raced a change made elsewhere (a
-console edit, a ``sam deploy``). The client is passed in.
+A model function's configuration (its environment names the model it serves, its layers may
+carry it), publishing a version, the ``live`` alias and its weights, waiting for an update,
+and the model layers' versions. Every write carries the RevisionId it read, so real Lambda
+refuses a write that raced a change made elsewhere (a console edit, a ``sam deploy``). The
+client is passed in.
 """
 from __future__ import annotations
 
@@ -34,6 +35,9 @@ class FunctionConfig:
     revision: str = ""
     update_status: str = ""
     update_reason: str = ""
+    layers: tuple[str, ...] = ()  # layer version ARNs, in the order Lambda extracts them
+    runtime: str = ""
+    architectures: tuple[str, ...] = ()
 
     @classmethod
     def from_response(cls, response: dict[str, Any]) -> FunctionConfig:
@@ -46,6 +50,9 @@ class FunctionConfig:
             revision=str(response.get("RevisionId", "") or ""),
             update_status=str(response.get("LastUpdateStatus", "") or ""),
             update_reason=str(response.get("LastUpdateStatusReason", "") or ""),
+            layers=tuple(str(layer["Arn"]) for layer in response.get("Layers") or []),
+            runtime=str(response.get("Runtime", "") or ""),
+            architectures=tuple(str(a) for a in response.get("Architectures") or []),
         )
 
     @property
@@ -84,6 +91,38 @@ class AliasState:
         return self.version == version or version in self.weights
 
 
+@dataclass(frozen=True)
+class LayerVersion:
+    """One version of a layer, as PublishLayerVersion, GetLayerVersion or ListLayerVersions tell it."""
+
+    arn: str  # arn:aws:lambda:<region>:<account>:layer:<name>:<version>
+    description: str = ""
+    code_sha256: str = ""  # base64 of the zip's sha256, as Lambda reports it (not in a listing)
+    code_size: int = 0
+    location: str = ""  # where the zip can be downloaded (real Lambda: a presigned URL for 10 minutes)
+
+    @classmethod
+    def from_response(cls, response: dict[str, Any]) -> LayerVersion:
+        content = response.get("Content") or {}
+        return cls(str(response["LayerVersionArn"]), str(response.get("Description", "") or ""),
+                   str(content.get("CodeSha256", "") or ""), int(content.get("CodeSize", 0) or 0),
+                   str(content.get("Location", "") or ""))
+
+    @property
+    def name(self) -> str:
+        return layer_name(self.arn)
+
+    @property
+    def version(self) -> int:
+        return int(self.arn.rsplit(":", 1)[1])
+
+
+def layer_name(arn: str) -> str:
+    """The layer's name in a layer (version) ARN; a bare name is its own name."""
+    parts = arn.split(":")
+    return parts[6] if len(parts) >= 7 and parts[5] == "layer" else arn
+
+
 #: Waits until a function's last update has finished; replaceable (tests, other pollers).
 UpdateWaiter = Callable[[str], None]
 
@@ -114,11 +153,48 @@ class LambdaFunctions:
             if not marker:
                 return
 
+    def layer_versions(self, name: str) -> Iterator[LayerVersion]:
+        """Every version of one layer (deleted ones are not listed), one page at a time."""
+        marker = None
+        while True:
+            page = self._call(self.client.list_layer_versions, LayerName=name,
+                              **({"Marker": marker} if marker else {}))
+            for version in page.get("LayerVersions", []):
+                yield LayerVersion.from_response(version)
+            marker = page.get("NextMarker")
+            if not marker:
+                return
+
+    def layer_version(self, arn: str) -> LayerVersion:
+        """One layer version by its ARN, with where its zip can be downloaded."""
+        lv = LayerVersion(arn)
+        return LayerVersion.from_response(self._call(self.client.get_layer_version, LayerName=lv.name,
+                                                     VersionNumber=lv.version))
+
     # -- writes --------------------------------------------------------------------------------
-    def set_environment(self, current: FunctionConfig, environment: dict[str, str]) -> None:
-        """Replace $LATEST's environment, refused by Lambda if it changed since ``current`` was read."""
+    def set_environment(self, current: FunctionConfig, environment: dict[str, str],
+                        layers: tuple[str, ...] | None = None) -> None:
+        """Replace $LATEST's environment (and, given, its layers) in one update, refused by Lambda
+        if the function changed since ``current`` was read."""
+        extra: dict[str, Any] = {"Layers": list(layers)} if layers is not None else {}
         self._call(self.client.update_function_configuration, FunctionName=current.name,
-                   Environment={"Variables": environment}, **_revision(current.revision))
+                   Environment={"Variables": environment}, **extra, **_revision(current.revision))
+
+    def publish_layer(self, name: str, zip_bytes: bytes, description: str, runtimes: tuple[str, ...],
+                      architectures: tuple[str, ...]) -> LayerVersion:
+        """A new version of layer ``name`` from a zip sent in the request (at most 50 MB zipped)."""
+        extra: dict[str, Any] = {}
+        if runtimes:
+            extra["CompatibleRuntimes"] = list(runtimes)
+        if architectures:
+            extra["CompatibleArchitectures"] = list(architectures)
+        return LayerVersion.from_response(self._call(
+            self.client.publish_layer_version, LayerName=name, Description=description[:256],
+            Content={"ZipFile": zip_bytes}, **extra))
+
+    def delete_layer_version(self, arn: str) -> None:
+        lv = LayerVersion(arn)
+        self._call(self.client.delete_layer_version, LayerName=lv.name, VersionNumber=lv.version)
 
     def wait_updated(self, name: str, attempts: int = 90) -> None:
         from botocore.exceptions import WaiterError
@@ -157,7 +233,7 @@ class LambdaFunctions:
     def _call(call: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        target = kwargs.get("FunctionName", "")
+        target = kwargs.get("FunctionName") or kwargs.get("LayerName", "")
         try:
             return call(**kwargs)
         except ClientError as exc:

@@ -46,11 +46,13 @@ class Release:
     model_key: str
     sha256: str
     manifest_sha256: str = ""  # the validated manifest's bytes
+    model_source: str = ""  # where its cold starts read the model: "layer" or "s3" ("" before layers)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Release:
         return cls(int(data["version"]), str(data["function_version"]), str(data.get("bucket", "")),
-                   str(data["model_key"]), str(data.get("sha256", "")), str(data.get("manifest_sha256", "")))
+                   str(data["model_key"]), str(data.get("sha256", "")), str(data.get("manifest_sha256", "")),
+                   str(data.get("model_source", "")))
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ class Attempt:
     source: dict[str, str] = field(default_factory=dict)  # bucket, key, etag, version_id
     created_at: str = ""
     attempt_id: str = ""
+    model_source: str = ""  # a promotion's: "layer" (in the function version) or "s3" (fetched at cold start)
 
     def __post_init__(self) -> None:
         if self.outcome not in OUTCOMES:

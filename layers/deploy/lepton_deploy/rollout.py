@@ -10,21 +10,24 @@ deployer. The pointer itself is a compare-and-set on its generation. Order: alia
 pointer second, so a crash in between leaves the pointer behind and the retried upload redoes
 the move (never the reverse, which would make the retry think the version is already live).
 
-``$LATEST`` is only a staging area: the model key is set there, a version is published from
-it, and only published versions behind the alias ever serve traffic.
+``$LATEST`` is only a staging area: the model key (and, when it fits, the model's own layer,
+model_layer.py) is set there, a version is published from it, and only published versions
+behind the alias ever serve traffic. Each published version pins code, configuration and
+model together, so every move here is one alias move.
 """
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from .clock import iso
 from .errors import AliasConflict, DeploymentBusy, FunctionUpdateFailed, NothingToDo, PointerConflict, Superseded
 from .functions import (ALIAS, ENV_BUCKET, ENV_KEY, ENV_MANIFEST_SHA256, ENV_SHA256, ENV_VERSION, AliasState,
                         FunctionConfig, LambdaFunctions, UpdateWaiter)
+from .model_layer import Collected, ModelFiles, ModelLayers, Placement
 from .registry import HISTORY_LIMIT, Attempt, Canary, LivePointer, Registry, Release
 
 LEASE_SECONDS = 300
@@ -40,6 +43,7 @@ class Candidate:
     model_key: str
     sha256: str
     manifest_sha256: str = ""
+    files: ModelFiles | None = field(default=None, repr=False, compare=False)  # the validated bytes
 
     def environment(self, base: dict[str, str]) -> dict[str, str]:
         """The function's environment with this version named (and its validated manifest pinned) in it."""
@@ -59,16 +63,21 @@ class Move:
     release: Release
     previous: Release | None
     weight: float = 0.0
+    placement: Placement | None = None  # where the new version's model comes from
+    collected: Collected | None = None  # the model's layer versions no function version uses, deleted
 
 
 class Rollout:
     def __init__(self, registry: Registry, functions: LambdaFunctions, wait: UpdateWaiter | None = None,
-                 lease_seconds: int = LEASE_SECONDS):
-        """``wait``: how to wait for a configuration update (default: Lambda's own waiter)."""
+                 lease_seconds: int = LEASE_SECONDS, layers: ModelLayers | None = None):
+        """``wait``: how to wait for a configuration update (default: Lambda's own waiter);
+        ``layers``: how a promoted version's model travels with it (None: the function's layers
+        are left alone and cold starts fetch the model from S3)."""
         self.registry = registry
         self.functions = functions
         self.wait = wait or functions.wait_updated
         self.lease_seconds = lease_seconds
+        self.layers = layers
 
     # -- lease ---------------------------------------------------------------------------------
     @contextmanager
@@ -103,11 +112,12 @@ class Rollout:
                     f"version {candidate.version} is not newer than version {pointer.newest_version}, which is "
                     f"{'in canary' if in_canary else 'live'}; uploads only move forward, use rollback to go back"
                 )
-            function_version = self._publish(function, candidate)
+            placement = self._place(candidate, function)
+            function_version = self._publish(function, candidate, placement)
             if verify is not None:  # pre-traffic: the published version answers before any traffic moves
                 verify(function_version)
             release = Release(candidate.version, function_version, candidate.bucket, candidate.model_key,
-                              candidate.sha256, candidate.manifest_sha256)
+                              candidate.sha256, candidate.manifest_sha256, placement.source)
             alias = self.functions.alias(function.name)
             canary = pointer is not None and 0.0 < canary_weight < 1.0
             if canary:
@@ -121,8 +131,10 @@ class Rollout:
                 history = _history(pointer.live, pointer.history, release) if pointer else ()
                 new_pointer = LivePointer(candidate.model, function.name, release, None, history)
             self._write_pointer(new_pointer, pointer, alias)
+            # After the move: every version that serves or can be rolled back to keeps its layer.
+            collected = self.layers.collect(function.name, candidate.model) if self.layers else None
             return Move("canary" if canary else "promoted", release, pointer.live if pointer else None,
-                        canary_weight if canary else 0.0)
+                        canary_weight if canary else 0.0, placement, collected)
 
     def promote_canary(self, model: str, expected_version: int | None = None, *, actor: str = "canary",
                        reason: str = "") -> Attempt:
@@ -152,7 +164,8 @@ class Rollout:
                 reason or f"canary promoted to 100% (was {canary.weight:.0%} since {canary.started_at}); "
                           f"version {pointer.live.version} stays published as function version "
                           f"{pointer.live.function_version}",
-                function_name=fn, function_version=canary.release.function_version, actor=actor))
+                function_name=fn, function_version=canary.release.function_version, actor=actor,
+                model_source=canary.release.model_source))
 
     def rollback(self, model: str, version: int | None = None, *, actor: str = "cli", reason: str = "") -> Attempt:
         """Move the alias back at once: to ``version``, or (None) the previously live version.
@@ -171,7 +184,8 @@ class Rollout:
             why = f"rolled back from version {current.version} to {target.version}"
             return self.registry.record_attempt(Attempt(
                 model, target.version, "rolled_back", f"{why}; {reason}" if reason else why,
-                function_name=fn, function_version=target.function_version, actor=actor))
+                function_name=fn, function_version=target.function_version, actor=actor,
+                model_source=target.model_source))
 
     def abort_canary(self, model: str, reason: str, expected_version: int | None = None, *,
                      actor: str = "canary") -> Attempt:
@@ -196,14 +210,21 @@ class Rollout:
             pointer.model, canary.version, "rolled_back", f"{why}; {reason}" if reason else why,
             function_name=fn, function_version=canary.function_version, actor=actor))
 
-    def _publish(self, function: FunctionConfig, c: Candidate) -> str:
-        self.functions.set_environment(function, c.environment(function.environment))
+    def _place(self, c: Candidate, function: FunctionConfig) -> Placement:
+        if self.layers is None:
+            return Placement("s3", function.layers, reason="this rollout publishes no model layers")
+        return self.layers.place(c.model, c.version, c.sha256, c.files, function)
+
+    def _publish(self, function: FunctionConfig, c: Candidate, placement: Placement) -> str:
+        # One update: the pins and the layer that holds what they pin never disagree.
+        layers = placement.layers if placement.layers != function.layers else None
+        self.functions.set_environment(function, c.environment(function.environment), layers)
         self.wait(function.name)
         staged = self.functions.config(function.name)
         if staged.update_status == "Failed":
             raise FunctionUpdateFailed(f"Lambda could not update {function.name}: "
                                        f"{staged.update_reason or 'no reason given'}")
-        if staged.model_sha256 != c.sha256:
+        if staged.model_sha256 != c.sha256 or staged.layers != placement.layers:
             raise AliasConflict(f"{function.name}'s configuration was changed by someone else before it was published")
         published = self.functions.publish(staged, f"{c.model} v{c.version} sha256 {c.sha256[:12]}")
         # Publishing unchanged code and configuration returns the existing version: check it is ours.

@@ -35,6 +35,31 @@ class StoredVersion:
     problem: str | None = None
 
 
+@dataclass(frozen=True)
+class ManifestDocument:
+    """A manifest as stored: parsed, its bytes' sha256, and the bytes."""
+
+    manifest: Manifest
+    sha256: str
+    data: bytes
+
+
+def pinned_manifest_bytes(data: bytes, expected_sha256: str, where: str) -> tuple[Manifest, str]:
+    """Manifest bytes read from anywhere (the bucket, a mounted layer), parsed, and their sha256,
+    which must be ``expected_sha256`` when one is given: ModelIntegrityError otherwise."""
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise ModelIntegrityError(f"{where} is {len(data):,} bytes; the most a manifest may be is "
+                                  f"{MAX_MANIFEST_BYTES:,} bytes")
+    digest = hashlib.sha256(data).hexdigest()
+    if expected_sha256 and digest != expected_sha256:
+        raise ModelIntegrityError(f"{where} has sha256 {digest[:12]}…, not the validated "
+                                  f"{expected_sha256[:12]}…: it changed after the deployer checked it")
+    try:
+        return Manifest.from_json(data), digest
+    except ManifestError as exc:
+        raise ModelIntegrityError(f"{where}: {exc}") from exc
+
+
 class ModelBucket:
     def __init__(self, s3: Any, name: str, presigner: Any = None):
         """``presigner``: an S3 client that signs with SigV4 (only `presign_post` needs one)."""
@@ -73,18 +98,17 @@ class ModelBucket:
     def pinned_manifest(self, key: str, expected_sha256: str = "") -> tuple[Manifest, str]:
         """The manifest at ``key`` and the sha256 of its bytes, which must be ``expected_sha256``
         when one is given: a function serves the manifest the deployer validated, no other."""
+        document = self.manifest_document(key, expected_sha256)
+        return document.manifest, document.sha256
+
+    def manifest_document(self, key: str, expected_sha256: str = "") -> ManifestDocument:
+        """`pinned_manifest` with the bytes themselves, for whoever republishes them (the model layer)."""
         try:
             data = self.read(key, max_bytes=MAX_MANIFEST_BYTES)
         except LimitExceeded as exc:
             raise ModelIntegrityError(f"{exc.message} (the most a manifest may be)") from exc
-        digest = hashlib.sha256(data).hexdigest()
-        if expected_sha256 and digest != expected_sha256:
-            raise ModelIntegrityError(f"{self.uri(key)} has sha256 {digest[:12]}…, not the validated "
-                                      f"{expected_sha256[:12]}…: it changed after the deployer checked it")
-        try:
-            return Manifest.from_json(data), digest
-        except ManifestError as exc:
-            raise ModelIntegrityError(f"{self.uri(key)}: {exc}") from exc
+        manifest, digest = pinned_manifest_bytes(data, expected_sha256, self.uri(key))
+        return ManifestDocument(manifest, digest, data)
 
     def model_bytes(self, manifest: Manifest, max_bytes: int | None = None) -> bytes:
         return self.read(manifest.model_key, max_bytes)

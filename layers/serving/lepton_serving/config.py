@@ -1,8 +1,9 @@
 """A model function's configuration, read once from its environment.
 
 The template sets the name and bucket; a deployment adds the model key, sha256 and version.
-With no key set, the function asks the deployment record which version is live. The caller
-hands the environment in (`serve` reads the process's once, at init).
+With no key set, the function asks the deployment record which version is live. When the
+deployer shipped the version in a Lambda layer, LEPTON_MODEL_DIR is where Lambda mounted it
+(layer_model.py). The caller hands the environment in (`serve` reads the process's once, at init).
 """
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 LAMBDA_PAYLOAD_LIMIT = 6 * 1024 * 1024
+#: Lambda extracts a function's layers into /opt; the deployer's model layer holds lepton-model/.
+DEFAULT_MODEL_DIR = "/opt/lepton-model"
 _VCPU_MEMORY_MB = 1769  # Lambda allocates one vCPU per 1,769 MB of memory
 
 
@@ -36,6 +39,7 @@ class ServingConfig:
     manifest_sha256: str = ""
     deployments_table: str = ""
     cache_dir: str = "/tmp/lepton-models"
+    model_dir: str = DEFAULT_MODEL_DIR  # a mounted model layer; "" = never look for one
     max_batch: int = 64
     max_body_bytes: int = LAMBDA_PAYLOAD_LIMIT
     threads: int = 0
@@ -51,6 +55,7 @@ class ServingConfig:
             manifest_sha256=env.get("LEPTON_MANIFEST_SHA256", "").lower(),
             deployments_table=env.get("LEPTON_DEPLOYMENTS_TABLE", ""),
             cache_dir=env.get("LEPTON_CACHE_DIR", "/tmp/lepton-models"),
+            model_dir=env.get("LEPTON_MODEL_DIR", DEFAULT_MODEL_DIR),
             max_batch=_int(env, "LEPTON_MAX_BATCH", 64),
             max_body_bytes=_int(env, "LEPTON_MAX_BODY_BYTES", LAMBDA_PAYLOAD_LIMIT),
             threads=_int(env, "LEPTON_THREADS", 0) or vcpus(env),

@@ -11,6 +11,7 @@ from typing import Any
 
 from .config import ModelRef, ServingConfig
 from .errors import LeptonError, ModelNotReady, NotFound
+from .layer_model import read_layer_model
 from .model import Model
 from .observability import Telemetry
 from .protocol import (EncodedResponse, check_rows, encode_infer_response, loads, model_metadata,
@@ -36,6 +37,7 @@ class DataPlane:
         self.resolve_live = resolve_live
         self.max_batch = min(model.max_batch, config.max_batch)
         self.clock = clock
+        self.source = ""  # where the loaded model came from: "layer" or "s3"
         self._failures = 0
         self._retry_at = 0.0
         self._last_failure: LeptonError | None = None
@@ -67,20 +69,23 @@ class DataPlane:
             )
         started = time.perf_counter()
         try:
-            local = self.store.fetch(ref)
+            # The version's own model layer when the deployer shipped one, else the bucket.
+            local = read_layer_model(self.config.model_dir, ref) or self.store.fetch(ref)
             if local.manifest.name != self.config.model_name:
+                where = local.path.parent if local.source == "layer" else f"s3://{ref.bucket}/{ref.key}"
                 raise ModelNotReady(
-                    f"s3://{ref.bucket}/{ref.key} holds model '{local.manifest.name}', "
-                    f"this function serves '{self.config.model_name}'"
+                    f"{where} holds model '{local.manifest.name}', this function serves '{self.config.model_name}'"
                 )
             self.model.load(local, threads=self.config.threads)
         except LeptonError as exc:
             self.telemetry.logger.error("model load failed", extra={"reason": exc.message})
             raise
         self._failures, self._last_failure = 0, None
+        self.source = local.source
         self.telemetry.bind(model_version=self.model.version)
         self.telemetry.latency("Load", time.perf_counter() - started)
-        self.telemetry.logger.info("model loaded", extra={"key": ref.key, "sha256": local.manifest.sha256})
+        self.telemetry.logger.info("model loaded", extra={"key": ref.key, "sha256": local.manifest.sha256,
+                                                          "source": local.source})
         return self.model
 
     def forget_failures(self) -> None:

@@ -11,7 +11,7 @@ import os
 import posixpath
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .bucket import ModelBucket
@@ -32,9 +32,11 @@ class LocalModel:
 
     path: Path
     manifest: Manifest
+    source: str = "s3"  # where it came from: "s3" (fetched into the cache) or "layer" (layer_model.py)
+    data: bytes | None = field(default=None, repr=False, compare=False)  # the verified bytes, when in hand
 
     def read_bytes(self) -> bytes:
-        return self.path.read_bytes()
+        return self.data if self.data is not None else self.path.read_bytes()
 
 
 def sha256_hex(data: bytes) -> str:
@@ -67,7 +69,7 @@ class ModelStore:
         self.downloads += 1
         verify_model_bytes(data, expected, where=bucket.uri(ref.key))
         _write_atomically(path, data)
-        return LocalModel(path, manifest)
+        return LocalModel(path, manifest, data=data)
 
 
 def verify_model_bytes(data: bytes, expected_sha256: str, where: str) -> None:
