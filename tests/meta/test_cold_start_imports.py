@@ -34,3 +34,20 @@ def test_a_model_functions_init_imports_no_aws_sdk_tracer_runtime_or_imaging_lib
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/", env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout) == []
+
+
+@pytest.mark.parametrize(("trace_disabled", "tracer_loaded"), [("true", False), ("false", True)])
+def test_the_x_ray_sdk_is_imported_exactly_when_the_functions_environment_turns_tracing_on(trace_disabled,
+                                                                                           tracer_loaded):
+    """What the template's `Tracing` parameter sets (POWERTOOLS_TRACE_DISABLED), read from the
+    handler's own environment."""
+    code = ("import json, sys, importlib; "
+            f"sys.path[:0] = [{str(ROOT / 'functions' / 'tabular')!r}, {str(ROOT / 'layers' / 'serving')!r}]; "
+            "importlib.import_module('tabular.handler'); "
+            "print(json.dumps('aws_xray_sdk' in sys.modules))")
+    env = {"LEPTON_MODEL_NAME": "tabular", "LEPTON_MODEL_BUCKET": "models", "PATH": "/usr/bin:/bin",
+           "LEPTON_MODEL_KEY": "models/tabular/1/model.onnx", "LEPTON_MODEL_SHA256": "0" * 64,
+           "AWS_LAMBDA_FUNCTION_NAME": "tabular", "POWERTOOLS_TRACE_DISABLED": trace_disabled}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/", env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout) is tracer_loaded

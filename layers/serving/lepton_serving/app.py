@@ -24,7 +24,7 @@ from .dataplane import DataPlane, LiveResolver
 from .errors import (InvalidRequest, LeptonError, ModelNotReady, PayloadTooLarge, UnsupportedMediaType, kind_of,
                      status_for)
 from .model import Model
-from .observability import Telemetry
+from .observability import Telemetry, tracing_on
 from .protocol import EncodedResponse, dumps
 from .routes import Request, Response, Routes
 from .store import ModelStore
@@ -123,7 +123,8 @@ class Handler:
         self.aws = aws
         self.config = ServingConfig.from_env(env)
         self.telemetry = Telemetry(service=self.config.model_name or "lepton-model",
-                                   function_version=env.get("AWS_LAMBDA_FUNCTION_VERSION", ""))
+                                   function_version=env.get("AWS_LAMBDA_FUNCTION_VERSION", ""),
+                                   tracing=tracing_on(env))
         self.telemetry.bind(model_name=self.config.model_name)
         if resolve_live is None and self.config.deployments_table:
             resolve_live = self._live_from_table

@@ -6,9 +6,9 @@ payload. Metrics are CloudWatch EMF lines. Tracing is X-Ray, off with POWERTOOLS
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -72,9 +72,16 @@ class EMFProvider(AmazonCloudWatchEMFProvider):
         self.clear_metrics()
 
 
+def tracing_on(env: Mapping[str, str]) -> bool:
+    """X-Ray tracing is wanted: in Lambda (not locally) and not disabled by the template's `Tracing`."""
+    disabled = env.get("POWERTOOLS_TRACE_DISABLED", "").lower() in ("1", "true")
+    return bool(env.get("AWS_LAMBDA_FUNCTION_NAME")) and not disabled
+
+
 class Telemetry:
-    def __init__(self, service: str, function_version: str = ""):
-        """``function_version``: the Lambda version this handler serves (AWS_LAMBDA_FUNCTION_VERSION)."""
+    def __init__(self, service: str, function_version: str = "", tracing: bool = False):
+        """``function_version``: the Lambda version this handler serves (AWS_LAMBDA_FUNCTION_VERSION);
+        ``tracing``: create the X-Ray tracer (`tracing_on` of the function's environment)."""
         self.service = service
         self.logger = Logger(service=service)
         self.metrics = Metrics(namespace=NAMESPACE, service=service,
@@ -82,9 +89,7 @@ class Telemetry:
                                                     function_version=function_version))
         self._tracer: Any = None
         self._cold = True
-        if os.environ.get("POWERTOOLS_TRACE_DISABLED", "").lower() not in ("1", "true") and os.environ.get(
-            "AWS_LAMBDA_FUNCTION_NAME"
-        ):
+        if tracing:
             from aws_lambda_powertools import Tracer  # pulls in the X-Ray SDK: only where it is used
 
             self._tracer = Tracer(service=service)
