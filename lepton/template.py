@@ -117,7 +117,7 @@ class Template:
                 handler=props["Handler"],
                 code_uri=(self.root / props["CodeUri"]).resolve(),
                 layers=[self.layer_path(ref) for ref in props.get("Layers", [])],
-                environment={k: self.resolve(v) for k, v in env.items()},
+                environment={k: self.resolve(v) for k, v in self.evaluate(env).items()},
                 memory_mb=int(self.resolve(props.get("MemorySize", 128))),  # a number or !Ref <parameter>
                 timeout_s=int(self.resolve(props.get("Timeout", 3))),
                 properties=props,

@@ -97,3 +97,10 @@ def test_template_functions_resolve_handlers_code_layers_and_routes():
     assert tabular.environment["LEPTON_MODEL_BUCKET"] == "bucket-x"
     assert tabular.environment["LEPTON_MODEL_NAME"] == "tabular"
     assert Route("POST", "/v2/models/tabular/infer", "TabularFunction") in tabular.routes
+
+
+@pytest.mark.parametrize(("tracing", "disabled"), [("PassThrough", "true"), ("Active", "false")])
+def test_a_conditional_global_environment_variable_follows_the_parameter_locally(tracing, disabled):
+    template = Template(ROOT / "template.yaml", parameters={"Tracing": tracing})
+    for spec in template.functions().values():
+        assert spec.environment["POWERTOOLS_TRACE_DISABLED"] == disabled, spec.logical_id
