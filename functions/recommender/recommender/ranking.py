@@ -1,9 +1,10 @@
 """Top-k items for every user at once: highest first, ties by lower item id, excluded items skipped.
 
-The order is exactly a stable sort of each row by descending score. `argpartition` finds each
-row's k best without sorting the rest; only those k are then sorted. A row where the k-th score
-ties with a score left out (or with NaN among the best) is sorted in full, so the tie still goes
-to the lower item id.
+The order is exactly a stable sort of each row by descending score. A value sort (numpy's
+vectorised one, far quicker than an argsort) gives each row's k-th best score; the k items at or
+above it are then ordered among themselves. A row where more than k items reach that score (a
+tie across the k-th place) or fewer do (NaN) is sorted in full instead, so the tie still goes to
+the lower item id.
 """
 from __future__ import annotations
 
@@ -31,14 +32,10 @@ def top_k_items(scores: np.ndarray, k: int, exclude: np.ndarray | None = None) -
 
 def _best_columns(negated: np.ndarray, k: int, rows: np.ndarray) -> np.ndarray:
     """The columns of each row's k smallest values, ascending, ties by column (0 < k < width)."""
-    candidates = np.argpartition(negated, k - 1, axis=1)[:, :k]
-    values = negated[rows, candidates]
-    columns = candidates[rows, np.lexsort((candidates, values), axis=1)]  # by value, then by column
-    # The candidates are the only choice for a row when exactly k of its values are <= its k-th.
-    # Without NaN among them every row has at least k such values, so one count checks all rows.
-    kth = values.max(axis=1, keepdims=True)
-    at_or_below = negated <= kth
-    if np.isnan(kth).any() or np.count_nonzero(at_or_below) != at_or_below.shape[0] * k:
-        tied = np.flatnonzero(at_or_below.sum(axis=1) != k)
-        columns[tied] = np.argsort(negated[tied], axis=1, kind="stable")[:, :k]
-    return columns
+    chosen = negated <= np.sort(negated, axis=1)[:, k - 1:k]  # NaN as the k-th: nothing is chosen
+    unclear = np.flatnonzero(chosen.sum(axis=1) != k)
+    if unclear.size:  # a tie across the k-th place, or NaN: the full stable sort picks the k
+        chosen[unclear] = False
+        chosen[unclear[:, None], np.argsort(negated[unclear], axis=1, kind="stable")[:, :k]] = True
+    picked = (np.flatnonzero(chosen) % negated.shape[1]).reshape(-1, k)  # ascending columns in each row
+    return picked[rows, np.argsort(negated[rows, picked], axis=1, kind="stable")]
