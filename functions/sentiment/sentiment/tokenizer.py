@@ -46,6 +46,7 @@ class Tokenizer:
         self.vocabulary = list(vocabulary)
         self.sequence_length = sequence_length
         self.pad_id, self.oov_id = pad_id, oov_id
+        self._positions = np.arange(sequence_length)
         # The pad and OOV entries are never looked up: no token is "" and "[UNK]" loses its brackets.
         self._ids = {_utf8(word): i for i, word in enumerate(self.vocabulary) if i not in (pad_id, oov_id)}
 
@@ -75,7 +76,7 @@ class Tokenizer:
                           dtype=np.int64, count=sum(counts))
         out = np.full((len(texts), length), self.pad_id, dtype=np.int64)
         # Each row's words fill its first positions: a row-major mask takes the ids in batch order.
-        out[np.arange(length) < np.array(counts, dtype=np.intp)[:, None]] = ids
+        out[self._positions < np.array(counts, dtype=np.intp)[:, None]] = ids
         return out
 
 
