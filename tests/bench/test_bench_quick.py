@@ -69,5 +69,6 @@ def test_quick_mode_writes_a_well_formed_report(tmp_path):
     assert set(raw) >= {"meta", "cold", "overhead", "http"}
     committed = json.loads((tmp_path / "benchmarks.json").read_text())  # the digest next to the report
     assert committed["overhead"]["models"]["tabular"]["1"]["handler_us"].keys() == {"median", "p99", "min", "max"}
+    assert committed["overhead"]["binary"]["tabular"]["64"]["paired_us"].keys() == {"median", "p99", "min", "max"}
     split_64 = committed["overhead"]["predict"]["tabular"]["64"]["split_us"]
     assert split_64.keys() == {"decode", "preprocess", "postprocess", "encode", "rest"}
