@@ -73,10 +73,9 @@ def encode(outputs: dict[str, np.ndarray], labels: list[str] | None, rows: int) 
     # Each output is converted to Python values once, for all rows (numpy's tolist), not row by row.
     entries: list[dict[str, Any]] = [{} for _ in range(rows)]
     if scores is not None:
-        matrix = batched[scores]
-        for entry, row, best in zip(entries, matrix.tolist(), matrix.argmax(axis=1).tolist()):
-            entry.update(label=labels[best], score=row[best],  # type: ignore[index]
-                         probabilities=dict(zip(labels, row)))  # type: ignore[arg-type]
+        matrix, names = batched[scores], labels or []
+        entries = [{"label": names[best], "score": row[best], "probabilities": dict(zip(names, row))}
+                   for row, best in zip(matrix.tolist(), matrix.argmax(axis=1).tolist())]
     for name, array in batched.items():
         if name != scores:
             for entry, value in zip(entries, plain(array)):
