@@ -44,15 +44,24 @@ def test_quick_mode_writes_a_well_formed_report(tmp_path):
         assert rows, f"table {header} has no rows"
         assert all(len(row) == len(header) for row in rows), f"ragged table {header}"
 
-    by_header = {tuple(t[0][:2]): t[2:] for t in tables}
-    cold = by_header[("Model", "Process")]
+    def rows_of(*header: str) -> list[list[str]]:
+        matches = [t for t in tables if tuple(t[0][:len(header)]) == header]
+        assert matches, f"no table starting {header}"
+        return matches[-1][2:]
+
+    cold = rows_of("Model", "Process")
     assert {row[1].split(" (")[0] for row in cold} == {"lepton, model layer", "lepton, model from S3", "onnxruntime"}
-    overhead = by_header[("Model", "Batch")]
-    assert [row[1] for row in overhead] == ["1", "8", "64"]
-    http = by_header[("Model", "Concurrency")]
+    overhead = rows_of("Model", "Route", "Batch", "session.run median")
+    routes = ("V2", "V2 binary", "friendly")
+    assert [(row[1], row[2]) for row in overhead] == [(r, b) for r in routes for b in ("1", "8", "64")]
+    growth = rows_of("Model", "Route", "Overhead at batch 1")
+    assert [(row[1], row[3]) for row in growth] == [(r, "64") for r in routes]
+    split = rows_of("Model", "Route", "Batch", "Decode")
+    assert [(row[1], row[2]) for row in split] == [(r, b) for r in routes for b in ("1", "64")]
+    http = rows_of("Model", "Concurrency")
     assert {(row[1], row[2]) for row in http} >= {(c, s) for c in ("1", "8", "32") for s in ("lepton", "fastapi")}
     assert all(row[7] == "0" for row in http), "the servers answered errors"
-    for row in cold + overhead + http:
+    for row in cold + overhead + growth + split + http:
         for cell in row[2:]:
             assert cell != "nan"
 
@@ -60,3 +69,6 @@ def test_quick_mode_writes_a_well_formed_report(tmp_path):
     assert set(raw) >= {"meta", "cold", "overhead", "http"}
     committed = json.loads((tmp_path / "benchmarks.json").read_text())  # the digest next to the report
     assert committed["overhead"]["models"]["tabular"]["1"]["handler_us"].keys() == {"median", "p99", "min", "max"}
+    assert committed["overhead"]["binary"]["tabular"]["64"]["paired_us"].keys() == {"median", "p99", "min", "max"}
+    split_64 = committed["overhead"]["predict"]["tabular"]["64"]["split_us"]
+    assert split_64.keys() == {"decode", "preprocess", "postprocess", "encode", "rest"}

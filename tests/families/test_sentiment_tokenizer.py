@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import random
+import re
+import string
 
 import numpy as np
 import pytest
@@ -132,3 +134,51 @@ def test_a_manifest_it_cannot_reproduce_is_refused(change, fragment):
     prep = {**sentiment_preprocessing(["", "[UNK]", "good"], 4), **change}
     with pytest.raises(TokenizerConfigError, match=fragment):
         Tokenizer.from_preprocessing(prep)
+
+
+# -- the batch path against a plain per-word reference (no keras needed) --------------------------
+_PLAIN_STANDARDIZE = str.maketrans(string.ascii_uppercase, string.ascii_lowercase, string.punctuation)
+
+
+def plain_ids(text: str, vocabulary: list[str], length: int) -> list[int]:
+    """One text, one word at a time: str.translate, a regex split on ASCII whitespace, dict lookups."""
+    ids = {word: i for i, word in enumerate(vocabulary) if i > 1}
+    words = [w for w in re.split(r"[ \t\n\v\f\r]+", text.translate(_PLAIN_STANDARDIZE)) if w][:length]
+    return [ids.get(w, 1) for w in words] + [0] * (length - len(words))
+
+
+#: Standardised words of the corpus, non-ASCII ones included; the rest of a text is out of vocabulary.
+PLAIN_VOCABULARY = ["", "[UNK]", "the", "movie", "i", "loved", "café", "naïve", "école", "straße", "σας", "🙂",
+                    "don’t", "x\u00a0y", "\x00null\x00byte", "kebabcase"]
+SURROGATES = ["\ud800 lone surrogate", "movie\udfff movie", "\udc80"]
+
+
+def test_a_batch_is_tokenised_row_for_row_like_the_plain_per_word_reference():
+    tokenizer = Tokenizer(PLAIN_VOCABULARY, sequence_length=LENGTH)
+    texts = CORPUS + TRICKY + SURROGATES + random_strings(300, seed=3) + ["the " * LENGTH, "movie " * (LENGTH + 1)]
+    expected = [plain_ids(text, PLAIN_VOCABULARY, LENGTH) for text in texts]
+    assert tokenizer.encode_batch(texts).tolist() == expected
+
+
+def test_each_text_of_a_batch_of_64_gets_the_ids_it_gets_alone():
+    tokenizer = Tokenizer(PLAIN_VOCABULARY, sequence_length=LENGTH)
+    texts = random_strings(64, seed=4)
+    together = tokenizer.encode_batch(texts)
+    assert together.shape == (64, LENGTH) and together.dtype == np.int64
+    assert [tokenizer.encode(text) for text in texts] == together.tolist()
+
+
+@pytest.mark.parametrize(
+    ("text", "ids"),
+    [
+        ("", [0, 0, 0]),
+        (" \t!?. ", [0, 0, 0]),
+        ("zebra unicorn", [1, 1, 0]),  # unknown words are the OOV id, not dropped
+        ("b a b", [3, 2, 3]),  # exactly L words fill the row
+        ("b a b a", [3, 2, 3]),  # word L+1 is cut
+        ("[UNK] UNK", [4, 4, 0]),  # "[UNK]" loses its brackets: the word "unk", never the OOV entry
+    ],
+)
+def test_edge_texts_give_padded_rows_of_exactly_l_ids(text, ids):
+    tokenizer = Tokenizer(["", "[UNK]", "a", "b", "unk"], sequence_length=3)
+    assert tokenizer.encode_batch([text, "a"]).tolist() == [ids, [2, 0, 0]]

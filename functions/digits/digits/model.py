@@ -87,19 +87,19 @@ class DigitsModel(Model):
         k = options.get("k", DEFAULT_K)
         probabilities = outputs[self.outputs[0].name]
         labels = self.labels or [str(i) for i in range(probabilities.shape[1])]
+        digits = [_as_digit(label) for label in labels]
+        # Every row at once: one stable sort for the top k, one conversion to Python floats.
+        top = np.argsort(-probabilities, axis=1, kind="stable")[:, :k].tolist()
+        predictions = [{
+            "digit": digits[order[0]],
+            "score": row[order[0]],
+            "top_k": [{"digit": digits[i], "probability": row[i]} for i in order],
+            "probabilities": row,
+        } for row, order in zip(probabilities.tolist(), top)]
         pixels = options.get("pixels")
-        predictions = []
-        for n, row in enumerate(probabilities):
-            order = np.argsort(-row, kind="stable")[:k]
-            best = int(order[0])
-            predictions.append({
-                "digit": _as_digit(labels[best]),
-                "score": float(row[best]),
-                "top_k": [{"digit": _as_digit(labels[i]), "probability": float(row[i])} for i in order],
-                "probabilities": [float(p) for p in row],
-            })
-            if pixels is not None:
-                predictions[-1]["pixels"] = np.round(pixels[n].astype(np.float64), 2).tolist()
+        if pixels is not None:
+            for prediction, seen in zip(predictions, np.round(pixels.astype(np.float64), 2).tolist()):
+                prediction["pixels"] = seen
         return {"predictions": predictions}
 
 

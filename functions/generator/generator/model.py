@@ -80,6 +80,6 @@ class GeneratorModel(Model):
             "digit": request.options["digit"],
             "seed": request.options["seed"],
             # float32 values as they are: the digits model reads them back bit for bit.
-            "images": [{"pixels": image, "png": png_base64(image, self.max_value)} for image in images],
+            "images": [{"pixels": image, "png": png} for image, png in zip(images, png_base64(images, self.max_value))],
         }
 

@@ -1,7 +1,9 @@
-"""An 8x8 image (0..max_value, ink high) -> a base64 PNG, scaled up for display.
+"""8x8 images (0..max_value, ink high) -> base64 PNGs, scaled up for display.
 
 Greyscale, dark ink on white like a drawing, each cell a SCALE x SCALE square (nearest
-neighbour: the cells stay sharp rather than blurred).
+neighbour: the cells stay sharp rather than blurred). The grey levels and the scaling are done
+for the whole batch in numpy; only the PNG encoding is per image. zlib level 1: these flat
+images compress to about 360 bytes at level 1 against 337 at level 9, which takes 15x as long.
 """
 from __future__ import annotations
 
@@ -11,15 +13,20 @@ import io
 import numpy as np
 
 SCALE = 16  # 8x8 cells -> 128x128 pixels
+COMPRESS_LEVEL = 1
 
 
-def png_base64(image: np.ndarray, max_value: float, scale: int = SCALE) -> str:
+def png_base64(images: np.ndarray, max_value: float, scale: int = SCALE) -> list[str]:
+    """[count, height, width] images -> one base64 PNG each, [height * scale, width * scale] pixels."""
+    ink = np.clip(np.asarray(images, dtype=np.float64) / max_value, 0.0, 1.0)
+    grey = np.round(255.0 * (1.0 - ink)).astype(np.uint8)
+    cells = grey.repeat(scale, axis=1).repeat(scale, axis=2)
+    return [_png(picture) for picture in cells]
+
+
+def _png(grey: np.ndarray) -> str:
     from PIL import Image  # with the first PNG: the V2 route never draws one, and a cold start skips Pillow
 
-    ink = np.clip(np.asarray(image, dtype=np.float64) / max_value, 0.0, 1.0)
-    grey = np.round(255.0 * (1.0 - ink)).astype(np.uint8)
-    picture = Image.fromarray(grey)  # uint8, 2-D: mode "L"
-    picture = picture.resize((grey.shape[1] * scale, grey.shape[0] * scale), Image.Resampling.NEAREST)
     buffer = io.BytesIO()
-    picture.save(buffer, format="PNG", optimize=True)
+    Image.fromarray(grey).save(buffer, format="PNG", compress_level=COMPRESS_LEVEL)  # uint8, 2-D: mode "L"
     return base64.b64encode(buffer.getvalue()).decode("ascii")

@@ -67,8 +67,8 @@ class RecommenderModel(Model):
         options = request.options
         scores = outputs[self.outputs[0].name]
         users = options.get("users", [None] * len(scores))
-        k, exclude = options.get("k", DEFAULT_K), options.get("exclude")
+        items, values = top_k_items(scores, options.get("k", DEFAULT_K), options.get("exclude"))
         return {"recommendations": [
-            {"user_id": user, "items": [{"item_id": i, "score": s} for i, s in top_k_items(row, k, exclude)]}
-            for user, row in zip(users, scores)
+            {"user_id": user, "items": [{"item_id": i, "score": s} for i, s in zip(row_items, row_values)]}
+            for user, row_items, row_values in zip(users, items.tolist(), values.tolist())
         ]}

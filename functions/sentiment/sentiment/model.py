@@ -43,11 +43,11 @@ class SentimentModel(Model):
         return [TEXT]
 
     def preprocess(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        texts = [str(t) for t in inputs[TEXT.name].reshape(-1)]
-        for i, text in enumerate(texts):
-            if len(text) > MAX_CHARACTERS:
-                raise LimitExceeded(f"{_where(i, texts)} has {len(text)} characters; the limit is {MAX_CHARACTERS}: "
-                                    "shorten it or split it into several texts")
+        texts = list(map(str, inputs[TEXT.name].reshape(-1).tolist()))
+        if max(map(len, texts), default=0) > MAX_CHARACTERS:
+            i = next(i for i, text in enumerate(texts) if len(text) > MAX_CHARACTERS)
+            raise LimitExceeded(f"{_where(i, texts)} has {len(texts[i])} characters; the limit is {MAX_CHARACTERS}: "
+                                "shorten it or split it into several texts")
         ids = self.tokenizer.encode_batch(texts)
         # Padding goes at the end, so a text with no words at all starts with the pad id.
         empty = np.flatnonzero(ids[:, 0] == self.tokenizer.pad_id) if ids.size else []

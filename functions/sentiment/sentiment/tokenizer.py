@@ -10,18 +10,23 @@ keras 3.15 / TF 2.21 (tests/families/test_tokenizer.py checks it against keras i
   leading/trailing runs vanish (a no-break space stays inside the word);
 - lookup: the index in get_vocabulary() ("" = 0 pad, "[UNK]" = 1), anything else -> 1;
 - pad or truncate at the end (post) to exactly L ids.
+
+Every step changes ASCII only, so it runs on each text's UTF-8 bytes (whose multi-byte sequences
+never hold an ASCII byte): `bytes.translate` lower-cases and strips, `bytes.split()` splits on
+exactly those six whitespace bytes. The batch's words are then looked up in one pass and placed
+into the padded matrix with one masked assignment: no Python loop per word.
 """
 from __future__ import annotations
 
-import re
 import string
 from collections.abc import Mapping, Sequence
+from itertools import chain, repeat
 from typing import Any
 
 import numpy as np
 
-_LOWER_AND_STRIP = str.maketrans(string.ascii_uppercase, string.ascii_lowercase, string.punctuation)
-_WHITESPACE = re.compile(r"[ \t\n\v\f\r]+")
+_LOWER = bytes.maketrans(string.ascii_uppercase.encode(), string.ascii_lowercase.encode())
+_PUNCTUATION = string.punctuation.encode()
 
 SUPPORTED = {"tokenizer": "keras-text-vectorization", "standardize": "lower_and_strip_punctuation",
              "split": "whitespace"}
@@ -41,8 +46,9 @@ class Tokenizer:
         self.vocabulary = list(vocabulary)
         self.sequence_length = sequence_length
         self.pad_id, self.oov_id = pad_id, oov_id
+        self._positions = np.arange(sequence_length)
         # The pad and OOV entries are never looked up: no token is "" and "[UNK]" loses its brackets.
-        self._ids = {word: i for i, word in enumerate(self.vocabulary) if i not in (pad_id, oov_id)}
+        self._ids = {_utf8(word): i for i, word in enumerate(self.vocabulary) if i not in (pad_id, oov_id)}
 
     @classmethod
     def from_preprocessing(cls, prep: Mapping[str, Any]) -> Tokenizer:
@@ -57,20 +63,23 @@ class Tokenizer:
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise TokenizerConfigError(f"preprocessing needs sequence_length, pad_id and oov_id: {exc}") from exc
 
-    @staticmethod
-    def standardize(text: str) -> str:
-        return text.translate(_LOWER_AND_STRIP)
-
-    def words(self, text: str) -> list[str]:
-        return [w for w in _WHITESPACE.split(self.standardize(text)) if w]
-
     def encode(self, text: str) -> list[int]:
-        ids = [self._ids.get(w, self.oov_id) for w in self.words(text)[: self.sequence_length]]
-        return ids + [self.pad_id] * (self.sequence_length - len(ids))
+        return self.encode_batch([text])[0].tolist()
 
     def encode_batch(self, texts: Sequence[str]) -> np.ndarray:
-        """int64 because the graph's input is int64 and onnxruntime refuses int32."""
-        out = np.full((len(texts), self.sequence_length), self.pad_id, dtype=np.int64)
-        for row, text in enumerate(texts):
-            out[row] = self.encode(text)
+        """[len(texts), L] int64 ids (the graph's input is int64; onnxruntime refuses int32)."""
+        length = self.sequence_length
+        # each text's words as training saw them (UTF-8), cut to the sequence length
+        words = [_utf8(text).translate(_LOWER, _PUNCTUATION).split()[:length] for text in texts]
+        counts = list(map(len, words))
+        ids = np.fromiter(map(self._ids.get, chain.from_iterable(words), repeat(self.oov_id)),
+                          dtype=np.int64, count=sum(counts))
+        out = np.full((len(texts), length), self.pad_id, dtype=np.int64)
+        # Each row's words fill its first positions: a row-major mask takes the ids in batch order.
+        out[self._positions < np.array(counts, dtype=np.intp)[:, None]] = ids
         return out
+
+
+def _utf8(text: str) -> bytes:
+    # surrogatepass: a lone surrogate (legal in a JSON string) is just an unknown word, not an error
+    return text.encode("utf-8", "surrogatepass")

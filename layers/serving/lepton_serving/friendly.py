@@ -70,18 +70,16 @@ def encode(outputs: dict[str, np.ndarray], labels: list[str] | None, rows: int) 
     scores = next((n for n, a in batched.items() if labels and _scores_for(a, labels)), None)
     if scores is None and len(outputs) == 1:
         return {"predictions": plain(next(iter(outputs.values())))}
-    entries: list[dict[str, Any]] = []
-    for i in range(rows):
-        entry: dict[str, Any] = {}
-        if scores is not None:
-            row = batched[scores][i]
-            best = int(row.argmax())
-            entry = {"label": labels[best], "score": float(row[best]),  # type: ignore[index]
-                     "probabilities": dict(zip(labels, map(float, row)))}  # type: ignore[arg-type]
-        for name, array in batched.items():
-            if name != scores:
-                entry.setdefault(name, plain(array[i]))  # a label from the labels file wins over the graph's
-        entries.append(entry)
+    # Each output is converted to Python values once, for all rows (numpy's tolist), not row by row.
+    entries: list[dict[str, Any]] = [{} for _ in range(rows)]
+    if scores is not None:
+        matrix, names = batched[scores], labels or []
+        entries = [{"label": names[best], "score": row[best], "probabilities": dict(zip(names, row))}
+                   for row, best in zip(matrix.tolist(), matrix.argmax(axis=1).tolist())]
+    for name, array in batched.items():
+        if name != scores:
+            for entry, value in zip(entries, plain(array)):
+                entry.setdefault(name, value)  # a label from the labels file wins over the graph's
     result: dict[str, Any] = {"predictions": entries}
     rest = {n: plain(a) for n, a in outputs.items() if n not in batched}
     if rest:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -183,7 +184,7 @@ def to_array(name: str, data: list, datatype: str, may_hold_bools: bool = True) 
         raise InvalidTensor(f"input '{name}': 'data' must contain only numbers for {datatype}"
                             + (", not true/false" if kind == "b" else ""))
     # numpy reads [1, true] as [1, 1]: a boolean among numbers is refused, not guessed at
-    if may_hold_bools and array.size and any(type(v) is bool for v in _flatten(data)):
+    if may_hold_bools and array.size and bool in _leaf_types(data, array.ndim):
         raise InvalidTensor(f"input '{name}': 'data' must contain only numbers for {datatype}, not true/false")
     if datatype in _FLOAT:
         with np.errstate(over="ignore"):  # overflow becomes inf, refused just below
@@ -358,6 +359,15 @@ def _row_shape(row: Any) -> list[int]:
         shape.append(len(row))
         row = row[0] if row else None
     return shape
+
+
+def _leaf_types(data: list, depth: int) -> set[type]:
+    """The types of the values of ``data``, nested lists ``depth`` deep and rectangular (numpy has
+    just read them as an array of that many dimensions), gathered without a Python loop."""
+    values: Any = data
+    for _ in range(depth - 1):
+        values = chain.from_iterable(values)
+    return set(map(type, values))
 
 
 def _flatten(data: list) -> list:
