@@ -24,11 +24,14 @@ from lepton_deploy.functions import ALIAS, LambdaFunctions
 from lepton_deploy.registry import Registry
 from lepton_serving.table import DeploymentsTable
 
-from .aliases import LiveAliases
+from .aliases import POLL_SECONDS, LiveAliases
 from .artifacts import ensure_artifacts, publish_models
 from .authorizers import LocalAuthorizers
+from .changes import SAFETY_SECONDS
 from .emf import EmfForwarder, EmfTee
+from .feed import POLL_SECONDS as FEED_POLL_SECONDS
 from .feed import DeploymentFeed
+from .function_log import BACKUPS, MAX_BYTES, FunctionLog
 from .functions import FunctionHost
 from .gateway import LocalGateway, asgi_app
 from .invoke import InProcessInvoker
@@ -57,6 +60,8 @@ class StackSettings:
     models: list[str] | None = None  # serve only these (default: every model function)
     external_aws: bool = False  # a moto server (or other endpoint) already runs at aws_port
     inference_auth: str | None = None  # the template's InferenceAuth: NONE, IAM or JWT (default: its default)
+    log_max_bytes: int = MAX_BYTES  # functions.log is rotated at this size ...
+    log_backups: int = BACKUPS  # ... keeping this many older files
 
     @property
     def state(self) -> Path:
@@ -192,7 +197,8 @@ class LocalStack:
         host = self.host
         functions = host.specs
         self.aliases = LiveAliases(LambdaFunctions(self.client("lambda")),
-                                   {lid: self.names[lid] for lid, s in functions.items() if s.model_name})
+                                   {lid: self.names[lid] for lid, s in functions.items() if s.model_name},
+                                   changes=self.aws.changes, every=POLL_SECONDS if self.aws.polled else SAFETY_SECONDS)
         self.aliases.start()
         aliases = self.aliases
 
@@ -222,7 +228,10 @@ class LocalStack:
         (the functions' log) is teed into the local CloudWatch, where the canary check reads them."""
         self.emf = EmfForwarder(self.client("cloudwatch"))
         self.emf.start()
-        sys.stdout = EmfTee(sys.stdout, self.emf)
+        if isinstance(sys.stdout, FunctionLog):
+            sys.stdout.forward_to(self.emf)
+        else:
+            sys.stdout = EmfTee(sys.stdout, self.emf)
 
     def stop(self) -> None:
         if self.emf is not None:
@@ -243,7 +252,8 @@ def boot(settings: StackSettings, *, feed: bool = False, models: bool = True, wa
         stack = provision(settings, aws)
         stack.start_worker()
         if feed:
-            stack.feed = DeploymentFeed(stack.registry)
+            stack.feed = DeploymentFeed(stack.registry, aws.changes,
+                                        every=FEED_POLL_SECONDS if aws.polled else SAFETY_SECONDS)
             stack.feed.start()
         if models:
             stack.live_at_start = stack.wait_for_deployments(stack.publish_artifacts())
@@ -320,7 +330,8 @@ def placeholder_zip() -> bytes:
     return buffer.getvalue()
 
 
-def redirect_function_output(path: Path) -> None:
-    """Function logs and EMF metrics are JSON lines on stdout, as in Lambda: keep them in a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sys.stdout = open(path, "a", buffering=1)  # noqa: SIM115 - lives as long as the process
+def redirect_function_output(path: Path, max_bytes: int = MAX_BYTES, backups: int = BACKUPS) -> FunctionLog:
+    """Function logs and EMF metrics are JSON lines on stdout, as in Lambda: keep them in a
+    rotated file (function_log.py)."""
+    sys.stdout = FunctionLog(path, max_bytes=max_bytes, backups=backups)
+    return sys.stdout
