@@ -134,13 +134,14 @@ def run(settings: Settings, s3: LocalS3, models: list[BenchModel]) -> dict[str, 
         # ours: `lepton up` itself, first at rest, alone
         lepton_up = running.enter_context(up.server(work / "up-state", models, work / "lepton-up.log"))
         try:
-            up.ready(lepton_up, models, bodies)
+            for name, why in up.ready(lepton_up, models, bodies).items():
+                settings.say(f"  lepton up does not serve {name}: {why}")
             assert lepton_up.proc is not None
             results["idle"] = idle.measure(lepton_up.proc.pid, settings.n(60, 3), settle=settings.n(5, 1))
             settings.say(f"  idle: lepton up used {results['idle']['cpu_percent']:.2f} % of a core over "
                          f"{results['idle']['seconds']:.0f} s")
         except Exception as exc:  # noqa: BLE001 - each model's measurement says what failed
-            settings.say(f"  lepton up did not get ready: {exc}")
+            settings.say(f"  lepton up did not start: {exc}")
         # then under load, side by side with the same gateway and handlers alone and the FastAPI floor
         lepton_api = running.enter_context(_lepton_api(work, s3, models, running))
         fastapi = {}

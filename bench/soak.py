@@ -44,7 +44,9 @@ def run(settings: Settings, models: list[BenchModel]) -> dict[str, Any]:
         bodies[model.name] = work / f"{model.name}-body.json"
         bodies[model.name].write_bytes(model.body(1, flat=True))
     with up.server(work / "state", models, work / "lepton-up.log") as server:
-        up.ready(server, models, bodies)
+        failed = up.ready(server, models, bodies)
+        if failed:
+            raise RuntimeError(f"lepton up does not serve {', '.join(failed)}: {next(iter(failed.values()))}")
         port = server.port
         assert server.proc is not None
         pid = server.proc.pid

@@ -32,9 +32,15 @@ def server(folder: Path, models: list[BenchModel], log: Path) -> Server:
     return Server("lepton up", argv, port, child_env(), ROOT, log)
 
 
-def ready(up: Server, models: list[BenchModel], bodies: dict[str, Path], start_timeout: float = 300.0) -> None:
-    """Wait until `lepton up` serves: it opens its port once every deployment is decided, so
-    a model that does not answer 200 then never will."""
+def ready(up: Server, models: list[BenchModel], bodies: dict[str, Path], start_timeout: float = 300.0) -> dict[str, str]:
+    """Wait until `lepton up` serves, then send each model a first request; returns why each
+    model that does not answer 200 does not (it opens its port once every deployment is
+    decided, so a model that does not answer then never will)."""
     wait_port(up.port, start_timeout, up.proc)
+    failed = {}
     for model in models:
-        up.ready(f"/v2/models/{model.name}/infer", bodies[model.name].read_bytes(), timeout=15)
+        try:
+            up.ready(f"/v2/models/{model.name}/infer", bodies[model.name].read_bytes(), timeout=15)
+        except RuntimeError as exc:
+            failed[model.name] = str(exc)
+    return failed

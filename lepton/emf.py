@@ -9,7 +9,6 @@ functions' output through function_log.py, which feeds the forwarder itself.)
 """
 from __future__ import annotations
 
-import collections
 import io
 import logging
 import threading
@@ -28,36 +27,33 @@ FLUSH_SECONDS = 1.0  # how long lines are gathered into one call
 class EmfForwarder:
     """EMF lines in, PutMetricData calls out, on a thread that blocks while no line comes.
 
-    Lines that arrive within ``FLUSH_SECONDS`` of each other are summed into one statistic set
-    per metric, dimensions and second (PutMetricData's StatisticValues): under load that is one
-    call a second instead of one value per request, and the local CloudWatch keeps one datum per
-    metric and second, so the canary's Sum reads the same totals at a fraction of the cost.
+    Each line is summed as it is fed, on the caller's thread, into one statistic set per metric,
+    dimensions and second (PutMetricData's StatisticValues); the thread puts what a second
+    gathered in one call. Under load that is one small call a second instead of one value per
+    request, with no burst of parsing that would hold the GIL against the requests, and the
+    local CloudWatch keeps one datum per metric and second, whose Sum the canary reads.
     """
 
     def __init__(self, cloudwatch: Any, flush_seconds: float = FLUSH_SECONDS):
         self.cloudwatch = cloudwatch
         self.flush_seconds = flush_seconds
-        # Lines wait in a deque (appends from any thread, no lock, no wake-up per line); the
-        # thread is woken once, by the first line after it last drained them.
-        self.lines: collections.deque[str] = collections.deque()
-        self._arrived = threading.Event()
+        self._pending = Pending()
+        self._lock = threading.Lock()
+        self._arrived = threading.Event()  # set by the first line after the last put
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
     def feed(self, line: str) -> None:
         if line.startswith(EMF_MARKER):
-            self.lines.append(line)
+            with self._lock:
+                self._pending.add(line)
             if not self._arrived.is_set():
                 self._arrived.set()
 
     def flush(self) -> int:
-        """Put every queued line into CloudWatch now; returns the number of statistic sets put."""
-        pending = Pending()
-        while True:
-            try:
-                pending.add(self.lines.popleft())
-            except IndexError:
-                break
+        """Put what was fed into CloudWatch now; returns the number of statistic sets put."""
+        with self._lock:
+            pending, self._pending = self._pending, Pending()
         return self._put(pending)
 
     def start(self) -> None:
@@ -75,7 +71,7 @@ class EmfForwarder:
         while not self._stopping.is_set():
             self._arrived.wait()  # blocks: no polling while idle
             self._stopping.wait(self.flush_seconds)  # what else comes within the window goes in the same call
-            self._arrived.clear()  # before draining: a line fed from now on wakes the next round
+            self._arrived.clear()  # before taking the lines: one fed from now on wakes the next round
             self.flush()
 
     def _put(self, pending: Pending) -> int:
