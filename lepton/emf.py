@@ -5,7 +5,8 @@ Locally the functions print the same lines; `EmfTee` sits on their stdout, passe
 through to the log file, and hands EMF lines to `EmfForwarder`, which puts them into the local
 CloudWatch (moto) on a background thread. The canary check then reads real request and 5xx
 counts, by function version, exactly as it reads them in AWS. (`lepton up` writes its
-functions' output through function_log.py, which feeds the forwarder itself.)
+functions' output through function_log.py, which feeds the forwarder in a process of its own,
+emf_agent.py.)
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 
 Every line a developer reads is written in full: the functions' log records (errors and
 warnings, model loads, deployment decisions), tracebacks and prints. The metric lines (EMF),
-one per request, all go on to the local CloudWatch (emf.py, through ``forward_to``); the file
+one per request, all go on to the local CloudWatch (emf_agent.py, through ``forward_to``); the file
 keeps one per function every ``metrics_every`` seconds, followed by how many of that function's
 it left out. The file is rotated at ``max_bytes`` with ``backups`` older files kept
 (functions.log.1, .2, ...), so the logs never take more than (backups + 1) × max_bytes.
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import orjson
 
-from .emf import EMF_MARKER, EmfForwarder
+from .emf import EMF_MARKER
 
 MAX_BYTES = 10 * 1024 * 1024
 BACKUPS = 3
@@ -40,14 +40,14 @@ class FunctionLog(io.TextIOBase):
         self._file.setFormatter(logging.Formatter("%(message)s"))
         self.metrics_every = metrics_every
         self.clock = clock
-        self.forwarder: EmfForwarder | None = None
+        self._forward: Callable[[str], None] | None = None
         self._partial: dict[int, str] = {}  # by thread: a line one thread is still writing
         self._shown: dict[str, float] = {}  # function (EMF "service") -> when its last metric line was written
         self._left_out: dict[str, int] = {}
 
-    def forward_to(self, forwarder: EmfForwarder) -> None:
-        """Hand every metric line to ``forwarder`` (the local CloudWatch) from now on."""
-        self.forwarder = forwarder
+    def forward_to(self, feed: Callable[[str], None]) -> None:
+        """Hand every metric line to ``feed`` (on its way to the local CloudWatch) from now on."""
+        self._forward = feed
 
     def write(self, text: str) -> int:
         thread = threading.get_ident()
@@ -60,8 +60,8 @@ class FunctionLog(io.TextIOBase):
 
     def _line(self, line: str) -> None:
         if line.startswith(EMF_MARKER):
-            if self.forwarder is not None:
-                self.forwarder.feed(line)
+            if self._forward is not None:
+                self._forward(line)
             service = _service(line)
             now = self.clock()
             if now - self._shown.get(service, float("-inf")) < self.metrics_every:

@@ -7,7 +7,7 @@ its credentials once per execution environment.
 The moto server runs on a thread of this process, as moto's ThreadedMotoServer runs it, with one
 addition: every write it serves that the stack follows (an alias moved, a deployment recorded)
 is marked in `changes` (changes.py), whoever made it, so the stack's followers block instead of
-polling. An external endpoint marks nothing; there the followers poll (`polled`).
+polling. An external endpoint marks nothing; there the followers poll (`every`).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import socket
 import threading
 from typing import Any
 
-from .changes import Changes
+from .changes import SAFETY_SECONDS, Changes
 
 REGION = "us-east-1"
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -37,10 +37,10 @@ class LocalAws:
         self._clients: dict[str, Any] = {}
         self._saved_env: dict[str, str | None] = {}
 
-    @property
-    def polled(self) -> bool:
-        """Whether followers must poll: writes to an external endpoint are not seen here."""
-        return self.server is None
+    def every(self, poll_seconds: float) -> float:
+        """How often a follower looks unasked: ``poll_seconds`` against an external endpoint,
+        whose writes are not seen here, else only now and then (changes.SAFETY_SECONDS)."""
+        return poll_seconds if self.server is None else SAFETY_SECONDS
 
     @property
     def endpoint(self) -> str:

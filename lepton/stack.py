@@ -27,8 +27,8 @@ from lepton_serving.table import DeploymentsTable
 from .aliases import POLL_SECONDS, LiveAliases
 from .artifacts import ensure_artifacts, publish_models
 from .authorizers import LocalAuthorizers
-from .changes import SAFETY_SECONDS
 from .emf import EmfForwarder, EmfTee
+from .emf_agent import EmfAgent
 from .feed import POLL_SECONDS as FEED_POLL_SECONDS
 from .feed import DeploymentFeed
 from .function_log import BACKUPS, MAX_BYTES, FunctionLog
@@ -99,7 +99,7 @@ class LocalStack:
     worker: DeployWorker | None = None
     feed: DeploymentFeed | None = None
     aliases: LiveAliases | None = None
-    emf: EmfForwarder | None = None
+    emf: EmfForwarder | EmfAgent | None = None
     live_at_start: dict[str, str] = field(default_factory=dict)
     role_arn: str = ""  # the functions' role in the local AWS, for functions the template gains later
     deploy_env: dict[str, str] = field(default_factory=dict)
@@ -198,7 +198,7 @@ class LocalStack:
         functions = host.specs
         self.aliases = LiveAliases(LambdaFunctions(self.client("lambda")),
                                    {lid: self.names[lid] for lid, s in functions.items() if s.model_name},
-                                   changes=self.aws.changes, every=POLL_SECONDS if self.aws.polled else SAFETY_SECONDS)
+                                   changes=self.aws.changes, every=self.aws.every(POLL_SECONDS))
         self.aliases.start()
         aliases = self.aliases
 
@@ -226,11 +226,13 @@ class LocalStack:
     def forward_metrics(self) -> None:
         """Do what Lambda and CloudWatch do with the functions' EMF lines: this process's stdout
         (the functions' log) is teed into the local CloudWatch, where the canary check reads them."""
-        self.emf = EmfForwarder(self.client("cloudwatch"))
-        self.emf.start()
-        if isinstance(sys.stdout, FunctionLog):
-            sys.stdout.forward_to(self.emf)
+        if isinstance(sys.stdout, FunctionLog):  # `lepton up`: the agent parses them in its own process
+            self.emf = EmfAgent(self.aws.endpoint)
+            self.emf.start()
+            sys.stdout.forward_to(self.emf.feed)
         else:
+            self.emf = EmfForwarder(self.client("cloudwatch"))
+            self.emf.start()
             sys.stdout = EmfTee(sys.stdout, self.emf)
 
     def stop(self) -> None:
@@ -252,8 +254,7 @@ def boot(settings: StackSettings, *, feed: bool = False, models: bool = True, wa
         stack = provision(settings, aws)
         stack.start_worker()
         if feed:
-            stack.feed = DeploymentFeed(stack.registry, aws.changes,
-                                        every=FEED_POLL_SECONDS if aws.polled else SAFETY_SECONDS)
+            stack.feed = DeploymentFeed(stack.registry, aws.changes, every=aws.every(FEED_POLL_SECONDS))
             stack.feed.start()
         if models:
             stack.live_at_start = stack.wait_for_deployments(stack.publish_artifacts())

@@ -18,6 +18,7 @@ import pytest
 from eventfiles import ROOT
 from lepton.aliases import LiveAliases
 from lepton.emf import EmfForwarder
+from lepton.emf_agent import EmfAgent
 from lepton.function_log import FunctionLog
 from lepton.local_aws import LOCAL_CREDENTIALS, REGION
 from lepton.stack import LocalStack, StackSettings, boot
@@ -127,18 +128,20 @@ def test_the_function_log_rotates_at_its_cap_keeping_whole_lines_and_the_newest_
 
 def test_the_function_log_keeps_one_metric_line_a_function_every_10_s_and_cloudwatch_gets_them_all(
         quiet_stack, tmp_path):
-    # GIVEN the function log with the local CloudWatch behind it, and a clock the test moves
+    # GIVEN the function log with the EMF agent (its own process) and the local CloudWatch behind
+    # it, as `lepton up` runs them, and a clock the test moves
     now = [1000.0]
     log = FunctionLog(tmp_path / "functions.log", metrics_every=10.0, clock=lambda: now[0])
-    forwarder = EmfForwarder(quiet_stack.client("cloudwatch"))
-    log.forward_to(forwarder)
+    agent = EmfAgent(quiet_stack.aws.endpoint)
+    agent.start()
+    log.forward_to(agent.feed)
     # WHEN 500 requests' metric lines come in within the same 10 s, then one more 10 s later
     for _ in range(500):
         log.write(emf_line("quiet-fn", "7") + "\n")
     now[0] += 10.0
     log.write(emf_line("quiet-fn", "7") + "\n")
     log.flush()
-    forwarder.flush()
+    agent.stop()  # hands the last lines over and waits for the agent to put them
     # THEN the file holds two of them and says how many it left out
     written = [json.loads(line) for line in (tmp_path / "functions.log").read_text().splitlines()]
     assert [w.get("Invocations") for w in written] == [[1.0], None, [1.0]]
