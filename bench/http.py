@@ -1,72 +1,34 @@
 """Section 3: throughput and latency over HTTP on loopback, ours against the peers.
 
 Servers, each its own process, one model per request body (the same V2 JSON for all):
-  lepton   the local API as `lepton up` serves it (API Gateway emulation, validation, metrics)
-  fastapi  a minimal FastAPI + uvicorn V2 endpoint (reference point, no validation/metrics)
+  lepton      `lepton up` itself (bench/up.py): the local AWS, the deployer having promoted the
+              benchmark's models, the API Gateway emulation, validation, metrics to the local
+              CloudWatch, the function log; measured at rest first (bench/idle.py)
+  lepton-api  the same gateway and handlers alone (bench/servers/lepton_api.py): no local AWS,
+              no followers, no metrics forwarding; what `lepton up` is compared with
+  fastapi     a minimal FastAPI + uvicorn V2 endpoint (reference point, no validation/metrics)
   kserve   KServe's Python model server, custom kserve.Model on onnxruntime (own venv)
   bentoml  a BentoML service on onnxruntime (own venv)
 The load generator (bench.loadgen) is a separate process, bounded in requests and seconds.
 """
 from __future__ import annotations
 
+import contextlib
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
-import urllib.request
+import tempfile
 from pathlib import Path
 from typing import Any
 
-from . import venvs
+from . import idle, up, venvs
 from .aws import BUCKET, LocalS3
-from .common import ROOT, Settings, child_env, free_port, summary, wait_port
+from .common import ROOT, Settings, child_env, free_port, summary
 from .models import BenchModel
+from .server import Server
 
 CONCURRENCY = (1, 8, 32)
 SERVERS = Path(__file__).resolve().parent / "servers"
-
-
-class Server:
-    def __init__(self, name: str, argv: list[str], port: int, env: dict[str, str], cwd: Path, log: Path):
-        self.name, self.argv, self.port, self.env, self.cwd, self.log = name, argv, port, env, cwd, log
-        self.proc: subprocess.Popen | None = None
-
-    def __enter__(self) -> Server:
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        out = open(self.log, "ab")
-        self.proc = subprocess.Popen(self.argv, env=self.env, cwd=self.cwd, stdout=out, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        out.close()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)  # the group this Popen created (bentoml has workers)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-
-    def ready(self, path: str, body: bytes, timeout: float = 120.0) -> None:
-        wait_port(self.port, timeout, self.proc)
-        deadline = time.monotonic() + timeout
-        last = ""
-        while time.monotonic() < deadline:
-            try:
-                request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=body,
-                                                 headers={"content-type": "application/json"})
-                with urllib.request.urlopen(request, timeout=10) as response:
-                    if response.status == 200:
-                        return
-            except Exception as exc:  # noqa: BLE001 - not up yet
-                last = str(exc)
-            if self.proc and self.proc.poll() is not None:
-                break
-            time.sleep(0.3)
-        raise RuntimeError(f"{self.name} never answered 200 on {path}: {last}; see {self.log}")
 
 
 def _load(port: int, path: str, body_file: Path, concurrency: int, requests: int, seconds: float,
@@ -80,39 +42,78 @@ def _load(port: int, path: str, body_file: Path, concurrency: int, requests: int
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _cell(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"rps": summary([r["rps"] for r in runs]), "p50_ms": summary([r["p50_ms"] for r in runs]),
+            "p99_ms": summary([r["p99_ms"] for r in runs]), "requests": sum(r["requests"] for r in runs),
+            "errors": sum(r["errors"] for r in runs), "repeats": len(runs)}
+
+
+def _say(settings: Settings, name: str, model: BenchModel, concurrency: int, cell: dict[str, Any]) -> None:
+    settings.say(f"  http {name:10} {model.name} c={concurrency:<3} {cell['rps']['median']:8.0f} req/s  p50 "
+                 f"{cell['p50_ms']['median']:.2f} ms  p99 {cell['p99_ms']['median']:.2f} ms  errors {cell['errors']}")
+
+
+def _failed(settings: Settings, name: str, model: BenchModel, exc: Exception) -> dict[str, str]:
+    settings.say(f"  http {name} {model.name} failed: {exc}")
+    return {"error": f"{type(exc).__name__}: {str(exc)[-300:]}"}
+
+
 def _measure(settings: Settings, server: Server, model: BenchModel, body_file: Path) -> dict[str, Any]:
-    try:
-        return _measure_one(settings, server, model, body_file)
-    except Exception as exc:  # noqa: BLE001 - reported in the notes, the run goes on
-        settings.say(f"  http {server.name} {model.name} failed: {exc}")
-        return {"error": f"{type(exc).__name__}: {str(exc)[-300:]}"}
+    """One server alone, every concurrency in turn (the peers)."""
+    return _interleaved(settings, {server.name: (server, body_file)}, model)[server.name]
 
 
-def _measure_one(settings: Settings, server: Server, model: BenchModel, body_file: Path) -> dict[str, Any]:
+def _interleaved(settings: Settings, servers: dict[str, tuple[Server, Path]], model: BenchModel,
+                 ready_timeout: float = 120.0) -> dict[str, dict[str, Any]]:
+    """Every server, all running at once, measured in turn for each concurrency and repeat, so
+    a change in the shared machine's load falls on all of them alike."""
     path = f"/v2/models/{model.name}/infer"
-    server.ready(path, body_file.read_bytes())
-    repeats = settings.n(2, 1)
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
+    live = {}
+    for name, (server, body) in servers.items():
+        try:
+            # `lepton up` opens its port once every deployment is decided: a model not live then never is
+            server.ready(path, body.read_bytes(), timeout=15 if name == "lepton" else ready_timeout)
+            live[name] = (server, body)
+        except Exception as exc:  # noqa: BLE001 - reported in the notes, the run goes on
+            out[name] = _failed(settings, name, model, exc)
+    runs: dict[str, dict[int, list[dict[str, Any]]]] = {name: {c: [] for c in CONCURRENCY} for name in live}
     for concurrency in CONCURRENCY:
-        runs = [_load(server.port, path, body_file, concurrency, settings.n(5000, 300), settings.n(6, 4),
-                      settings.n(300, 20)) for _ in range(repeats)]
-        errors = sum(r["errors"] for r in runs)
-        out[str(concurrency)] = {
-            "rps": summary([r["rps"] for r in runs]),
-            "p50_ms": summary([r["p50_ms"] for r in runs]),
-            "p99_ms": summary([r["p99_ms"] for r in runs]),
-            "requests": sum(r["requests"] for r in runs), "errors": errors, "repeats": repeats,
-        }
-        settings.say(f"  http {server.name:8} {model.name} c={concurrency:<3} "
-                     f"{out[str(concurrency)]['rps']['median']:8.0f} req/s  p50 "
-                     f"{out[str(concurrency)]['p50_ms']['median']:.2f} ms  p99 "
-                     f"{out[str(concurrency)]['p99_ms']['median']:.2f} ms  errors {errors}")
+        for _ in range(settings.n(2, 1)):
+            for name, (server, body) in list(live.items()):
+                try:
+                    runs[name][concurrency].append(_load(server.port, path, body, concurrency, settings.n(5000, 300),
+                                                          settings.n(6, 4), settings.n(300, 20)))
+                except Exception as exc:  # noqa: BLE001
+                    out[name] = _failed(settings, name, model, exc)
+                    del live[name]
+        for name in live:
+            _say(settings, name, model, concurrency, _cell(runs[name][concurrency]))
+    for name in live:
+        out[name] = {str(c): _cell(by_c) for c, by_c in runs[name].items()}
     return out
 
 
-def run(settings: Settings, s3: LocalS3, models: list[BenchModel]) -> dict[str, Any]:
-    import tempfile
+def _lepton_api(work: Path, s3: LocalS3, models: list[BenchModel], running: contextlib.ExitStack) -> Server:
+    """bench/servers/lepton_api.py serving every model with the configuration its deployed
+    version has, models fetched from the benchmark's S3."""
+    cache = running.enter_context(tempfile.TemporaryDirectory(prefix="lepton-http-"))
+    port = free_port()
+    shared = {k: v for k, v in s3.function_env(models[0], cache).items()
+              if not k.startswith(("LEPTON_MODEL", "POWERTOOLS_SERVICE"))}
+    shared.pop("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", None)
+    functions = {}
+    for model in models:
+        env = s3.function_env(model, cache)
+        functions[model.logical_id] = {k: v for k, v in env.items() if k.startswith("LEPTON_MODEL")}
+    cfg_file = work / "lepton-api.json"
+    cfg_file.write_text(json.dumps({"port": port, "env": shared, "bucket": BUCKET, "functions": functions,
+                                    "log": str(work / "lepton-functions.log")}))
+    argv = [sys.executable, "-m", "bench.servers.lepton_api", str(cfg_file)]
+    return Server("lepton-api", argv, port, child_env(), ROOT, work / "lepton-api.log")
 
+
+def run(settings: Settings, s3: LocalS3, models: list[BenchModel]) -> dict[str, Any]:
     work = settings.work / "http"
     work.mkdir(parents=True, exist_ok=True)
     bodies, peer_bodies = {}, {}
@@ -129,30 +130,34 @@ def run(settings: Settings, s3: LocalS3, models: list[BenchModel]) -> dict[str, 
             results["notes"][model.name] = ("Lepton takes the function's public V2 input (preprocessing in the "
                                             "function); fastapi/kserve/bentoml take the ONNX graph's tensors")
 
-    # ours: one process serving every model function, as `lepton up` does
-    with tempfile.TemporaryDirectory(prefix="lepton-http-") as cache:
-        port = free_port()
-        shared = {k: v for k, v in s3.function_env(models[0], cache).items() if not k.startswith(("LEPTON_MODEL",
-                                                                                                   "POWERTOOLS_SERVICE"))}
-        shared.pop("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", None)
-        functions = {}
+    with contextlib.ExitStack() as running:
+        # ours: `lepton up` itself, first at rest, alone
+        lepton_up = running.enter_context(up.server(work / "up-state", models, work / "lepton-up.log"))
+        try:
+            for name, why in up.ready(lepton_up, models, bodies).items():
+                settings.say(f"  lepton up does not serve {name}: {why}")
+            assert lepton_up.proc is not None
+            results["idle"] = idle.measure(lepton_up.proc.pid, settings.n(60, 3), settle=settings.n(5, 1))
+            settings.say(f"  idle: lepton up used {results['idle']['cpu_percent']:.2f} % of a core over "
+                         f"{results['idle']['seconds']:.0f} s")
+        except Exception as exc:  # noqa: BLE001 - each model's measurement says what failed
+            settings.say(f"  lepton up did not start: {exc}")
+        # then under load, side by side with the same gateway and handlers alone and the FastAPI floor
+        lepton_api = running.enter_context(_lepton_api(work, s3, models, running))
+        fastapi = {}
         for model in models:
-            env = s3.function_env(model, cache)
-            functions[model.logical_id] = {k: v for k, v in env.items() if k.startswith("LEPTON_MODEL")}
-        cfg_file = work / "lepton-api.json"
-        cfg_file.write_text(json.dumps({"port": port, "env": shared, "bucket": BUCKET, "functions": functions,
-                                        "log": str(work / "lepton-functions.log")}))
-        argv = [sys.executable, "-m", "bench.servers.lepton_api", str(cfg_file)]
-        with Server("lepton", argv, port, child_env(), ROOT, work / "lepton-server.log") as server:
-            results["servers"]["lepton"] = {m.name: _measure(settings, server, m, bodies[m.name]) for m in models}
-
-    # the minimal FastAPI reference, in our venv
-    results["servers"]["fastapi"] = {}
-    for model in models:
-        port = free_port()
-        argv = [sys.executable, "-m", "bench.servers.fastapi_ref", model.name, str(model.model_path), str(port)]
-        with Server("fastapi", argv, port, child_env(), ROOT, work / "fastapi.log") as server:
-            results["servers"]["fastapi"][model.name] = _measure(settings, server, model, peer_bodies[model.name])
+            port = free_port()
+            argv = [sys.executable, "-m", "bench.servers.fastapi_ref", model.name, str(model.model_path), str(port)]
+            fastapi[model.name] = running.enter_context(
+                Server("fastapi", argv, port, child_env(), ROOT, work / f"fastapi-{model.name}.log"))
+        for name in ("lepton", "lepton-api", "fastapi"):
+            results["servers"][name] = {}
+        for model in models:
+            measured = _interleaved(settings, {"lepton": (lepton_up, bodies[model.name]),
+                                               "lepton-api": (lepton_api, bodies[model.name]),
+                                               "fastapi": (fastapi[model.name], peer_bodies[model.name])}, model)
+            for name, cells in measured.items():
+                results["servers"][name][model.name] = cells
 
     if not settings.peers:
         results["notes"]["peers"] = "KServe and BentoML skipped (--no-peers)"

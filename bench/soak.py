@@ -1,6 +1,6 @@
 """The soak: `lepton up` itself under steady load for minutes (10 by default, concurrency 8 in
 all, every model at once), counting every answer that is not a 200 and sampling the process's
-memory (RSS) from start to end, and the function log's growth per request.
+memory (RSS) from start to end, and the function log's growth per request (functions.log and its rotated files).
 
 A leak, a slow climb in latency or a failure that only shows after thousands of requests is
 what this looks for; it is a benchmark, not a test (it takes minutes).
@@ -8,7 +8,6 @@ what this looks for; it is a benchmark, not a test (it takes minutes).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -16,8 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .common import ROOT, Settings, child_env, free_port, summary
-from .http import Server
+from . import up
+from .common import ROOT, Settings, summary
 from .models import BenchModel
 
 CONCURRENCY = 8
@@ -31,33 +30,27 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def log_bytes(log_file: Path) -> int:
+    """Bytes of the function log, its rotated files included."""
+    return sum(f.stat().st_size for f in log_file.parent.glob(log_file.name + "*")) if log_file.parent.is_dir() else 0
+
+
 def run(settings: Settings, models: list[BenchModel]) -> dict[str, Any]:
     seconds = settings.n(600, 15)
     work = settings.work / "soak"
-    state = work / "state"
-    (state / "artifacts").mkdir(parents=True, exist_ok=True)
-    # every trained model (the stack serves every model function), published by the stack itself
-    trained = {m.name: m.artifact_dir for m in models}
-    for folder in sorted((ROOT / ".lepton" / "artifacts").glob("*/manifest.json")):
-        trained.setdefault(folder.parent.name, folder.parent)
-    for name, folder in trained.items():
-        link = state / "artifacts" / name
-        if not link.exists():
-            link.symlink_to(Path(folder).resolve(), target_is_directory=True)
-    log_file = state / "logs" / "functions.log"
-    port, aws_port = free_port(), free_port()
-    argv = [sys.executable, "-m", "lepton.cli", "up", "--port", str(port), "--aws-port", str(aws_port),
-            "--state-dir", str(state), "--no-train"]
+    log_file = work / "state" / "logs" / "functions.log"
     bodies = {}
     for model in models:
         bodies[model.name] = work / f"{model.name}-body.json"
         bodies[model.name].write_bytes(model.body(1, flat=True))
-    with Server("lepton up", argv, port, child_env(), ROOT, work / "lepton-up.log") as server:
-        for model in models:
-            server.ready(f"/v2/models/{model.name}/infer", bodies[model.name].read_bytes(), timeout=300)
+    with up.server(work / "state", models, work / "lepton-up.log") as server:
+        failed = up.ready(server, models, bodies)
+        if failed:
+            raise RuntimeError(f"lepton up does not serve {', '.join(failed)}: {next(iter(failed.values()))}")
+        port = server.port
         assert server.proc is not None
         pid = server.proc.pid
-        log_start = log_file.stat().st_size if log_file.exists() else 0
+        log_start = log_bytes(log_file)
         samples: list[tuple[float, float]] = [(0.0, rss_mib(pid))]
         stop = threading.Event()
         started = time.monotonic()
@@ -83,7 +76,7 @@ def run(settings: Settings, models: list[BenchModel]) -> dict[str, Any]:
         stop.set()
         sampler.join(timeout=5)
         samples.append((time.monotonic() - started, rss_mib(pid)))
-        log_end = log_file.stat().st_size if log_file.exists() else 0
+        log_end = log_bytes(log_file)
     requests = sum(r["requests"] for r in results.values())
     errors = sum(r["errors"] for r in results.values())
     rss = [value for _, value in samples]

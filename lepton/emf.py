@@ -4,63 +4,57 @@ In AWS, a line a function prints in the Embedded Metric Format becomes CloudWatc
 Locally the functions print the same lines; `EmfTee` sits on their stdout, passes every line
 through to the log file, and hands EMF lines to `EmfForwarder`, which puts them into the local
 CloudWatch (moto) on a background thread. The canary check then reads real request and 5xx
-counts, by function version, exactly as it reads them in AWS.
+counts, by function version, exactly as it reads them in AWS. (`lepton up` writes its
+functions' output through function_log.py, which feeds the forwarder in a process of its own,
+emf_agent.py.)
 """
 from __future__ import annotations
 
 import io
-import json
 import logging
-import queue
 import threading
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+import orjson
+
 log = logging.getLogger("lepton.emf")
 
-_MARKER = '{"_aws"'
+EMF_MARKER = '{"_aws"'
 _BATCH = 500  # PutMetricData takes up to 1,000 values a call
-
-
-def metric_data(doc: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """One EMF document -> PutMetricData entries, by namespace."""
-    meta = doc.get("_aws") or {}
-    stamp = datetime.fromtimestamp(int(meta.get("Timestamp", 0)) / 1000.0, UTC)
-    out: dict[str, list[dict[str, Any]]] = {}
-    for directive in meta.get("CloudWatchMetrics") or []:
-        namespace = directive.get("Namespace", "")
-        for dimension_set in directive.get("Dimensions") or [[]]:
-            dimensions = [{"Name": name, "Value": str(doc[name])} for name in dimension_set if name in doc]
-            for metric in directive.get("Metrics") or []:
-                values = doc.get(metric["Name"])
-                for value in values if isinstance(values, list) else [values]:
-                    if isinstance(value, (int, float)) and not isinstance(value, bool):
-                        out.setdefault(namespace, []).append({
-                            "MetricName": metric["Name"], "Dimensions": dimensions, "Value": float(value),
-                            "Unit": metric.get("Unit", "None"), "Timestamp": stamp})
-    return out
+FLUSH_SECONDS = 1.0  # how long lines are gathered into one call
 
 
 class EmfForwarder:
-    def __init__(self, cloudwatch: Any):
+    """EMF lines in, PutMetricData calls out, on a thread that blocks while no line comes.
+
+    Each line is summed as it is fed, on the caller's thread, into one statistic set per metric,
+    dimensions and second (PutMetricData's StatisticValues); the thread puts what a second
+    gathered in one call. Under load that is one small call a second instead of one value per
+    request, with no burst of parsing that would hold the GIL against the requests, and the
+    local CloudWatch keeps one datum per metric and second, whose Sum the canary reads.
+    """
+
+    def __init__(self, cloudwatch: Any, flush_seconds: float = FLUSH_SECONDS):
         self.cloudwatch = cloudwatch
-        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.flush_seconds = flush_seconds
+        self._pending = Pending()
+        self._lock = threading.Lock()
+        self._arrived = threading.Event()  # set by the first line after the last put
+        self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
     def feed(self, line: str) -> None:
-        if line.startswith(_MARKER):
-            self.lines.put(line)
+        if line.startswith(EMF_MARKER):
+            with self._lock:
+                self._pending.add(line)
+            if not self._arrived.is_set():
+                self._arrived.set()
 
     def flush(self) -> int:
-        """Put every queued line into CloudWatch now; returns the number of values put."""
-        pending: dict[str, list[dict[str, Any]]] = {}
-        while True:
-            try:
-                line = self.lines.get_nowait()
-            except queue.Empty:
-                break
-            if line is not None:
-                self._collect(line, pending)
+        """Put what was fed into CloudWatch now; returns the number of statistic sets put."""
+        with self._lock:
+            pending, self._pending = self._pending, Pending()
         return self._put(pending)
 
     def start(self) -> None:
@@ -68,39 +62,22 @@ class EmfForwarder:
         self._thread.start()
 
     def stop(self) -> None:
-        self.lines.put(None)
+        self._stopping.set()
+        self._arrived.set()
         if self._thread:
             self._thread.join(timeout=5)
+        self.flush()
 
     def _loop(self) -> None:
-        while True:
-            line = self.lines.get()  # blocks: no polling while idle
-            if line is None:
-                return
-            pending: dict[str, list[dict[str, Any]]] = {}
-            self._collect(line, pending)
-            while len(pending) < _BATCH:  # take what else is already queued, in one call
-                try:
-                    more = self.lines.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self._put(pending)
-                    return
-                self._collect(more, pending)
-            self._put(pending)
+        while not self._stopping.is_set():
+            self._arrived.wait()  # blocks: no polling while idle
+            self._stopping.wait(self.flush_seconds)  # what else comes within the window goes in the same call
+            self._arrived.clear()  # before taking the lines: one fed from now on wakes the next round
+            self.flush()
 
-    @staticmethod
-    def _collect(line: str, pending: dict[str, list[dict[str, Any]]]) -> None:
-        try:
-            for namespace, data in metric_data(json.loads(line)).items():
-                pending.setdefault(namespace, []).extend(data)
-        except (ValueError, KeyError, TypeError):
-            pass  # not EMF after all: it stays in the log file, as CloudWatch would ignore it
-
-    def _put(self, pending: dict[str, list[dict[str, Any]]]) -> int:
+    def _put(self, pending: Pending) -> int:
         put = 0
-        for namespace, data in pending.items():
+        for namespace, data in pending.metric_data().items():
             for start in range(0, len(data), _BATCH):
                 try:
                     self.cloudwatch.put_metric_data(Namespace=namespace, MetricData=data[start:start + _BATCH])
@@ -108,6 +85,85 @@ class EmfForwarder:
                 except Exception as exc:  # the local AWS is stopping: metrics are best effort, as in AWS
                     log.debug("EMF lines not forwarded: %s", exc)
         return put
+
+
+class Plan:
+    """What one EMF directive list asks for, worked out once per distinct list: the dimension
+    fields it reads and, per metric it puts, its namespace, name, unit and dimension names."""
+
+    def __init__(self, directives: list[dict[str, Any]]):
+        self.fields: list[str] = []  # every dimension field, in order
+        self.metrics: list[str] = []  # every metric field read, once each
+        self.entries: list[tuple[str, str, str, tuple[str, ...], int]] = []
+        for directive in directives:
+            namespace = directive.get("Namespace", "")
+            for dimension_set in directive.get("Dimensions") or [[]]:
+                names = tuple(dimension_set)
+                self.fields += [n for n in names if n not in self.fields]
+                for metric in directive.get("Metrics") or []:
+                    if metric["Name"] not in self.metrics:
+                        self.metrics.append(metric["Name"])
+                    self.entries.append((namespace, metric["Name"], metric.get("Unit", "None"), names,
+                                         self.metrics.index(metric["Name"])))
+
+
+class Pending:
+    """EMF values summed by metric, dimensions and second: one statistic set each."""
+
+    _plans: dict[bytes, Plan] = {}  # shared: the same few directive lists come again and again
+
+    def __init__(self) -> None:
+        # (plan key, dimension values, second) -> per metric field: [count, sum, min, max] or None
+        self.groups: dict[tuple[Any, ...], list[list[float] | None]] = {}
+
+    def add(self, line: str) -> None:
+        try:
+            doc = orjson.loads(line)
+            meta = doc["_aws"]
+            key = orjson.dumps(meta["CloudWatchMetrics"])
+            plan = self._plans.get(key)
+            if plan is None:
+                plan = self._plans[key] = Plan(meta["CloudWatchMetrics"])
+            group = (key, tuple(None if (v := doc.get(f)) is None else str(v) for f in plan.fields),
+                     int(meta.get("Timestamp", 0)) // 1000)
+            stats = self.groups.get(group)
+            if stats is None:
+                stats = self.groups[group] = [None] * len(plan.metrics)
+            for slot, name in enumerate(plan.metrics):
+                values = doc.get(name)
+                for value in values if type(values) is list else (values,):
+                    if type(value) is float or type(value) is int:  # not bool, not text
+                        held = stats[slot]
+                        if held is None:
+                            stats[slot] = [1.0, value, value, value]
+                        else:
+                            held[0] += 1.0
+                            held[1] += value
+                            if value < held[2]:
+                                held[2] = value
+                            elif value > held[3]:
+                                held[3] = value
+        except (ValueError, KeyError, TypeError, AttributeError):
+            pass  # not EMF after all: it stays in the log file, as CloudWatch would ignore it
+
+    def metric_data(self) -> dict[str, list[dict[str, Any]]]:
+        """PutMetricData entries by namespace."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for (key, values, second), stats in self.groups.items():
+            plan = self._plans[key]
+            found = dict(zip(plan.fields, values))
+            for namespace, name, unit, dimension_names, slot in plan.entries:
+                held = stats[slot]
+                if held is None:
+                    continue
+                count, total, low, high = held
+                out.setdefault(namespace, []).append({
+                    "MetricName": name,
+                    "Dimensions": [{"Name": n, "Value": found[n]} for n in dimension_names if found[n] is not None],
+                    "StatisticValues": {"SampleCount": count, "Sum": float(total), "Minimum": float(low),
+                                        "Maximum": float(high)},
+                    "Unit": unit, "Timestamp": datetime.fromtimestamp(second, UTC)})
+        return out
 
 
 class EmfTee(io.TextIOBase):
@@ -120,7 +176,7 @@ class EmfTee(io.TextIOBase):
 
     def write(self, text: str) -> int:
         self.sink.write(text)
-        if _MARKER in text or self._partial:
+        if EMF_MARKER in text or self._partial:
             lines = (self._partial + text).split("\n")
             self._partial = lines.pop()
             for line in lines:

@@ -1,38 +1,38 @@
-"""Say each deployment decision in the terminal as it is recorded: promoted, rejected (why)."""
+"""Say each deployment decision in the terminal as it is recorded: promoted, rejected (why).
+
+It reads the deployments table when the local AWS has served a write to DynamoDB (changes.py),
+so an idle stack makes no calls; against an external endpoint it polls every ``POLL_SECONDS``.
+"""
 from __future__ import annotations
 
 import logging
-import threading
 
 from lepton_deploy.registry import Registry
 
+from .changes import DEPLOYMENTS, Changes, Follower
+
 log = logging.getLogger("lepton.stack")
+
+POLL_SECONDS = 2.0
 
 
 class DeploymentFeed:
-    def __init__(self, registry: Registry, poll_seconds: float = 0.5):
+    def __init__(self, registry: Registry, changes: Changes | None = None, every: float | None = POLL_SECONDS):
         self.registry = registry
-        self.poll_seconds = poll_seconds
         self._seen: set[str] = set()
-        self._stop = threading.Event()
+        self._follower = Follower(changes or Changes(), DEPLOYMENTS, self.look, every, "lepton-feed")
 
     def start(self) -> None:
-        threading.Thread(target=self._loop, name="lepton-feed", daemon=True).start()
+        self._follower.start()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._follower.stop()
 
-    def _loop(self) -> None:
-        while not self._stop.wait(self.poll_seconds):
-            try:
-                attempts = self.registry.list_deployments(limit=20)
-            except Exception:  # the table is gone while stopping
+    def look(self) -> None:
+        for attempt in reversed(self.registry.list_deployments(limit=20)):
+            key = f"{attempt.model}/{attempt.created_at}/{attempt.outcome}"
+            if key in self._seen:
                 continue
-            for attempt in reversed(attempts):
-                key = f"{attempt.model}/{attempt.created_at}/{attempt.outcome}"
-                if key in self._seen:
-                    continue
-                self._seen.add(key)
-                level = logging.INFO if attempt.outcome in ("promoted", "canary", "rolled_back") else logging.WARNING
-                log.log(level, "deploy %s v%s: %s — %s", attempt.model, attempt.version, attempt.outcome,
-                        attempt.reason)
+            self._seen.add(key)
+            level = logging.INFO if attempt.outcome in ("promoted", "canary", "rolled_back") else logging.WARNING
+            log.log(level, "deploy %s v%s: %s — %s", attempt.model, attempt.version, attempt.outcome, attempt.reason)

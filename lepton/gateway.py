@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from .events import http_event, http_response
-from .routes import RouteTable
+from .routes import Match, RouteTable
 from .template import OPEN, Route
 
 log = logging.getLogger("lepton.gateway")
@@ -78,15 +78,16 @@ class LocalGateway:
         self.table = RouteTable(routes)
         self.threaded = frozenset(threaded)
 
-    def needs_thread(self, method: str, path: str) -> bool:
-        if not self.threaded:
-            return False
-        match = self.table.match(method, path)
+    def needs_thread(self, match: Match | None) -> bool:
         return match is not None and match.route.function in self.threaded
 
     def handle(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes,
                source_ip: str = "127.0.0.1", raw_path: str | None = None) -> tuple[int, dict[str, str], bytes]:
-        match = self.table.match(method, path)
+        return self.serve(self.table.match(method, path), method, path, query, headers, body, source_ip, raw_path)
+
+    def serve(self, match: Match | None, method: str, path: str, query: str, headers: dict[str, str], body: bytes,
+              source_ip: str = "127.0.0.1", raw_path: str | None = None) -> tuple[int, dict[str, str], bytes]:
+        """`handle` for a request whose route the caller has matched already."""
         if match is None:
             return _message(404, "Not Found")
         caller = None
@@ -145,13 +146,14 @@ def asgi_app(gateway: LocalGateway) -> Callable[..., Any]:
             headers[name] = f"{headers[name]},{value}" if name in headers else value
         client = scope.get("client") or ("127.0.0.1", 0)
         raw_path = (scope.get("raw_path") or scope["path"].encode("utf-8")).decode("latin-1")
-        request = (scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"),
+        match = gateway.table.match(scope["method"], scope["path"])  # once: the route decides the thread too
+        request = (match, scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"),
                    headers, b"".join(chunks), client[0], raw_path)
-        if gateway.needs_thread(scope["method"], scope["path"]):
+        if gateway.needs_thread(match):
             status, out_headers, body = await asyncio.get_running_loop().run_in_executor(
-                workers, gateway.handle, *request)
+                workers, gateway.serve, *request)
         else:
-            status, out_headers, body = gateway.handle(*request)
+            status, out_headers, body = gateway.serve(*request)
         await send({
             "type": "http.response.start",
             "status": status,

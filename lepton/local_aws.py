@@ -3,12 +3,20 @@
 Functions running in this process reach it through the standard AWS_ENDPOINT_URL variable
 (boto3 honours it), set once for the process while the stack runs, as Lambda's runtime sets
 its credentials once per execution environment.
+
+The moto server runs on a thread of this process, as moto's ThreadedMotoServer runs it, with one
+addition: every write it serves that the stack follows (an alias moved, a deployment recorded)
+is marked in `changes` (changes.py), whoever made it, so the stack's followers block instead of
+polling. An external endpoint marks nothing; there the followers poll (`every`).
 """
 from __future__ import annotations
 
 import os
 import socket
+import threading
 from typing import Any
+
+from .changes import SAFETY_SECONDS, Changes
 
 REGION = "us-east-1"
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -24,9 +32,15 @@ class LocalAws:
     def __init__(self, host: str, port: int, external: bool = False):
         """``external``: a moto server (or another endpoint) already runs at host:port."""
         self.host, self.port, self.external = host, port, external
-        self.server: Any = None
+        self.changes = Changes()
+        self.server: MotoServer | None = None
         self._clients: dict[str, Any] = {}
         self._saved_env: dict[str, str | None] = {}
+
+    def every(self, poll_seconds: float) -> float:
+        """How often a follower looks unasked: ``poll_seconds`` against an external endpoint,
+        whose writes are not seen here, else only now and then (changes.SAFETY_SECONDS)."""
+        return poll_seconds if self.server is None else SAFETY_SECONDS
 
     @property
     def endpoint(self) -> str:
@@ -44,9 +58,7 @@ class LocalAws:
         elif port_open(self.host, self.port):
             raise SystemExit(f"port {self.port} is already in use; stop what runs there or pass --aws-port")
         else:
-            from moto.server import ThreadedMotoServer
-
-            self.server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
+            self.server = MotoServer(self.host, self.port, self.changes)
             self.server.start()
         self.activate()
 
@@ -83,3 +95,28 @@ def _forget_cached_clients() -> None:
     from lepton_serving import clients
 
     clients.reset()
+
+
+class MotoServer:
+    """moto's WSGI app on a werkzeug server thread, each served write marked in ``changes``."""
+
+    def __init__(self, host: str, port: int, changes: Changes):
+        self.host, self.port, self.changes = host, port, changes
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from werkzeug.serving import make_server
+
+        app = self.changes.watched(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="lepton-moto", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join()

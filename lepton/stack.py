@@ -24,11 +24,14 @@ from lepton_deploy.functions import ALIAS, LambdaFunctions
 from lepton_deploy.registry import Registry
 from lepton_serving.table import DeploymentsTable
 
-from .aliases import LiveAliases
+from .aliases import POLL_SECONDS, LiveAliases
 from .artifacts import ensure_artifacts, publish_models
 from .authorizers import LocalAuthorizers
 from .emf import EmfForwarder, EmfTee
+from .emf_agent import EmfAgent
+from .feed import POLL_SECONDS as FEED_POLL_SECONDS
 from .feed import DeploymentFeed
+from .function_log import BACKUPS, MAX_BYTES, FunctionLog
 from .functions import FunctionHost
 from .gateway import LocalGateway, asgi_app
 from .invoke import InProcessInvoker
@@ -58,6 +61,8 @@ class StackSettings:
     models: list[str] | None = None  # serve only these (default: every model function)
     external_aws: bool = False  # a moto server (or other endpoint) already runs at aws_port
     inference_auth: str | None = None  # the template's InferenceAuth: NONE, IAM or JWT (default: its default)
+    log_max_bytes: int = MAX_BYTES  # functions.log is rotated at this size ...
+    log_backups: int = BACKUPS  # ... keeping this many older files
 
     @property
     def state(self) -> Path:
@@ -95,7 +100,7 @@ class LocalStack:
     worker: DeployWorker | None = None
     feed: DeploymentFeed | None = None
     aliases: LiveAliases | None = None
-    emf: EmfForwarder | None = None
+    emf: EmfForwarder | EmfAgent | None = None
     live_at_start: dict[str, str] = field(default_factory=dict)
     role_arn: str = ""  # the functions' role in the local AWS, for functions the template gains later
     deploy_env: dict[str, str] = field(default_factory=dict)
@@ -193,7 +198,8 @@ class LocalStack:
         host = self.host
         functions = host.specs
         self.aliases = LiveAliases(LambdaFunctions(self.client("lambda")),
-                                   {lid: self.names[lid] for lid, s in functions.items() if s.model_name})
+                                   {lid: self.names[lid] for lid, s in functions.items() if s.model_name},
+                                   changes=self.aws.changes, every=self.aws.every(POLL_SECONDS))
         self.aliases.start()
         aliases = self.aliases
 
@@ -221,9 +227,14 @@ class LocalStack:
     def forward_metrics(self) -> None:
         """Do what Lambda and CloudWatch do with the functions' EMF lines: this process's stdout
         (the functions' log) is teed into the local CloudWatch, where the canary check reads them."""
-        self.emf = EmfForwarder(self.client("cloudwatch"))
-        self.emf.start()
-        sys.stdout = EmfTee(sys.stdout, self.emf)
+        if isinstance(sys.stdout, FunctionLog):  # `lepton up`: the agent parses them in its own process
+            self.emf = EmfAgent(self.aws.endpoint)
+            self.emf.start()
+            sys.stdout.forward_to(self.emf.feed)
+        else:
+            self.emf = EmfForwarder(self.client("cloudwatch"))
+            self.emf.start()
+            sys.stdout = EmfTee(sys.stdout, self.emf)
 
     def stop(self) -> None:
         if self.emf is not None:
@@ -244,7 +255,7 @@ def boot(settings: StackSettings, *, feed: bool = False, models: bool = True, wa
         stack = provision(settings, aws)
         stack.start_worker()
         if feed:
-            stack.feed = DeploymentFeed(stack.registry)
+            stack.feed = DeploymentFeed(stack.registry, aws.changes, every=aws.every(FEED_POLL_SECONDS))
             stack.feed.start()
         if models:
             stack.live_at_start = stack.wait_for_deployments(stack.publish_artifacts())
@@ -323,7 +334,8 @@ def placeholder_zip() -> bytes:
     return buffer.getvalue()
 
 
-def redirect_function_output(path: Path) -> None:
-    """Function logs and EMF metrics are JSON lines on stdout, as in Lambda: keep them in a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sys.stdout = open(path, "a", buffering=1)  # noqa: SIM115 - lives as long as the process
+def redirect_function_output(path: Path, max_bytes: int = MAX_BYTES, backups: int = BACKUPS) -> FunctionLog:
+    """Function logs and EMF metrics are JSON lines on stdout, as in Lambda: keep them in a
+    rotated file (function_log.py)."""
+    sys.stdout = FunctionLog(path, max_bytes=max_bytes, backups=backups)
+    return sys.stdout

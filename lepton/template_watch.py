@@ -11,7 +11,7 @@ log = logging.getLogger("lepton.stack")
 
 
 class TemplateWatch:
-    def __init__(self, path: Path, on_change: Callable[[], object], poll_seconds: float = 0.3):
+    def __init__(self, path: Path, on_change: Callable[[], object], poll_seconds: float = 1.0):
         self.path = Path(path)
         self.on_change = on_change
         self.poll_seconds = poll_seconds

@@ -5,6 +5,10 @@ the deploy queue, hands each batch to the deployer's handler in the event shape 
 and deletes only what the handler did not report in ``batchItemFailures``. Failed messages
 become visible again after the queue's visibility timeout and, past maxReceiveCount, moto
 moves them to the dead-letter queue, as SQS does.
+
+Each receive waits up to 20 s (SQS's longest long poll; moto honours it, blocking on the
+queue until a message arrives), so an idle stack makes one call every 20 s, and an upload is
+still handed over as soon as its notification lands.
 """
 from __future__ import annotations
 
@@ -47,10 +51,14 @@ def _lambda_attribute(value: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+LONG_POLL_SECONDS = 20  # the most SQS allows
+RETRY_SECONDS = 1.0  # after a failed receive (the local AWS restarting)
+
+
 class DeployWorker:
     """A daemon thread: long-poll ``queue_url``, call ``handler`` per batch, delete what succeeded."""
 
-    def __init__(self, queue_url: str, handler: Handler, sqs_client: Any, poll_seconds: float = 1.0, *,
+    def __init__(self, queue_url: str, handler: Handler, sqs_client: Any, poll_seconds: float = LONG_POLL_SECONDS, *,
                  batch_size: int = 5, function_name: str = "lepton-local-DeployerFunction",
                  memory_mb: int = 2048, timeout_s: float = 120.0, retry_delay_seconds: int | None = None):
         self.queue_url = queue_url
@@ -66,6 +74,7 @@ class DeployWorker:
         self.batches = 0
         self.failures = 0
         self._stop = threading.Event()
+        self._busy = threading.Lock()  # held while a batch is handled
         self._thread: threading.Thread | None = None
         attributes = sqs_client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
         self.queue_arn = attributes["QueueArn"]
@@ -73,29 +82,35 @@ class DeployWorker:
 
     # -- thread ----------------------------------------------------------------------------------
     def start(self) -> None:
-        if self._thread and self._thread.is_alive():
+        if self._thread and self._thread.is_alive() and not self._stop.is_set():
             return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="lepton-deploy-worker", daemon=True)
+        self._stop = threading.Event()  # its own: a stopped thread still in a receive stays stopped
+        self._thread = threading.Thread(target=self._loop, args=(self._stop,), name="lepton-deploy-worker",
+                                        daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float | None = None) -> None:
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop after the batch being handled, if any. A receive still waiting is not waited
+        for: whatever it gets once stopped is made visible again, not handled."""
         self._stop.set()
-        if self._thread:
-            self._thread.join(timeout if timeout is not None else self.poll_seconds + 5)
-            self._thread = None
+        if self._busy.acquire(timeout=timeout):
+            self._busy.release()
+        self._thread = None
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
+    def _loop(self, stop: threading.Event) -> None:
+        while not stop.is_set():
             try:
-                self.run_once()
+                self.run_once(stop=stop)
             except Exception:  # a moto hiccup must not kill the worker; say so and poll again
+                if stop.is_set():
+                    return
                 log.exception("deploy worker: polling failed")
-                self._stop.wait(self.poll_seconds)
+                stop.wait(RETRY_SECONDS)
 
     # -- one batch ------------------------------------------------------------------------------
-    def run_once(self, wait_seconds: float | None = None) -> dict[str, Any] | None:
-        """Receive one batch and process it; None when the queue had nothing."""
+    def run_once(self, wait_seconds: float | None = None, stop: threading.Event | None = None) -> dict[str, Any] | None:
+        """Receive one batch and process it; None when the queue had nothing (or ``stop`` was
+        set while it waited)."""
         wait = self.poll_seconds if wait_seconds is None else wait_seconds
         response = self.sqs.receive_message(
             QueueUrl=self.queue_url, MaxNumberOfMessages=self.batch_size, WaitTimeSeconds=max(0, min(20, int(wait))),
@@ -103,10 +118,16 @@ class DeployWorker:
         messages = response.get("Messages", [])
         if not messages:
             return None
-        self.batches += 1
-        event = lambda_sqs_event(messages, self.queue_arn, self.region)
-        failed = self._invoke(event)
-        self._settle(messages, failed)
+        with self._busy:
+            if stop is not None and stop.is_set():  # received while stopping: leave it to the next worker
+                for m in messages:
+                    self.sqs.change_message_visibility(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"],
+                                                       VisibilityTimeout=0)
+                return None
+            self.batches += 1
+            event = lambda_sqs_event(messages, self.queue_arn, self.region)
+            failed = self._invoke(event)
+            self._settle(messages, failed)
         return {"received": len(messages), "failed": sorted(failed)}
 
     def _invoke(self, event: dict[str, Any]) -> set[str]:
