@@ -94,18 +94,22 @@ def _interleaved(settings: Settings, servers: dict[str, tuple[Server, Path]], mo
     return out
 
 
+#: what differs between model functions (the rest of the environment is shared by all of them)
+PER_FUNCTION = ("LEPTON_MODEL", "LEPTON_MANIFEST")
+
+
 def _lepton_api(work: Path, s3: LocalS3, models: list[BenchModel], running: contextlib.ExitStack) -> Server:
     """bench/servers/lepton_api.py serving every model with the configuration its deployed
     version has, models fetched from the benchmark's S3."""
     cache = running.enter_context(tempfile.TemporaryDirectory(prefix="lepton-http-"))
     port = free_port()
     shared = {k: v for k, v in s3.function_env(models[0], cache).items()
-              if not k.startswith(("LEPTON_MODEL", "POWERTOOLS_SERVICE"))}
+              if not k.startswith(PER_FUNCTION + ("POWERTOOLS_SERVICE",))}
     shared.pop("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", None)
     functions = {}
     for model in models:
         env = s3.function_env(model, cache)
-        functions[model.logical_id] = {k: v for k, v in env.items() if k.startswith("LEPTON_MODEL")}
+        functions[model.logical_id] = {k: v for k, v in env.items() if k.startswith(PER_FUNCTION)}
     cfg_file = work / "lepton-api.json"
     cfg_file.write_text(json.dumps({"port": port, "env": shared, "bucket": BUCKET, "functions": functions,
                                     "log": str(work / "lepton-functions.log")}))
