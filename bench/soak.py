@@ -39,6 +39,7 @@ def run(settings: Settings, models: list[BenchModel]) -> dict[str, Any]:
     seconds = settings.n(600, 15)
     work = settings.work / "soak"
     log_file = work / "state" / "logs" / "functions.log"
+    work.mkdir(parents=True, exist_ok=True)
     bodies = {}
     for model in models:
         bodies[model.name] = work / f"{model.name}-body.json"

@@ -23,10 +23,10 @@ def _tables(text: str) -> list[list[list[str]]]:
     return tables
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(240)
 def test_quick_mode_writes_a_well_formed_report(tmp_path):
     out = tmp_path / "benchmarks.md"
-    assert main(["--quick", "--sections", "cold,overhead,http", "--models", "tabular,digits", "--no-peers", "--no-tf",
+    assert main(["--quick", "--sections", "cold,overhead,http,soak", "--models", "tabular,digits", "--no-peers", "--no-tf",
                  "--no-train", "--out", str(out), "--work", str(tmp_path / "work")]) == 0
 
     text = out.read_text()
@@ -63,6 +63,8 @@ def test_quick_mode_writes_a_well_formed_report(tmp_path):
     assert {(row[0], row[1], row[2]) for row in http} >= {(m, c, s) for m in ("tabular", "digits") for c in ("1", "8", "32")
                                                        for s in ("lepton", "lepton-api", "fastapi")}
     assert all(row[7] == "0" for row in http), "the servers answered errors"
+    soak = rows_of("Requests", "Non-200 answers")
+    assert int(soak[0][0].replace(",", "")) > 0 and soak[0][1] == "0", soak
     for row in cold + overhead + growth + split + http:
         for cell in row[2:]:
             assert cell != "nan"
