@@ -21,7 +21,7 @@ has cooled), which a bare run in a tight loop does not see.
 
 Then each stage of the route is timed on its own (decode, preprocess, postprocess, encode), so
 the report can say where an overhead that grows with the batch goes; what is left of the paired
-overhead ("rest") is the HTTP resolver, the event, the response and the metrics, which do not
+overhead ("rest") is the route match, the event, the response and the metrics, which do not
 depend on the batch, and the caches.
 """
 from __future__ import annotations

@@ -402,7 +402,7 @@ def _overhead(overhead: dict[str, Any] | None) -> list[str]:
         lines += ["Where the overhead goes (medians of each stage timed alone, in µs): *decode* is the body's JSON "
                   "(and images) into tensors, *preprocess* / *postprocess* the model's own steps around "
                   "`session.run` (tokenising, id checks), *encode* the answer's JSON, and *rest* the paired "
-                  "overhead minus those: the HTTP resolver, the event, the response, the metrics line, and "
+                  "overhead minus those: the route match, the event, the response, the metrics line, and "
                   "caches cooled between the stages.", ""]
         lines += _table(["Model", "Route", "Batch", *(stage.capitalize() for stage in SPLIT)], split_rows)
     for model, error in overhead.get("errors", {}).items():

@@ -62,12 +62,13 @@ def run(settings: Settings, models: list[BenchModel]) -> dict[str, Any]:
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        per_model = max(1, CONCURRENCY // len(models))
+        # CONCURRENCY connections in all, shared out over the models (each gets at least one)
+        shares = [max(1, CONCURRENCY // len(models) + (i < CONCURRENCY % len(models))) for i in range(len(models))]
         loads = [subprocess.Popen(
             [sys.executable, "-m", "bench.loadgen", "--port", str(port), "--path", f"/v2/models/{m.name}/infer",
-             "--body", str(bodies[m.name]), "--concurrency", str(per_model), "--requests", str(10**9),
+             "--body", str(bodies[m.name]), "--concurrency", str(share), "--requests", str(10**9),
              "--max-seconds", str(seconds), "--warmup", "0"],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for m in models]
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for m, share in zip(models, shares)]
         results = {}
         for model, load in zip(models, loads):
             out, err = load.communicate(timeout=seconds + 120)
@@ -84,7 +85,7 @@ def run(settings: Settings, models: list[BenchModel]) -> dict[str, Any]:
     settings.say(f"  soak: {requests:,} requests in {seconds} s, {errors} errors, RSS {rss[0]:.0f} -> "
                  f"{rss[-1]:.0f} MiB (max {max(rss):.0f})")
     return {
-        "seconds": seconds, "concurrency": per_model * len(models), "requests": requests, "errors": errors,
+        "seconds": seconds, "concurrency": sum(shares), "requests": requests, "errors": errors,
         "rps": requests / seconds if seconds else 0.0,
         "rss_mib": {"start": rss[0], "end": rss[-1], "max": max(rss), "samples": samples},
         "log_bytes_per_request": (log_end - log_start) / requests if requests else float("nan"),

@@ -3,8 +3,9 @@
 The formula is the one Lambda bills by: billed duration (rounded up to 1 ms) x memory (GB) x the
 price per GB-second, plus a price per request, plus API Gateway's price per request. Cold starts
 add the init phase at the same rate (billed for zip packages on managed runtimes since
-1 August 2025) and the model's fetch from S3 (two GETs) and, when the version's environment names
-no model, one DynamoDB read of the live pointer.
+1 August 2025). The init measured is the model-layer path (the model read from /opt, no AWS call);
+the S3 path's requests (two GETs and one DynamoDB read of the live pointer) are still charged to each
+cold start, an upper bound of under a cent per million requests at a 1 % cold share.
 
 CPU follows memory: Lambda gives one full vCPU at 1,769 MB and a proportional share below it. The
 benchmark ran each handler on one full core with one onnxruntime thread, so a duration measured
@@ -38,7 +39,9 @@ ASSUMPTIONS = (
     "An execution environment is busy for the billed duration of each invocation (at least 1 ms), "
     "plus the init phase when it starts cold.",
     "The init phase is the measured cold start minus the first inference: interpreter, imports, the "
-    "model's fetch from S3 and the onnxruntime session. Lambda's own sandbox start is not measured.",
+    "model read from the version's model layer and the onnxruntime session. Lambda's own sandbox start "
+    "is not measured. Each cold start is still charged the S3 path's two GETs and one DynamoDB read "
+    "(an upper bound: a model in its layer makes neither).",
     "List prices, us-east-1, first pricing tier, no free tier, no Savings Plans.",
 )
 

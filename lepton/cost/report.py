@@ -122,8 +122,9 @@ def _cost_section(prices: Prices, at_1024: list[Breakdown], by_memory: dict, nam
               f"GB-second (arm64 ${rate:.10f}), plus Lambda's $0.20 and the HTTP API's $1.00 per million requests. "
               f"For {example.model} on arm64 at {example.memory_mb:,} MB: {example.formula}. The init phase is "
               "billed at the same rate (for zip packages on managed runtimes since 1 August 2025) for the cold share "
-              "of requests, together with the model's fetch on a cold start: two S3 GETs and one DynamoDB read of "
-              "the live pointer. Warm requests touch neither.", "",
+              "of requests, together with, as an upper bound, the S3 path's fetch: two S3 GETs and one DynamoDB read of "
+              "the live pointer (a model that travels in its version's layer, as every family here does, makes "
+              "neither). Warm requests touch neither.", "",
               f"**By memory size.** Below {VCPU_MB:,} MB a function gets a share of a vCPU, so the measured durations "
               f"are stretched by {VCPU_MB:,} / memory; above it one request gains nothing. Total per million "
               "predictions (billed warm duration in brackets):", ""]

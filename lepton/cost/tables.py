@@ -25,7 +25,7 @@ def cost(rows: list[Breakdown], rps: float, header_lines: list[str], price_count
     lines += ["", "formula: cost = billed duration (whole ms) x memory (GB) x price per GB-second, per request; "
               f"e.g. {example.model} {example.arch} {example.memory_mb} MB: {example.formula}",
               "init = cold share x init duration x memory x price; S3+DDB = cold share x (2 S3 GETs + 1 DynamoDB "
-              "read); concurrency = req/s x (billed duration + cold share x init)",
+              "read), the S3 path's, an upper bound; concurrency = req/s x (billed duration + cold share x init)",
               "assumptions:", *(f"  - {a}" for a in ASSUMPTIONS),
               f"prices: lepton/cost/prices.json ({price_count} prices, each with its source and date)"]
     return lines
