@@ -135,7 +135,7 @@ def discover(settings: Settings) -> list[BenchModel]:
             continue
         artifact_dir = artifacts_for(name, settings)
         if artifact_dir is None:
-            settings.say(f"  {name}: no trained model and training failed; skipped")
+            settings.say(f"  {name}: no trained model" + ("" if settings.train else " (--no-train)") + "; skipped")
             continue
         manifest = json.loads((artifact_dir / "manifest.json").read_text())
         event = ROOT / "events" / name / "infer.json"
