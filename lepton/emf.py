@@ -18,6 +18,8 @@ from typing import Any, TextIO
 
 import orjson
 
+from .gathering import Gatherer
+
 log = logging.getLogger("lepton.emf")
 
 EMF_MARKER = '{"_aws"'
@@ -40,16 +42,13 @@ class EmfForwarder:
         self.flush_seconds = flush_seconds
         self._pending = Pending()
         self._lock = threading.Lock()
-        self._arrived = threading.Event()  # set by the first line after the last put
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._rounds = Gatherer(self.flush, flush_seconds, "lepton-emf")
 
     def feed(self, line: str) -> None:
         if line.startswith(EMF_MARKER):
             with self._lock:
                 self._pending.add(line)
-            if not self._arrived.is_set():
-                self._arrived.set()
+            self._rounds.arrived()
 
     def flush(self) -> int:
         """Put what was fed into CloudWatch now; returns the number of statistic sets put."""
@@ -58,22 +57,11 @@ class EmfForwarder:
         return self._put(pending)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="lepton-emf", daemon=True)
-        self._thread.start()
+        self._rounds.start()
 
     def stop(self) -> None:
-        self._stopping.set()
-        self._arrived.set()
-        if self._thread:
-            self._thread.join(timeout=5)
+        self._rounds.stop()
         self.flush()
-
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            self._arrived.wait()  # blocks: no polling while idle
-            self._stopping.wait(self.flush_seconds)  # what else comes within the window goes in the same call
-            self._arrived.clear()  # before taking the lines: one fed from now on wakes the next round
-            self.flush()
 
     def _put(self, pending: Pending) -> int:
         put = 0

@@ -16,9 +16,9 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 
 from .emf import EMF_MARKER, FLUSH_SECONDS, EmfForwarder
+from .gathering import Gatherer
 from .local_aws import LOCAL_CREDENTIALS, REGION
 
 log = logging.getLogger("lepton.emf")
@@ -31,29 +31,22 @@ class EmfAgent:
         self.endpoint = endpoint
         self.flush_seconds = flush_seconds
         self.lines: collections.deque[str] = collections.deque()  # appends from any thread, no lock
-        self._arrived = threading.Event()  # set by the first line after the last hand-over
-        self._stopping = threading.Event()
         self._process: subprocess.Popen[bytes] | None = None
-        self._thread: threading.Thread | None = None
+        self._rounds = Gatherer(self._hand_over, flush_seconds, "lepton-emf")
 
     def start(self) -> None:
         self._process = subprocess.Popen([sys.executable, "-m", "lepton.emf_agent", self.endpoint],
                                          stdin=subprocess.PIPE, env={**os.environ, **LOCAL_CREDENTIALS})
-        self._thread = threading.Thread(target=self._loop, name="lepton-emf", daemon=True)
-        self._thread.start()
+        self._rounds.start()
 
     def feed(self, line: str) -> None:
         if line.startswith(EMF_MARKER):
             self.lines.append(line)
-            if not self._arrived.is_set():
-                self._arrived.set()
+            self._rounds.arrived()
 
     def stop(self) -> None:
         """Hand over what is left, then let the agent put it and end."""
-        self._stopping.set()
-        self._arrived.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._rounds.stop()
         self._hand_over()
         if self._process is not None:
             try:
@@ -61,13 +54,6 @@ class EmfAgent:
                 self._process.wait(timeout=10)
             except (OSError, subprocess.TimeoutExpired):
                 self._process.kill()
-
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            self._arrived.wait()  # blocks: no polling while idle
-            self._stopping.wait(self.flush_seconds)  # what else comes within the window goes in the same write
-            self._arrived.clear()  # before taking the lines: one fed from now on wakes the next round
-            self._hand_over()
 
     def _hand_over(self) -> None:
         batch = []
