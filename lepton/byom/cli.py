@@ -118,7 +118,7 @@ def add_model(root: Path, name: str, model_path: Path, labels_path: Path | None 
 
 
 def remove_model(root: Path, name: str) -> list[str]:
-    from ..artifacts import trainable_families
+    from ..local.artifacts import trainable_families
     from . import names, scaffold
     from .template_edit import TemplateFile
 
@@ -157,7 +157,7 @@ def max_model_bytes(template: TemplateFile) -> int:
 
 # -- after writing -------------------------------------------------------------------------------
 def _publish_or_say(args: argparse.Namespace, root: Path, out: Console, started: str) -> int:
-    from ..local_aws import port_open
+    from ..local.local_aws import port_open
 
     api = f"http://{args.host}:{args.port}"
     curl = (f"curl -s {api}/v2/models/{args.name}/infer -H 'content-type: application/json' "
@@ -187,8 +187,8 @@ def wait_for_decision(host: str, port: int, model: str, timeout: float, since: s
     from lepton_deploy.registry import Registry
     from lepton_serving.table import DeploymentsTable
 
-    from ..local_aws import LocalAws
-    from ..stack import PREFIX
+    from ..local.local_aws import LocalAws
+    from ..local.stack import PREFIX
 
     since = since or now_iso()
     registry = Registry(DeploymentsTable(LocalAws(host, port, external=True).client("dynamodb"),

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from eventfiles import ROOT
-from lepton.template import Template
+from lepton.local.template import Template
 
 #: Every model function in template.yaml (those `lepton add` writes too): folder -> its package.
 MODEL_FUNCTIONS = {
