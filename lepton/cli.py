@@ -14,16 +14,9 @@ from typing import Any
 
 from rich.console import Console
 
+from .project import find_root
+
 console = Console(stderr=True)
-
-
-def find_root(start: Path | None = None) -> Path:
-    """The project folder: the nearest one upwards holding template.yaml."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "template.yaml").is_file():
-            return folder
-    raise SystemExit("no template.yaml here or above; run lepton from the project folder")
 
 
 def _settings(args: argparse.Namespace):

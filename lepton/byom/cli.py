@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.markup import escape
 
+from ..project import find_root
 from .errors import Refused
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     out = Console(highlight=False)
     started = now_iso()
     try:
-        root = _root()
+        root = find_root()
         added = add_model(root, args.name, args.model, args.labels, args.sample, args.memory)
     except Refused as exc:
         return _refused("add", args.name, exc)
@@ -71,7 +72,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 def cmd_remove(args: argparse.Namespace) -> int:
     try:
-        removed = remove_model(_root(), args.name)
+        removed = remove_model(find_root(), args.name)
     except Refused as exc:
         return _refused("remove", args.name, exc)
     Console(highlight=False).print(f"removed {args.name}: {', '.join(removed)}", soft_wrap=True)
@@ -200,10 +201,4 @@ def wait_for_decision(host: str, port: int, model: str, timeout: float, since: s
                 return attempt
         time.sleep(0.2)
     return None
-
-
-def _root() -> Path:
-    from ..cli import find_root
-
-    return find_root()
 
