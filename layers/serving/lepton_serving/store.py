@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .bucket import ModelBucket
-from .config import ModelRef
+from .pins import ModelPins
 from .errors import ModelIntegrityError
 from .manifest import MANIFEST_FILE, Manifest
 
@@ -53,7 +53,7 @@ class ModelStore:
         self.open_bucket = open_bucket
         self.downloads = 0  # observable: tests and metrics check the cache is reused
 
-    def fetch(self, ref: ModelRef) -> LocalModel:
+    def fetch(self, ref: ModelPins) -> LocalModel:
         bucket = self.open_bucket(ref.bucket)
         manifest, _ = bucket.pinned_manifest(manifest_key_for(ref.key), ref.manifest_sha256)
         expected = (ref.sha256 or manifest.sha256).lower()
