@@ -18,7 +18,7 @@ from lepton.byom.memory import FLOOR_MB, Footprint
 from lepton_deploy.admission import locale_uses
 from onnx_models import run
 from project_copy import snapshot
-from text_models import SENTIMENT_LABELS, SOURCES, TEXTS, offline
+from bench.text_models import SENTIMENT_LABELS, SOURCES, TEXTS, offline
 
 
 def texts_tensor(texts: list[str]) -> dict:

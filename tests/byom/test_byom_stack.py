@@ -28,7 +28,7 @@ from lepton.stack import LocalStack, StackSettings, boot
 from local_stack import aws_environment, free_port, moto_server, serving  # noqa: F401 - fixtures
 from onnx_models import run
 from stack_models import write_all
-from text_models import SENTIMENT_LABELS, SOURCES, TEXTS, offline
+from bench.text_models import SENTIMENT_LABELS, SOURCES, TEXTS, offline
 
 LABELS = ["malignant", "benign"]
 LAYER_BUDGET = 200_000  # bytes: the TF-IDF pipeline fits, the attention model and its tokenizer do not

@@ -8,8 +8,10 @@ CC BY 4.0), nothing downloaded:
   two score outputs, ``sentiment`` (negative/positive) and ``source`` (which site the sentence
   comes from), trained for a few seconds and exported with Keras 3's ``model.export(format="onnx")``.
 
-The Keras model is trained in a child process (`python tests/text_models.py attention DIR`), so
-TensorFlow never loads into the test process; `build_text_models` makes all of them once.
+The tests serve them (tests/byom) and the benchmark measures their cold starts beside the
+trained families'. The Keras model is trained in a child process (`python -m bench.text_models
+attention DIR`), so TensorFlow never loads into the calling process; `build_text_models` makes
+all of them.
 """
 from __future__ import annotations
 
@@ -44,7 +46,6 @@ class TextModels:
 
 def corpus() -> tuple[list[str], np.ndarray, np.ndarray]:
     """Every sentence of the three files, its sentiment (0/1) and its source (0..2)."""
-    sys.path.insert(0, str(ROOT / "training"))
     from lepton_training.data.sentiment import DEFAULT_DIR, FILES, read_file
 
     texts, sentiment, source = [], [], []
@@ -133,8 +134,8 @@ def build_text_models(folder: Path) -> TextModels:
     models.tokenizer.write_text(wordpiece_tokenizer(), encoding="utf-8")
     models.sentiment_labels.write_text("\n".join(SENTIMENT_LABELS) + "\n")
     models.source_labels.write_text("\n".join(SOURCES) + "\n")
-    subprocess.run([sys.executable, __file__, "attention", str(folder)], check=True, timeout=600,
-                   capture_output=True, text=True)
+    subprocess.run([sys.executable, "-m", "bench.text_models", "attention", str(folder)], check=True, timeout=600,
+                   capture_output=True, text=True, cwd=ROOT)
     return models
 
 
