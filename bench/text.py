@@ -21,7 +21,7 @@ ADDED = {"reviews": ("tfidf.onnx", None, ["sentiment.txt"]),
 
 
 def text_models(settings: Settings) -> list[BenchModel]:
-    from lepton.template import Template
+    from lepton.local.template import Template
 
     wanted = [n for n in ADDED if not settings.families or n in settings.families]
     if not wanted:
@@ -70,7 +70,7 @@ def _in(folder: Path, value: str) -> str:
 def _text_event(model: BenchModel, work: Path) -> Path:
     """The request a user sends a text model: V2 with the golden example's texts (what the
     function tokenizes), or the graph's own string tensor."""
-    from lepton.events import http_event
+    from lepton.local.http_events import http_event
 
     golden = model.manifest["golden"][0]
     tensors = golden.get("request") or [{"name": s["name"], "datatype": s["datatype"],

@@ -14,9 +14,9 @@ from moto import mock_aws
 
 from project_copy import copy_project
 from lepton.byom.cli import add_model
-from lepton.events import http_event
-from lepton.functions import FunctionHost
-from lepton.template import Template
+from lepton.local.function_host import FunctionHost
+from lepton.local.http_events import http_event
+from lepton.local.template import Template
 
 BUCKET = "lepton-models"
 
