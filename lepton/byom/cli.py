@@ -81,7 +81,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     out.print(f"  wrote     {added['function']}/ (handler and a model.py hook file), {added['artifact']}/, "
               f"template.yaml ({added['logical_id']}, its routes, policy and {added['parameter']} parameter)",
               soft_wrap=True)
-    return _publish_or_say(args, root, out, started)
+    return _publish_or_say(args, root, out, started, takes_text=added["takes_text"])
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
@@ -106,6 +106,7 @@ def add_model(root: Path, name: str, model_path: Path, labels: list[str] | Path 
     """Check everything, then write the artifact, the function and template.yaml (in that order)."""
     # Here, not at the top: onnx and onnxruntime load only when a model is added, not for every command.
     from lepton_deploy.admission import Refusal, check_tokenizer
+    from lepton_serving.text import string_input
 
     from . import golden, memory, names, scaffold
     from .inspection import inspect_model, refused
@@ -151,7 +152,8 @@ def add_model(root: Path, name: str, model_path: Path, labels: list[str] | Path 
         raise
     return {"model": model, "manifest": manifest, "function": f"functions/{name}", "logical_id": fn.logical_id,
             "parameter": fn.memory_parameter, "artifact": f".lepton/artifacts/{name}", "tokenizer": tokenizer,
-            "memory": described, "memory_mb": chosen}
+            "memory": described, "memory_mb": chosen,
+            "takes_text": tokenizer is not None or string_input(manifest.inputs) is not None}
 
 
 def remove_model(root: Path, name: str) -> list[str]:
@@ -193,15 +195,18 @@ def max_model_bytes(template: TemplateFile) -> int:
 
 
 # -- after writing -------------------------------------------------------------------------------
-def _publish_or_say(args: argparse.Namespace, root: Path, out: Console, started: str) -> int:
+def _publish_or_say(args: argparse.Namespace, root: Path, out: Console, started: str, takes_text: bool = False) -> int:
     from ..local.local_aws import port_open
 
     api = f"http://{args.host}:{args.port}"
     curl = (f"curl -s {api}/v2/models/{args.name}/infer -H 'content-type: application/json' "
             f"-d @.lepton/artifacts/{args.name}/sample.json")
+    if takes_text:  # the friendly route takes raw strings
+        curl += (f"\n  curl -s {api}/models/{args.name}/predict -H 'content-type: application/json' "
+                 """-d '{"texts": ["Great phone, the sound is wonderful."]}'""")
     if not port_open(args.host, args.aws_port):
         out.print(f"\nNo local stack on :{args.aws_port}. `lepton up` serves {args.name} and publishes it as "
-                  f"version 1; then:\n  {curl}\n`sam build && sam deploy` deploys the function with the rest; "
+                  f"version 1; then:\n  {escape(curl)}\n`sam build && sam deploy` deploys the function with the rest; "
                   f"publish the model with `lepton push {args.name} .lepton/artifacts/{args.name} --stack <name>`.",
                   soft_wrap=True)
         return 0
@@ -214,7 +219,7 @@ def _publish_or_say(args: argparse.Namespace, root: Path, out: Console, started:
     out.print(f"{args.name} v{attempt.version}: {attempt.outcome} — {attempt.reason}", soft_wrap=True, markup=False)
     if attempt.outcome not in ("promoted", "canary"):
         return 1
-    out.print(f"\nTry:\n  {curl}", soft_wrap=True)
+    out.print(f"\nTry:\n  {escape(curl)}", soft_wrap=True)
     return 0
 
 
