@@ -116,3 +116,62 @@ def test_what_both_admit_a_locale_lambda_has_and_a_contrib_operator(tmp_path, te
     verdict = gate_verdict(data)
     # Past admission, the gate goes on to the golden examples, which this bare manifest lacks.
     assert (verdict.outcome, verdict.check) == ("rejected", "golden")
+
+
+# ------------------------------------------------------------------------- the tokenizer the gate checks
+@pytest.fixture(scope="module")
+def added_moods(tmp_path_factory, text_models):
+    """The attention model added with its tokenizer: the artifact `lepton add` wrote."""
+    from lepton.byom.cli import add_model
+    from project_copy import copy_project
+
+    project = copy_project(tmp_path_factory.mktemp("doors") / "project")
+    add_model(project, "moods", text_models.attention, tokenizer_path=text_models.tokenizer)
+    return project / ".lepton" / "artifacts" / "moods"
+
+
+def other_tokenizer() -> bytes:
+    """A valid tokenizer.json that is not the model's: lower-casing off, so its ids differ."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.train_from_iterator(["Lepton serves this model from raw text.", "A second sentence."],
+                                  trainers.WordPieceTrainer(vocab_size=60, special_tokens=["[PAD]", "[UNK]"]))
+    return tokenizer.to_str().encode()
+
+
+def judge_upload(artifact, tokenizer: bytes | None, repin: bool = False):
+    """The gate on the added version, uploaded with ``tokenizer`` (None: not uploaded); ``repin``:
+    the manifest pins those bytes (as if the file had been swapped before `lepton add` finished)."""
+    from lepton_serving.manifest import TokenizerFile
+
+    manifest = Manifest.from_json((artifact / "manifest.json").read_text())
+    if repin and tokenizer is not None:
+        manifest.tokenizer = TokenizerFile(sha256_hex(tokenizer), len(tokenizer), manifest.tokenizer.max_length)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket=BUCKET)
+        s3.put_object(Bucket=BUCKET, Key=manifest.model_key, Body=(artifact / "model.onnx").read_bytes())
+        if tokenizer is not None:
+            s3.put_object(Bucket=BUCKET, Key=manifest.tokenizer_key, Body=tokenizer)
+        s3.put_object(Bucket=BUCKET, Key=manifest.manifest_key, Body=manifest.to_json().encode())
+        submission = Submission(BUCKET, manifest.manifest_key, "moods", 1, FunctionConfig("lepton-moods", "$LATEST"),
+                                pointer=None)
+        return judge(submission, Policy(BUDGET, 10_000.0), ModelBucket(s3, BUCKET))
+
+
+def test_the_gate_admits_the_pinned_tokenizer_and_refuses_a_missing_changed_or_different_one(added_moods):
+    pinned = (added_moods / "tokenizer.json").read_bytes()
+    accepted = judge_upload(added_moods, pinned)
+    assert accepted.outcome == "accepted", accepted.reason
+    assert accepted.files.tokenizer == pinned  # the bytes the model layer ships
+    missing = judge_upload(added_moods, None)
+    assert (missing.outcome, missing.check) == ("rejected", "tokenizer")
+    assert "the manifest pins a tokenizer.json: upload it before the manifest" in missing.reason
+    changed = judge_upload(added_moods, pinned.replace(b'"[UNK]"', b'"[unk]"', 1))
+    assert (changed.check, changed.reason.split(" has sha256")[0]) == ("tokenizer", "tokenizer.json")
+    swapped = judge_upload(added_moods, other_tokenizer(), repin=True)
+    assert swapped.check == "tokenizer"
+    assert "turns golden example 0's texts into other" in swapped.reason
+    assert "not the tokenizer the model was added with" in swapped.reason
