@@ -108,9 +108,11 @@ class LayerMounts:
         store = ModelBucket(self.s3, pins.bucket)
         try:
             document = store.manifest_document(manifest_key_for(pins.key), pins.manifest_sha256)
-            return layer_zip(ModelFiles(store.read(pins.key), document.data))
+            tokenizer_key = document.manifest.tokenizer_key
+            tokenizer = store.read(tokenizer_key) if tokenizer_key else None
+            return layer_zip(ModelFiles(store.read(pins.key), document.data, tokenizer))
         except LeptonError as exc:
-            log.warning("cannot rebuild %s:%s from %s: %s", layer.name, layer.version, store.uri(key), exc.message)
+            log.warning("cannot rebuild %s:%s from %s: %s", layer.name, layer.version, store.uri(pins.key), exc.message)
             return None
 
 
