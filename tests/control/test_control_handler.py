@@ -70,7 +70,8 @@ def test_a_misconfigured_function_answers_with_the_reason(world, monkeypatch):
     monkeypatch.setenv("LEPTON_FUNCTIONS", "tabular")
     response = lambda_handler(load_event("control/list-models.json"), LambdaContext("c", 1024, 15))
     assert response["statusCode"] == 500
-    assert json.loads(response["body"])["error"].startswith("LEPTON_FUNCTIONS is not valid JSON")
+    assert json.loads(response["body"])["error"].startswith(
+        "the control API is misconfigured: LEPTON_FUNCTIONS is not valid JSON")
 
 
 @pytest.mark.parametrize(("path", "route", "content_type", "starts"), [

@@ -5,7 +5,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from lepton_serving.errors import ConfigError
+from lepton_serving.environment import check_at_cold_start
 from mangum import Mangum
 
 from control.app import create_app, logger
@@ -30,10 +30,5 @@ class ControlHandler:
 lambda_handler = ControlHandler()
 app = lambda_handler.app
 
-# In Lambda, check the configuration in the init phase: a mistake is logged once, at start-up,
-# and every request then answers with the reason (never a trace).
-if os.environ.get("AWS_LAMBDA_RUNTIME_API"):
-    try:
-        Settings.from_env(os.environ)
-    except ConfigError as exc:
-        logger.error("control API misconfigured; every request fails until fixed", extra={"reason": exc.message})
+# Every request then answers with the reason (500, never a trace).
+check_at_cold_start(Settings.from_env, os.environ, logger, "the control API")

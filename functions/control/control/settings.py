@@ -1,4 +1,5 @@
-"""The control API's configuration, validated from its environment once per configuration.
+"""The control API's settings, read from its environment the one way every function reads its
+own (lepton_serving/environment.py): typed, validated once per environment, never guessed.
 
 LEPTON_FUNCTIONS           {"tabular": "<function name>", ...}: the models this API manages
 LEPTON_DEPLOYMENTS_TABLE   deployment records and live pointers (registry, rollout)
@@ -13,59 +14,57 @@ LEPTON_BATCH_UNAVAILABLE   why batch jobs cannot run here (the local stack says 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
+from dataclasses import dataclass
 
-from lepton_deploy.settings import FUNCTIONS_ENV, TABLE_ENV, functions_from, table_from
-from lepton_serving.errors import ConfigError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from lepton_deploy.settings import read_functions, read_table
+from lepton_serving.environment import EnvReader, once_per_environment
 
 #: The deployer's own LEPTON_MAX_MODEL_BYTES default: a larger model would be rejected anyway.
 DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024
+MAX_POST_BYTES = 5 * 1024**3  # the largest object an S3 POST upload takes
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    functions: dict[str, str] = Field(min_length=1)
-    table: str = Field(min_length=1)
-    bucket: str = Field(min_length=1)
-    upload_url_seconds: int = Field(default=900, ge=60, le=3600)
-    max_upload_bytes: int = Field(default=DEFAULT_MAX_UPLOAD_BYTES, ge=1024, le=5 * 1024**3)  # S3 POST: 5 GiB
+@dataclass(frozen=True)
+class Settings:
+    functions: dict[str, str]
+    table: str
+    bucket: str
+    upload_url_seconds: int = 900
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     batch_state_machine: str = ""
     batch_bucket: str = ""
-    batch_max_concurrency: int = Field(default=10, ge=1, le=10_000)
-    batch_tolerated_failure_percentage: float = Field(default=0.0, ge=0.0, le=100.0)
+    batch_max_concurrency: int = 10
+    batch_tolerated_failure_percentage: float = 0.0
     batch_unavailable: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
-        return _parse(env.get(FUNCTIONS_ENV, ""), env.get(TABLE_ENV, ""), env.get("LEPTON_MODEL_BUCKET", ""),
-                      env.get("LEPTON_UPLOAD_URL_SECONDS", "900"),
-                      env.get("LEPTON_MAX_UPLOAD_BYTES", str(DEFAULT_MAX_UPLOAD_BYTES)),
-                      tuple(env.get(name, "") for name in BATCH_ENV.values()))
+        """The settings, or a ConfigError that names every variable with a bad value."""
+        return _validated(env)
+
+    @classmethod
+    def parse(cls, env: Mapping[str, str]) -> Settings:
+        read = EnvReader(env, "the control API")
+        settings = cls(
+            functions=read_functions(read),
+            table=read_table(read),
+            bucket=read.text("LEPTON_MODEL_BUCKET", required=True),
+            upload_url_seconds=read.whole("LEPTON_UPLOAD_URL_SECONDS", 900, low=60, high=3600),
+            max_upload_bytes=read.whole("LEPTON_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES, low=1024,
+                                        high=MAX_POST_BYTES),
+            batch_state_machine=read.text("LEPTON_BATCH_STATE_MACHINE"),
+            batch_bucket=read.text("LEPTON_BATCH_BUCKET"),
+            batch_max_concurrency=read.whole("LEPTON_BATCH_MAX_CONCURRENCY", 10, low=1, high=10_000),
+            batch_tolerated_failure_percentage=read.number("LEPTON_BATCH_TOLERATED_FAILURE_PERCENTAGE", 0.0,
+                                                           low=0.0, high=100.0),
+            batch_unavailable=read.text("LEPTON_BATCH_UNAVAILABLE"),
+        )
+        read.done()
+        return settings
 
     def function_for(self, model: str) -> str | None:
         return self.functions.get(model)
 
 
-#: Settings field -> the variable it is read from, for the batch-scoring jobs.
-BATCH_ENV = {"batch_state_machine": "LEPTON_BATCH_STATE_MACHINE", "batch_bucket": "LEPTON_BATCH_BUCKET",
-             "batch_max_concurrency": "LEPTON_BATCH_MAX_CONCURRENCY",
-             "batch_tolerated_failure_percentage": "LEPTON_BATCH_TOLERATED_FAILURE_PERCENTAGE",
-             "batch_unavailable": "LEPTON_BATCH_UNAVAILABLE"}
-
-
-@lru_cache(maxsize=8)  # keyed by the raw values: a changed environment is validated again
-def _parse(functions: str, table: str, bucket: str, seconds: str, max_upload: str,
-           batch: tuple[str, ...] = ()) -> Settings:
-    raw = {FUNCTIONS_ENV: functions, TABLE_ENV: table}
-    given = {field: value for field, value in zip(BATCH_ENV, batch) if value}
-    try:
-        return Settings(functions=functions_from(raw), table=table_from(raw, "the control API"), bucket=bucket,
-                        upload_url_seconds=seconds or "900",
-                        max_upload_bytes=max_upload or str(DEFAULT_MAX_UPLOAD_BYTES), **given)
-    except ValidationError as exc:
-        names = {"bucket": "LEPTON_MODEL_BUCKET", "upload_url_seconds": "LEPTON_UPLOAD_URL_SECONDS",
-                 "max_upload_bytes": "LEPTON_MAX_UPLOAD_BYTES", **BATCH_ENV}
-        problems = "; ".join(f"{names.get(str(e['loc'][0]), e['loc'][0])}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"the control API is misconfigured: {problems}") from exc
+# The app looks at its environment on each request (Lambda's never changes): validated once.
+_validated = once_per_environment(Settings.parse)

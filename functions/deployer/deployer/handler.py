@@ -14,6 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from lepton_serving import clients
+from lepton_serving.environment import check_at_cold_start, once_per_environment
 from lepton_serving.errors import ConfigError, LeptonError
 
 from deployer.config import DeployerConfig
@@ -24,6 +25,8 @@ from deployer.verify import Invoker
 
 # Reporting an all-failed batch, rather than raising, keeps one code path for the worker and Lambda.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+#: The settings of an environment, validated once (Lambda's never changes).
+settings_of = once_per_environment(DeployerConfig.from_env)
 
 
 class DeployerHandler:
@@ -46,7 +49,7 @@ class DeployerHandler:
         return DeployerHandler(self.env, self.aws, invoker)
 
     def deployer(self) -> Deployer:
-        config = DeployerConfig.from_env(os.environ if self.env is None else self.env)
+        config = settings_of(os.environ if self.env is None else self.env)
         aws = self.aws
         return Deployer(config, Services(aws("s3"), aws("lambda"), aws("dynamodb"), aws("sqs"), aws("cloudwatch")),
                         invoker=self.invoker)
@@ -93,3 +96,5 @@ def _process(deployer: Deployer, body: str, context: Any, message_id: str) -> li
 
 
 lambda_handler = DeployerHandler()
+# Every message then fails with the reason, so SQS keeps it until the deployer is fixed.
+check_at_cold_start(settings_of, os.environ, logger, "the deployer")

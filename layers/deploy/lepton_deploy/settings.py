@@ -11,6 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from lepton_serving.environment import EnvReader
 from lepton_serving.errors import ConfigError
 from lepton_serving.manifest import valid_name
 
@@ -46,3 +47,21 @@ def json_object(raw: str, name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigError(f"{name} must be a JSON object")
     return value
+
+
+def read_functions(read: EnvReader) -> dict[str, str]:
+    """LEPTON_FUNCTIONS: a JSON object of model name -> function name, at least one."""
+    known = len(read.problems)
+    mapping = read.json_object(FUNCTIONS_ENV)
+    if not mapping and len(read.problems) == known:  # unset or {}; malformed JSON is reported already
+        read.add([f'{FUNCTIONS_ENV} must map each model to its function, e.g. {{"tabular": "lepton-tabular"}}'])
+    bad = [m for m, fn in mapping.items() if not valid_name(m) or not isinstance(fn, str) or not fn]
+    if bad:
+        read.add([f"{FUNCTIONS_ENV}: each model name must be lower-case letters, digits and '-' and map to a "
+                  f"function name; wrong: {', '.join(map(repr, bad))}"])
+    return {m: fn for m, fn in mapping.items() if m not in bad}
+
+
+def read_table(read: EnvReader) -> str:
+    """LEPTON_DEPLOYMENTS_TABLE, which every deployment component needs."""
+    return read.text(TABLE_ENV, required=True)

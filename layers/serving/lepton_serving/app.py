@@ -21,8 +21,9 @@ from typing import Any
 from . import binary, clients
 from .config import ServingConfig
 from .dataplane import DataPlane, LiveResolver
-from .errors import (InvalidRequest, LeptonError, ModelNotReady, PayloadTooLarge, UnsupportedMediaType, kind_of,
-                     status_for)
+from .errors import (ConfigError, InvalidRequest, LeptonError, ModelNotReady, PayloadTooLarge, UnsupportedMediaType,
+                     kind_of, status_for)
+from .misconfigured import MisconfiguredHandler
 from .model import Model
 from .observability import Telemetry, tracing_on
 from .pins import ModelPins
@@ -142,9 +143,9 @@ class Handler:
         except LeptonError:
             pass
 
-    def with_environment(self, env: Mapping[str, str]) -> Handler:
+    def with_environment(self, env: Mapping[str, str]) -> Handler | MisconfiguredHandler:
         """The same function under another configuration: how the local API serves each version."""
-        return Handler(self.model_factory, env, aws=self.aws)
+        return configured(self.model_factory, env, aws=self.aws)
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         self.telemetry.start_invocation(getattr(context, "aws_request_id", None))
@@ -242,13 +243,24 @@ def refusal(exc: LeptonError, telemetry: Telemetry) -> int:
     return status
 
 
-def serve(model_factory: Callable[[str], Model], resolve_live: LiveResolver | None = None) -> Handler:
+def configured(model_factory: Callable[[str], Model], env: Mapping[str, str], resolve_live: LiveResolver | None = None,
+               aws: ClientFactory = clients.client) -> Handler | MisconfiguredHandler:
+    """The function's handler under ``env``; when its settings are refused, one that answers
+    every request with the reason."""
+    try:
+        return Handler(model_factory, env, resolve_live=resolve_live, aws=aws)
+    except ConfigError as exc:
+        return MisconfiguredHandler(exc, env, lambda fresh: configured(model_factory, fresh, aws=aws))
+
+
+def serve(model_factory: Callable[[str], Model], resolve_live: LiveResolver | None = None
+          ) -> Handler | MisconfiguredHandler:
     """The function's handler, configured from the process environment (Lambda's, at init)."""
-    handler = Handler(model_factory, os.environ, resolve_live=resolve_live)
+    handler = configured(model_factory, os.environ, resolve_live=resolve_live)
     # Real Lambda (and `sam local`) set the runtime API address: load during the init phase there.
     if os.environ.get("AWS_LAMBDA_RUNTIME_API"):
         handler.warm()
-    if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
+    if isinstance(handler, Handler) and os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
         from . import snapstart  # only under SnapStart (template parameter SnapStart=PublishedVersions)
 
         snapstart.register(handler)
