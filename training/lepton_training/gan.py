@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from . import progress
 from .tf_env import import_tensorflow
 
 log = logging.getLogger("lepton_training")
@@ -68,6 +69,7 @@ def fit_gan(build: Build, x: np.ndarray, y: np.ndarray, hp: dict[str, Any], on_e
         history["loss"].append(float(g_loss))
         for key, value in (on_epoch(average) if on_epoch else {}).items():
             history.setdefault(key, []).append(float(value))
+        progress.current().epoch()
         if verbose and ((epoch + 1) % LOG_EVERY == 0 or epoch + 1 == epochs):
             extra = " ".join(f"- {k} {v[-1]:.4f}" for k, v in history.items() if k.startswith("val_"))
             print(f"epoch {epoch + 1}/{epochs} - generator loss {g_loss:.4f} - discriminator loss {d_loss:.4f} {extra}".rstrip(),

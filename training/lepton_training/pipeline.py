@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from . import export as onnx_export
-from . import report
+from . import progress, report
 from .crossval import cross_validate
 from .distribute import is_chief, make_strategy, resolve_tf_config
 from .families import get_family
@@ -17,7 +17,7 @@ from .hyperparams import resolve
 from .inputs import rows, take
 from .manifest_writer import build_manifest, golden_examples
 from .quantize import quantize
-from .search import search
+from .search import grid, search
 from .train import predict
 
 log = logging.getLogger("lepton_training")
@@ -44,11 +44,13 @@ def run(
     for key, other in family.requires.items():
         hp[key] = str(_required_artifact(family.name, key, other, hp[key], Path(artifact_dir), quick, strategy))
     log.info("%s: hyperparameters %s", family.name, {k: v for k, v in hp.items() if v not in ("", None)})
+    progress.current().planned(planned_epochs(family, hp))
 
     data = family.load(hp)
     search_result = None
     if hp["search"]:
         search_result = search(family, hp, data, strategy)
+        progress.current().planned(int(search_result["best"].get("epochs", hp["epochs"])) - int(hp["epochs"]))
         hp.update(search_result["best"])
         cv = search_result.pop("best_cv")
         log.info("%s: search picked %s", family.name, search_result["best"])
@@ -126,7 +128,16 @@ def run(
     report.write_metrics(artifact_dir / METRICS_FILE, result)
     report.write_report(artifact_dir / REPORT_FILE, result, plots)
     log.info("%s: test %s in %.1f s -> %s", family.name, {k: round(v, 4) for k, v in test_metrics.items()}, result["seconds"], artifact_dir)
+    if family.primary_metric in test_metrics:
+        progress.current().finished(family.primary_metric, test_metrics[family.primary_metric])
     return artifact_dir
+
+
+def planned_epochs(family: Any, hp: Mapping[str, Any]) -> int:
+    """Every cross-validation fold's epochs (each grid point's, with --search), then the final fit's."""
+    points = grid(family, bool(hp.get("quick"))) if hp["search"] else [{}]
+    folds = sum(int(hp["folds"]) * int(dict(hp, **point)["epochs"]) for point in points)
+    return folds + int(hp["epochs"])
 
 
 def _required_artifact(name: str, key: str, other: str, given: str, artifact_dir: Path, quick: bool,

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from . import progress
 from .inputs import Inputs, rows, take
 from .tf_env import import_tensorflow
 
@@ -64,12 +65,23 @@ def fit(
         epochs=int(hp["epochs"]),
         shuffle=True,
         verbose=verbose,
-        callbacks=callbacks,
+        callbacks=[*callbacks, epoch_reports()],
     )
     result = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     for callback in callbacks:
         result.update(callback.curves)
     return inference_model, result
+
+
+def epoch_reports() -> Any:
+    """A callback telling the run's progress (progress.py) that an epoch is done."""
+    import keras
+
+    class EpochReports(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            progress.current().epoch()
+
+    return EpochReports()
 
 
 def validation_curve(model: Any, x: np.ndarray, y: np.ndarray, from_logits: bool, accuracy: bool) -> Any:
