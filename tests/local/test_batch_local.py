@@ -48,3 +48,15 @@ def test_the_local_stack_has_the_batch_bucket_and_its_api_says_what_moto_cannot_
         client.call("POST", "/models/tabular/batch-jobs", body={"input": "s3://lepton-local-batch/rows.jsonl"})
     assert refused.value.status == 503
     assert all(word in refused.value.message for word in MOTO_LACKS), refused.value.message
+
+
+def test_lepton_batch_prints_its_estimate_then_the_reason_the_local_stack_gives(stack, tmp_path, capsys):
+    from lepton.cli import main
+
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"features": [13.0, 0.12, 22.0]}\n' * 1000)
+    code = main(["batch", "tabular", "--input", str(rows), "--wait", "--endpoint", stack.base_url,
+                 "--aws-port", str(stack.settings.aws_port)])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 1
+    assert "estimate in AWS (1,000 rows, 64 a batch" in err and "ItemBatcher" in err, err
