@@ -107,7 +107,7 @@ def parse(results: dict[str, Any], source: Path) -> Measurements:
                     throughput.setdefault(server, {}).setdefault(model, {})[int(c)] = _median(entry["rps"])
     package = {arch: max(f["total_unzipped_mb"] for f in entry["functions"].values())
                for arch, entry in ((results.get("package") or {}).get("arches") or {}).items() if entry.get("functions")}
-    batch = {model: {int(rows): _median(entry["invocation_ms"]) for rows, entry in by_rows.items()}
+    batch = {model: {int(rows): _median(entry["invocation_ms"]) for rows, entry in by_rows.items() if rows.isdigit()}
              for model, by_rows in ((results.get("batch") or {}).get("models") or {}).items()}
     return Measurements(source=source, date=str(meta.get("date", "")), machine=dict(meta.get("machine") or {}),
                         command=str(meta.get("command", "")), models=models, throughput=throughput,
