@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import copy
 
-import pytest
-
-from lepton.client import ClientError, ControlClient, resolve_target
 from lepton.local.deploy_setup import ROOT
 from lepton.local.step_functions import unsupported
 from lepton.local.template import Template
@@ -39,24 +36,3 @@ def test_without_those_moto_parses_the_rest_of_the_batch_definition():
     trimmed["States"]["ScoreJsonLines"]["ItemReader"]["ReaderConfig"]["InputType"] = "JSON"
     # THEN moto's parser takes everything else: the reader, selector, limits, tasks, writer, count check
     assert unsupported(trimmed) == []
-
-
-def test_the_local_stack_has_the_batch_bucket_and_its_api_says_what_moto_cannot_run(stack):
-    stack.client("s3").head_bucket(Bucket="lepton-local-batch")
-    client = ControlClient(resolve_target(stack.base_url))
-    with pytest.raises(ClientError) as refused:
-        client.call("POST", "/models/tabular/batch-jobs", body={"input": "s3://lepton-local-batch/rows.jsonl"})
-    assert refused.value.status == 503
-    assert all(word in refused.value.message for word in MOTO_LACKS), refused.value.message
-
-
-def test_lepton_batch_prints_its_estimate_then_the_reason_the_local_stack_gives(stack, tmp_path, capsys):
-    from lepton.cli import main
-
-    rows = tmp_path / "rows.jsonl"
-    rows.write_text('{"features": [13.0, 0.12, 22.0]}\n' * 1000)
-    code = main(["batch", "tabular", "--input", str(rows), "--wait", "--endpoint", stack.base_url,
-                 "--aws-port", str(stack.settings.aws_port)])
-    err = " ".join(capsys.readouterr().err.split())
-    assert code == 1
-    assert "estimate in AWS (1,000 rows, 64 a batch" in err and "ItemBatcher" in err, err

@@ -1,5 +1,6 @@
 """Lambda Invoke on the local AWS runs the stack's function versions in-process, for any caller:
-boto3 (as the aws CLI), and moto's own Step Functions interpreter, whose Lambda tasks call it.
+boto3 (as the aws CLI), and moto's own Step Functions interpreter, whose Lambda tasks call it. And
+the batch routes of a stack whose moto cannot run the batch state machine say exactly why.
 
 The stack here runs its moto server in this process, as `make up` does (the module's other
 fixtures use an external one, whose Invoke runs no code). The state machine is a small one moto
@@ -15,11 +16,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from lepton.local.stack import StackSettings, boot
+from lepton.client import ClientError, ControlClient, resolve_target
 from lepton.local.deploy_setup import ROOT
-from local_stack import free_port
+from lepton.local.stack import StackSettings, boot
+from local_stack import free_port, serving
 from stack_models import write_all, write_tabular
 
+MOTO_LACKS = ["JSONL", "ItemBatcher", "MaxItemsPerBatchPath", "BatchInput", "EXPRESS"]  # as test_batch_local.py
 HOLD_SECONDS = 15  # the Wait between the tasks: long enough for a promotion through the deployer
 
 
@@ -31,7 +34,9 @@ def own_stack(tmp_path_factory) -> Iterator[object]:
                              train_missing=False, models=["tabular"])
     stack = boot(settings)  # its own moto server on a thread of this process, as `make up`
     try:
-        yield stack
+        with serving(stack) as base_url:
+            stack.base_url = base_url
+            yield stack
     finally:
         stack.stop()
 
@@ -109,3 +114,24 @@ def test_the_stack_points_moto_s_interpreter_at_its_own_server(own_stack):
 
     assert default_user_config["stepfunctions"]["execute_state_machine"] is True
     assert os.environ["MOTO_PORT"] == str(own_stack.settings.aws_port)  # where its tasks' clients go
+
+
+def test_the_local_stack_has_the_batch_bucket_and_its_api_says_what_moto_cannot_run(own_stack):
+    own_stack.client("s3").head_bucket(Bucket="lepton-local-batch")
+    client = ControlClient(resolve_target(own_stack.base_url))
+    with pytest.raises(ClientError) as refused:
+        client.call("POST", "/models/tabular/batch-jobs", body={"input": "s3://lepton-local-batch/rows.jsonl"})
+    assert refused.value.status == 503
+    assert all(word in refused.value.message for word in MOTO_LACKS), refused.value.message
+
+
+def test_lepton_batch_prints_its_estimate_then_the_reason_the_local_stack_gives(own_stack, tmp_path, capsys):
+    from lepton.cli import main
+
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"features": [13.0, 0.12, 22.0]}\n' * 1000)
+    code = main(["batch", "tabular", "--input", str(rows), "--wait", "--endpoint", own_stack.base_url,
+                 "--aws-port", str(own_stack.settings.aws_port)])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 1
+    assert "estimate in AWS (1,000 rows, 64 a batch" in err and "ItemBatcher" in err, err
