@@ -22,7 +22,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .client import LOCAL_URL, ClientError, ControlClient, resolve_target
+from .client import LOCAL_URL, ControlClient, ControlError, resolve_target
 
 ACTIONS = ("status", "list", "cancel")
 FINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
@@ -57,7 +57,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         if args.target in ACTIONS:
             return _action(args, client, out)
         return _start(args, client, out, err)
-    except ClientError as exc:
+    except ControlError as exc:
         err.print(f"[red]error:[/red] {exc.message}", soft_wrap=True, highlight=False)
         return 1
 
@@ -65,10 +65,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
 # -- start -----------------------------------------------------------------------------------------
 def _start(args: argparse.Namespace, client: ControlClient, out: Console, err: Console) -> int:
     if not args.input:
-        raise ClientError("give the rows: --input FILE or --input s3://<batch bucket>/key")
+        raise ControlError("give the rows: --input FILE or --input s3://<batch bucket>/key")
     local = None if args.input.startswith("s3://") else Path(args.input)
     if local is not None and not local.is_file():
-        raise ClientError(f"no file {local}")
+        raise ControlError(f"no file {local}")
     rows = count_rows(local, args.format) if local is not None else None
     err.print(estimate_text(args.target, rows, args.batch_size, args.concurrency), highlight=False)
     uri = args.input
@@ -166,7 +166,7 @@ def _action(args: argparse.Namespace, client: ControlClient, out: Console) -> in
             out.print(_line(job), highlight=False)
         return 0
     if not args.job:
-        raise ClientError(f"lepton batch {args.target} needs a job id (lepton batch list shows them)")
+        raise ControlError(f"lepton batch {args.target} needs a job id (lepton batch list shows them)")
     path = f"/batch-jobs/{args.job}" + ("/cancel" if args.target == "cancel" else "")
     job = client.call("POST" if args.target == "cancel" else "GET", path)
     return _show(out, job, args.json)

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from lepton.client import ClientError, ControlClient, resolve_target
+from lepton.client import ControlError, ControlClient, resolve_target
 from lepton.local.deploy_setup import ROOT
 from lepton.local.stack import StackSettings, boot
 from local_stack import free_port, serving
@@ -119,7 +119,7 @@ def test_the_stack_points_moto_s_interpreter_at_its_own_server(own_stack):
 def test_the_local_stack_has_the_batch_bucket_and_its_api_says_what_moto_cannot_run(own_stack):
     own_stack.client("s3").head_bucket(Bucket="lepton-local-batch")
     client = ControlClient(resolve_target(own_stack.base_url))
-    with pytest.raises(ClientError) as refused:
+    with pytest.raises(ControlError) as refused:
         client.call("POST", "/models/tabular/batch-jobs", body={"input": "s3://lepton-local-batch/rows.jsonl"})
     assert refused.value.status == 503
     assert all(word in refused.value.message for word in MOTO_LACKS), refused.value.message
