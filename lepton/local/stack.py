@@ -310,6 +310,8 @@ def provision(settings: StackSettings, aws: LocalAws) -> LocalStack:
                         physical_names={lid: names[lid] for lid in functions})
     host.invoker = InProcessInvoker(host, LambdaFunctions(lam))  # the deployer's pre-traffic check
     host.mounts = LayerMounts(host.invoker.functions, aws.client("s3"), settings.state / "layers").environment
+    if aws.server is not None:  # Invoke on the local AWS (aws CLI, moto's Step Functions tasks) runs them too
+        aws.server.invocations = host.invoker
     registry = Registry(DeploymentsTable(aws.client("dynamodb"), deploy_env["LEPTON_DEPLOYMENTS_TABLE"]))
     return LocalStack(settings, aws, template, host, names, registry, role_arn=role["Role"]["Arn"],
                       deploy_env=deploy_env)
