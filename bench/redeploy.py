@@ -40,7 +40,8 @@ def _measure(settings: Settings, model: BenchModel) -> dict[str, Any]:
     import orjson
 
     from lepton.local.artifacts import publish_models
-    from lepton.local.stack import StackSettings, boot
+    from lepton.local.stack import boot
+    from lepton.local.stack_settings import StackSettings
 
     repeats = settings.n(5, 1)
     stack_settings = StackSettings(root=ROOT, aws_port=free_port(), api_port=free_port(),
@@ -48,12 +49,12 @@ def _measure(settings: Settings, model: BenchModel) -> dict[str, Any]:
     samples = []
     sink = io.StringIO()
     with contextlib.redirect_stdout(sink):
-        stack = boot(stack_settings, models=False)
+        stack = boot(stack_settings, models=False, api=True)
     try:
         with contextlib.redirect_stdout(sink):
             artifacts = {model.name: model.artifact_dir}
             publish_models(artifacts, stack_settings.bucket, stack.client("s3"))
-            gateway = stack.gateway()
+            gateway = stack.api.gateway
             body = model.body(1)
             path = f"/v2/models/{model.name}/infer"
             headers = {"content-type": "application/json"}

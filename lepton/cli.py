@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import gc
 import json
 import logging
@@ -20,7 +21,7 @@ console = Console(stderr=True)
 
 
 def _settings(args: argparse.Namespace):
-    from .local.stack import StackSettings
+    from .local.stack_settings import StackSettings
 
     models = getattr(args, "models", None)
     return StackSettings(root=find_root(), host=args.host, api_port=getattr(args, "port", 3000),
@@ -29,7 +30,7 @@ def _settings(args: argparse.Namespace):
                          inference_auth=getattr(args, "inference_auth", None),
                          models=[m for m in models.split(",") if m] if models else None,
                          log_max_bytes=int(getattr(args, "log_max_mb", 10.0) * 1024 * 1024),
-                         log_backups=getattr(args, "log_backups", 3))
+                         log_backups=getattr(args, "log_backups", 3), verbose=getattr(args, "verbose", False))
 
 
 def _logging(verbose: bool = False) -> None:
@@ -44,7 +45,8 @@ def _logging(verbose: bool = False) -> None:
 
 # -- up ------------------------------------------------------------------------------------------
 def cmd_up(args: argparse.Namespace) -> int:
-    from .local.stack import boot, redirect_function_output
+    from .local.function_log import redirect_function_output
+    from .local.stack import boot
 
     _logging(args.verbose)
     settings = _settings(args)
@@ -52,9 +54,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     redirect_function_output(settings.state / "logs" / "functions.log", settings.log_max_bytes, settings.log_backups)
     stack = None
     try:
-        stack = boot(settings, feed=True, watch=True)
-        stack.forward_metrics()  # the functions' EMF lines become local CloudWatch metrics
-        server = stack.api_server(stack.gateway())
+        # The functions' EMF lines become local CloudWatch metrics; the API is served below.
+        stack = boot(settings, feed=True, watch=True, metrics=True, api=True)
+        server = stack.api.server()
         # moto, boto3 and the models make a large heap that lives as long as the stack: keep it
         # out of the collector's full passes, each of which stalled requests for 0.1-0.5 s.
         gc.collect()
@@ -92,7 +94,7 @@ def _banner(stack: Any, live: dict[str, str]) -> None:
 # -- token -------------------------------------------------------------------------------------
 def cmd_token(args: argparse.Namespace) -> int:
     """A bearer token from the local stack's issuer, for `lepton up --inference-auth jwt`."""
-    from .local.stack import StackSettings
+    from .local.stack_settings import StackSettings
 
     issuer = StackSettings(root=find_root()).issuer
     print(issuer.token(audience=args.audience, subject=args.subject, seconds=int(args.minutes * 60)))
@@ -109,7 +111,7 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     settings = _settings(args)
     embedded = not port_open(settings.host, settings.aws_port)
     if embedded:
-        settings.aws_port = _free_port()
+        settings = dataclasses.replace(settings, aws_port=_free_port())
         console.print(f"[dim]no local stack on :{args.aws_port}; starting an embedded one on :{settings.aws_port}[/dim]")
     # Function logs go to stderr so stdout carries only the response, as with `sam local invoke`.
     with contextlib.redirect_stdout(sys.stderr):

@@ -19,7 +19,8 @@ import pytest
 
 from eventfiles import ROOT
 from lepton.local.local_aws import port_open
-from lepton.local.stack import LocalStack, StackSettings, boot
+from lepton.local.stack import LocalStack, boot
+from lepton.local.stack_settings import StackSettings
 from stack_models import write_all
 
 
@@ -60,7 +61,7 @@ def moto_process() -> Iterator[int]:
 @contextmanager
 def serving(stack: LocalStack) -> Iterator[str]:
     """The stack's API on its port, in a thread, for the block; yields its base URL."""
-    server = stack.api_server(stack.gateway())
+    server = stack.api.server()
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -85,7 +86,7 @@ def stack(tmp_path_factory, moto_server, stack_models) -> Iterator[LocalStack]:
     models = stack_models(state / "artifacts")
     settings = StackSettings(root=ROOT, api_port=free_port(), aws_port=moto_server, state_dir=state,
                              train_missing=False, external_aws=True)
-    stack = boot(settings)  # what `make up` runs, on a moto server of this module's own
+    stack = boot(settings, api=True)  # what `make up` runs, on a moto server of this module's own
     try:
         with serving(stack) as base_url:
             stack.base_url = base_url

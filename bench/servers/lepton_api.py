@@ -25,7 +25,7 @@ def main() -> None:
     from lepton.local.function_host import FunctionHost
     from lepton.local.gateway import LocalGateway, asgi_app
     from lepton.local.sigv4 import sigv4_present
-    from lepton.local.stack import redirect_function_output
+    from lepton.local.function_log import redirect_function_output
     from lepton.local.template import Template
 
     template = Template(ROOT / "template.yaml", names={"ModelBucket": cfg["bucket"]})

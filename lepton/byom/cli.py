@@ -229,7 +229,7 @@ def local_decision(host: str, port: int, model: str, timeout: float, since: str 
 
     from ..decisions import wait_for_decision
     from ..local.local_aws import LocalAws
-    from ..local.stack import PREFIX
+    from ..local.provisioning import PREFIX
 
     registry = Registry(DeploymentsTable(LocalAws(host, port, external=True).client("dynamodb"),
                                          f"{PREFIX}-deployments"))

@@ -3,18 +3,20 @@ publication to the local model bucket, the way training publishes to the real on
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .stack_settings import StackSettings
 
 log = logging.getLogger("lepton.local.stack")
 
 
-def ensure_artifacts(models: list[str], root: Path, train_missing: bool) -> dict[str, Path]:
-    """An artifact folder for each model: trained (in a subprocess) for a family Lepton trains
-    when missing; for a model added with `lepton add`, the folder that command wrote."""
+def ensure_artifacts(models: list[str], root: Path, train_missing: bool,
+                     train: Callable[[str], None]) -> dict[str, Path]:
+    """An artifact folder for each model: trained (``train``, a `FamilyTrainer`'s) for a family
+    Lepton trains when missing; for a model added with `lepton add`, the folder that command wrote."""
     found = {}
     for name in models:
         folder = root / name
@@ -27,7 +29,7 @@ def ensure_artifacts(models: list[str], root: Path, train_missing: bool) -> dict
             if not train_missing:
                 raise SystemExit(f"no trained '{name}' model in {folder}; run `lepton train {name}`")
             log.info("training %s (first start only; saved in %s)", name, folder)
-            train_in_subprocess(name, root)
+            train(name)
         found[name] = folder
     return found
 
@@ -39,15 +41,6 @@ def publish_models(artifacts: dict[str, Path], bucket: str, s3: Any) -> dict[str
     return {name: publish(folder, bucket, s3_client=s3).version for name, folder in artifacts.items()}
 
 
-def train_in_subprocess(family: str, artifacts: Path) -> None:
-    """Train into artifacts/<family>/. TensorFlow stays out of the serving process (3 s of
-    imports and its own thread pools)."""
-    code = ("import sys; from pathlib import Path; from lepton_training import train_family; "
-            "train_family(sys.argv[1], Path(sys.argv[2]))")
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    subprocess.run([sys.executable, "-c", code, family, str(artifacts)], check=True, env=env)
-
-
 def trainable_families() -> tuple[str, ...]:
     """The families lepton_training can train (none when it is not installed)."""
     try:
@@ -55,3 +48,16 @@ def trainable_families() -> tuple[str, ...]:
     except ImportError:
         return ()
     return tuple(FAMILY_NAMES)
+
+
+def publish_trained(models: list[str], settings: StackSettings, s3: Any) -> dict[str, int]:
+    """Trained models for these model functions (training what is missing, one bar per family),
+    published as each model's next version; returns model -> version."""
+    from .training_display import FamilyTrainer
+
+    trainer = FamilyTrainer(settings.artifacts, settings.state / "logs" / "training.log", verbose=settings.verbose)
+    try:
+        found = ensure_artifacts(models, settings.artifacts, settings.train_missing, trainer.train)
+    finally:
+        trainer.close()
+    return publish_models(found, settings.bucket, s3)

@@ -17,9 +17,10 @@ import signal
 import subprocess
 import sys
 
-from .emf import EMF_MARKER, FLUSH_SECONDS, EmfForwarder
+from .emf import EMF_MARKER, FLUSH_SECONDS, EmfForwarder, EmfTee
+from .function_log import FunctionLog
 from .gathering import Gatherer
-from .local_aws import LOCAL_CREDENTIALS, REGION
+from .local_aws import LOCAL_CREDENTIALS, REGION, LocalAws
 
 log = logging.getLogger("lepton.local.emf")
 
@@ -67,6 +68,21 @@ class EmfAgent:
         except (BrokenPipeError, ValueError, OSError) as exc:  # the agent is gone: metrics are best effort
             log.warning("EMF agent gone (%s); %d metric line(s) not forwarded", exc, len(batch))
             self._process = None
+
+
+def forward_function_metrics(aws: LocalAws) -> EmfAgent | EmfForwarder:
+    """Do what Lambda and CloudWatch do with the functions' EMF lines: put them into the local
+    CloudWatch, where the canary check reads them. Under `lepton up` (stdout is the functions'
+    log) the agent parses them in a process of its own; elsewhere they are teed off stdout here."""
+    if isinstance(sys.stdout, FunctionLog):
+        agent = EmfAgent(aws.endpoint)
+        agent.start()
+        sys.stdout.forward_to(agent.feed)
+        return agent
+    forwarder = EmfForwarder(aws.client("cloudwatch"))
+    forwarder.start()
+    sys.stdout = EmfTee(sys.stdout, forwarder)
+    return forwarder
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,7 +5,12 @@ Each function's CodeUri and its layers' folders go on sys.path (Lambda's /var/ta
 Each configuration (a published version's environment) gets its own handler instance through
 the handler's ``with_environment``, so each version keeps its own warm model, as separate
 Lambda versions do, and no call ever writes the process environment: requests run on threads.
-A published version's layers are mounted first (``mounts``, layers.py), as Lambda mounts /opt.
+A published version's layers are mounted first (``mounts``, layer_mounts.py), as Lambda mounts /opt.
+
+It also runs a published version by name and qualifier, what Lambda's Invoke API does where
+moto cannot run code: for the deployer's pre-traffic check (``with_invoker``) and for Invoke
+calls on the local AWS (lambda_invoke.py), with the configuration Lambda (moto) holds for that
+version, exactly as it was published.
 """
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from lepton_deploy.functions import LambdaFunctions
+
 from .context import LambdaContext
 from .template import FunctionSpec, Template
 
@@ -23,19 +30,20 @@ Handler = Callable[[dict[str, Any], Any], Any]
 
 class FunctionHost:
     def __init__(self, template: Template, base_env: Mapping[str, str] | None = None,
-                 physical_names: Mapping[str, str] | None = None):
+                 physical_names: Mapping[str, str] | None = None, *, functions: LambdaFunctions | None = None,
+                 mounts: Callable[[str, str], dict[str, str]] | None = None):
+        """``functions``: the local Lambda, which holds each published version's configuration
+        (None: versions are not run by name, and no handler is given an invoker); ``mounts``:
+        (function name, published version) -> what its layers add to its environment (where its
+        model layer is mounted: layer_mounts.LayerMounts.environment)."""
         self.specs = template.functions()
         self.base_env = dict(base_env or {})
         self.physical_names = dict(physical_names or {})
+        self.functions = functions
+        self.mounts = mounts
         self._bases: dict[str, Handler] = {}
         self._configured: dict[tuple[str, object], Handler] = {}
         self._lock = threading.Lock()
-        #: How a handler that invokes other functions' versions (the deployer's pre-traffic
-        #: check) reaches them: set by the local stack to run them in this process.
-        self.invoker: Callable[[str, str, dict[str, Any]], Any] | None = None
-        #: (function name, published version) -> what its layers add to its environment (where
-        #: its model layer is mounted): set by the local stack (layers.LayerMounts.environment).
-        self.mounts: Callable[[str, str], dict[str, str]] | None = None
 
     def update(self, template: Template, physical_names: Mapping[str, str]) -> set[str]:
         """Serve what ``template`` declares now; returns the functions whose spec changed, whose
@@ -99,8 +107,8 @@ class FunctionHost:
                     if self.mounts is not None and version and version != "$LATEST":
                         overrides.update(self.mounts(self.function_name(logical_id), version))
                     handler = base.with_environment(self.environment(logical_id, overrides))
-                    if self.invoker is not None and hasattr(handler, "with_invoker"):
-                        handler = handler.with_invoker(self.invoker)
+                    if self.functions is not None and hasattr(handler, "with_invoker"):
+                        handler = handler.with_invoker(self.invoke_version)
                     self._configured[key] = handler
         return handler
 
@@ -109,6 +117,23 @@ class FunctionHost:
         spec = self.spec(logical_id)
         context = LambdaContext(self.function_name(logical_id), spec.memory_mb, spec.timeout_s, version)
         return self.handler(logical_id, env, version)(event, context)
+
+    # -- a published version by name, as Lambda's Invoke runs it -------------------------------
+    def invoke_version(self, function_name: str, qualifier: str, event: dict[str, Any]) -> Any:
+        """The version ``qualifier`` (a number or $LATEST) of ``function_name`` run on ``event``."""
+        assert self.functions is not None, "a host without the local Lambda runs no version by name"
+        environment = self.functions.config(function_name, qualifier).environment
+        return self.invoke(self.logical_id(function_name), event, env=environment, version=qualifier)
+
+    def hosts(self, function_name: str) -> bool:
+        return self.functions is not None and function_name in self.physical_names.values()
+
+    def run(self, function_name: str, qualifier: str, event: dict[str, Any]) -> tuple[str, Any]:
+        """The version ``qualifier`` names (a number, an alias, or $LATEST) run on ``event``."""
+        assert self.functions is not None
+        if qualifier != "$LATEST" and not qualifier.isdigit():
+            qualifier = self.functions.alias(function_name, qualifier).version
+        return qualifier, self.invoke_version(function_name, qualifier, event)
 
     def _import(self, spec: FunctionSpec) -> Handler:
         for folder in [spec.code_uri, *reversed(spec.layers)]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -100,3 +101,10 @@ def _service(line: str) -> str:
         return ""
     start = line.find('"', at + len(_SERVICE)) + 1  # past the colon and any space
     return line[start:line.find('"', start)]
+
+
+def redirect_function_output(path: Path, max_bytes: int = MAX_BYTES, backups: int = BACKUPS) -> FunctionLog:
+    """Function logs and EMF metrics are JSON lines on stdout, as in Lambda: keep them in this
+    rotated file. `lepton up` does it before any handler is imported."""
+    sys.stdout = FunctionLog(path, max_bytes=max_bytes, backups=backups)
+    return sys.stdout

@@ -131,3 +131,8 @@ class MotoServer:
             self._server.server_close()
         if self._thread is not None:
             self._thread.join()
+        # moto keeps its state per process: the next stack this process boots starts empty, as
+        # `lepton up` always does.
+        from moto.moto_api._internal.models import moto_api_backend
+
+        moto_api_backend.reset()

@@ -24,7 +24,8 @@ import requests
 import own_models
 from project_copy import copy_project
 from lepton.cli import main
-from lepton.local.stack import LocalStack, StackSettings, boot
+from lepton.local.stack import LocalStack, boot
+from lepton.local.stack_settings import StackSettings
 from local_stack import aws_environment, free_port, moto_server, serving  # noqa: F401 - fixtures
 from onnx_models import run
 from stack_models import write_all
@@ -61,7 +62,7 @@ def world(tmp_path_factory, moto_server, text_models) -> Iterator[dict]:  # noqa
     trained = write_all(root / ".lepton" / "artifacts")  # every family, as tests/local_stack.py serves them
     settings = StackSettings(root=root, api_port=free_port(), aws_port=moto_server, train_missing=False,
                              external_aws=True)
-    stack = boot(settings, watch=True)
+    stack = boot(settings, watch=True, api=True)
     try:
         with serving(stack) as api:
             yield {"root": root, "stack": stack, "original": original, "regressor": (regressor, rows), "trained": trained,

@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 from lepton.local.deploy_setup import provision
-from lepton.local.stack import placeholder_zip
+from lepton.local.provisioning import placeholder_zip
 from lepton.local.worker import DeployWorker
 from in_process import in_process_invoker
 from lepton_deploy.registry import Registry

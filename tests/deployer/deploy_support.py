@@ -29,7 +29,7 @@ from in_process import in_process_invoker
 from lepton.local.context import LambdaContext
 from lepton.local.deploy_setup import provision
 from lepton.local.layer_mounts import LayerMounts
-from lepton.local.stack import placeholder_zip
+from lepton.local.provisioning import placeholder_zip
 from lepton.local.worker import DeployWorker
 from lepton_deploy.functions import LambdaFunctions
 from lepton_deploy.registry import Registry

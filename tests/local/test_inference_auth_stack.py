@@ -19,7 +19,8 @@ from lepton.local.authorizers import LocalAuthorizers
 from lepton.cli import main
 from lepton.client import ControlClient, resolve_target
 from lepton.local.gateway import Incoming
-from lepton.local.stack import LocalStack, StackSettings, boot
+from lepton.local.stack import LocalStack, boot
+from lepton.local.stack_settings import StackSettings
 from lepton.local.template import Route, Template
 from local_stack import aws_environment, free_port, moto_process, serving  # noqa: F401 - fixture
 from onnx_models import run
@@ -37,7 +38,7 @@ def stack(request, tmp_path_factory) -> Iterator[LocalStack]:
         settings = StackSettings(root=ROOT, api_port=free_port(), aws_port=aws_port, state_dir=state,
                                  train_missing=False, external_aws=True, models=["tabular"],
                                  inference_auth=request.param)
-        stack = boot(settings)
+        stack = boot(settings, api=True)
         yield from _served(stack, request.param, models)
 
 

@@ -18,7 +18,8 @@ import pytest
 
 from lepton.client import ControlError, ControlClient, resolve_target
 from lepton.local.deploy_setup import ROOT
-from lepton.local.stack import StackSettings, boot
+from lepton.local.stack import boot
+from lepton.local.stack_settings import StackSettings
 from local_stack import free_port, serving
 from stack_models import write_all, write_tabular
 
@@ -32,7 +33,7 @@ def own_stack(tmp_path_factory) -> Iterator[object]:
     write_all(state / "artifacts")
     settings = StackSettings(root=ROOT, api_port=free_port(), aws_port=free_port(), state_dir=state,
                              train_missing=False, models=["tabular"])
-    stack = boot(settings)  # its own moto server on a thread of this process, as `make up`
+    stack = boot(settings, api=True)  # its own moto server on a thread of this process, as `make up`
     try:
         with serving(stack) as base_url:
             stack.base_url = base_url

@@ -21,7 +21,8 @@ from lepton.local.emf import EmfForwarder
 from lepton.local.emf_agent import EmfAgent
 from lepton.local.function_log import FunctionLog
 from lepton.local.local_aws import LOCAL_CREDENTIALS, REGION
-from lepton.local.stack import LocalStack, StackSettings, boot
+from lepton.local.stack import LocalStack, boot
+from lepton.local.stack_settings import StackSettings
 from lepton_deploy.functions import LambdaFunctions
 from local_stack import free_port
 from stack_models import write_tabular
@@ -35,13 +36,14 @@ def quiet_stack(tmp_path_factory) -> Iterator[LocalStack]:
     write_tabular(state / "artifacts" / "tabular", seed=3)
     settings = StackSettings(root=ROOT, api_port=free_port(), aws_port=free_port(), state_dir=state,
                              train_missing=False, models=["tabular"])
-    stack = boot(settings, feed=True, watch=True)  # what `lepton up` starts, but the API server
+    stack = boot(settings, feed=True, watch=True, api=True)  # what `lepton up` starts, but the API's server
+    # The forwarder its EMF agent runs, here without teeing this process's stdout.
+    emf = EmfForwarder(stack.client("cloudwatch"))
+    emf.start()
     try:
-        stack.gateway()  # the alias follower
-        stack.emf = EmfForwarder(stack.client("cloudwatch"))
-        stack.emf.start()
         yield stack
     finally:
+        emf.stop()
         stack.stop()
 
 
@@ -77,7 +79,7 @@ def test_an_alias_moved_by_another_client_is_served_within_a_second_with_no_poll
 
 def test_the_idle_stack_makes_at_most_one_aws_call_in_three_seconds(quiet_stack):
     # GIVEN every follower of the stack running (aliases, feed, deploy worker, EMF, template watch)
-    assert quiet_stack.aliases is not None and quiet_stack.feed is not None and quiet_stack.watch is not None
+    assert quiet_stack.api is not None and quiet_stack.feed is not None
     calls: list[str] = []
     lock = threading.Lock()
 

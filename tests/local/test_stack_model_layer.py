@@ -31,8 +31,8 @@ def model_layer(stack, model: str) -> str:
 
 def served_by(stack, logical_id: str):
     """The handler the API calls for the version the `live` alias names (once it has answered)."""
-    stack.aliases.refresh()
-    version, env = stack.aliases.pick(logical_id)
+    stack.api.aliases.refresh()
+    version, env = stack.api.aliases.pick(logical_id)
     return version, stack.host.handler(logical_id, env, version)
 
 

@@ -6,7 +6,7 @@ model that will serve (the published version, by qualifier), so a model the func
 set up (a bad preprocessing value, a signature its code does not read) is refused here, never
 answered with a 503 to users. In AWS the version is invoked through the Lambda API; where
 Lambda cannot run code (moto, the local stack), the local stack's in-process invoker stands in
-(lepton/local/invoke.py).
+(lepton/local/function_host.py `FunctionHost.invoke_version`).
 """
 from __future__ import annotations
 
