@@ -40,6 +40,7 @@ from typing import Any
 import orjson
 
 from .errors import InvalidRequest
+from .protocol import row_shape
 from .routes import Response
 
 KEY = "lepton_batch"
@@ -169,17 +170,9 @@ def _v2_request(rows: list[dict[str, Any]], signature: Signature) -> dict[str, A
     inputs = []
     for name, (datatype, _) in signature.inputs.items():
         values = [row[name] for row in rows]
-        inputs.append({"name": name, "datatype": datatype, "shape": [len(values), *_shape(values[0])],
+        inputs.append({"name": name, "datatype": datatype, "shape": [len(values), *row_shape(values[0])],
                        "data": values})
     return {"inputs": inputs}
-
-
-def _shape(value: Any) -> list[int]:
-    shape: list[int] = []
-    while isinstance(value, list):
-        shape.append(len(value))
-        value = value[0] if value else None
-    return shape
 
 
 def _split(outputs: list[dict[str, Any]], rows: int) -> Iterable[dict[str, Any]]:

@@ -165,7 +165,7 @@ def decode_data(raw: dict[str, Any], spec: TensorSpec, shape: list[int], may_hol
 
 def decode_rows(spec: TensorSpec, rows: list) -> np.ndarray:
     """Plain rows (a friendly route's instances) -> one tensor of ``spec``: [len(rows), *row shape]."""
-    shape = [len(rows), *(_row_shape(rows[0]) if rows else [])]
+    shape = [len(rows), *(row_shape(rows[0]) if rows else [])]
     check_shape(spec.name, shape, spec.shape)
     return _shaped(spec.name, to_array(spec.name, rows, spec.datatype), shape, "the rows have")
 
@@ -370,7 +370,8 @@ def _datatype(name: str, array: np.ndarray) -> str:
     return datatype
 
 
-def _row_shape(row: Any) -> list[int]:
+def row_shape(row: Any) -> list[int]:
+    """The shape of one row of nested JSON lists, read along its first elements."""
     shape: list[int] = []
     while isinstance(row, list):
         shape.append(len(row))

@@ -1,4 +1,5 @@
-"""The deployments table: the only module that calls DynamoDB.
+"""The deployments table: the only module of ours that calls DynamoDB (Powertools' idempotency
+writes its own records into the same table: deployer/idempotency.py).
 
 One table, keys ``pk``/``sk`` (the item layout is described in lepton_deploy.registry, which
 gives the items their meaning). This module knows how to read and write items, how a
