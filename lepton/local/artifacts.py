@@ -17,21 +17,19 @@ def ensure_artifacts(models: list[str], root: Path, train_missing: bool,
                      train: Callable[[str], None]) -> dict[str, Path]:
     """An artifact folder for each model: trained (``train``, a `FamilyTrainer`'s) for a family
     Lepton trains when missing; for a model added with `lepton add`, the folder that command wrote."""
-    found = {}
-    for name in models:
-        folder = root / name
-        if not (folder / "manifest.json").is_file():
-            if name not in trainable_families():
-                log.warning("%s: nothing to publish, no %s and Lepton does not train it; `lepton add` keeps a "
-                            "model there (`lepton remove %s`, then add it again), or `lepton push %s <folder>` "
-                            "publishes one", name, folder / "manifest.json", name, name)
-                continue
-            if not train_missing:
-                raise SystemExit(f"no trained '{name}' model in {folder}; run `lepton train {name}`")
-            log.info("training %s (first start only; saved in %s)", name, folder)
-            train(name)
-        found[name] = folder
-    return found
+    missing = [name for name in models if not (root / name / "manifest.json").is_file()]
+    for name in [m for m in missing if m not in trainable_families()]:
+        log.warning("%s: nothing to publish, no %s and Lepton does not train it; `lepton add` keeps a "
+                    "model there (`lepton remove %s`, then add it again), or `lepton push %s <folder>` "
+                    "publishes one", name, root / name / "manifest.json", name, name)
+    to_train = [m for m in missing if m in trainable_families()]
+    if to_train and not train_missing:
+        raise SystemExit(f"no trained '{to_train[0]}' model in {root / to_train[0]}; run `lepton train {to_train[0]}`")
+    if to_train:
+        log.info("training %s: first start only, a few minutes; saved in %s", ", ".join(to_train), root)
+    for name in to_train:
+        train(name)
+    return {name: root / name for name in models if name not in missing or name in to_train}
 
 
 def publish_models(artifacts: dict[str, Path], bucket: str, s3: Any) -> dict[str, int]:

@@ -1,10 +1,11 @@
 """Training the families a first start needs, each in a subprocess, shown as one bar per family
 with its held-out metric at the end (the run reports through lepton_training/progress.py).
 
-TensorFlow and Keras write a great deal while they train: start-up notices, a line per epoch,
-grappler "remapper failed" errors that change nothing. All of it goes to the training log
-(.lepton/logs/training.log) and, with `lepton up --verbose`, to the terminal too. Each family's
-training report stays in its artifact folder (report.md, metrics.json).
+What the run writes goes to the training log (.lepton/logs/training.log): its own lines (each
+fold, the test metrics) always, and with `lepton up --verbose` TensorFlow's C++ log (start-up
+notices, grappler "remapper failed" errors that change nothing) and Keras' line per epoch too,
+shown in the terminal as well. Each family's training report stays in its artifact folder
+(report.md, metrics.json).
 """
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 
 #: A training run in a subprocess: TensorFlow stays out of the serving process (3 s of imports and
 #: its own thread pools). Its progress lines go to stdout, every other line too.
-TRAIN = ("import sys; from pathlib import Path; from lepton_training import train_family; "
+TRAIN = ("import logging, sys; from pathlib import Path; from lepton_training import train_family; "
          "from lepton_training.progress import ProgressLines, reporting\n"
+         "logging.basicConfig(level=logging.INFO, format='%(message)s', stream=sys.stdout)\n"
          "with reporting(ProgressLines(sys.stdout)):\n"
          "    train_family(sys.argv[1], Path(sys.argv[2]), quick=sys.argv[3] == 'quick', verbose=int(sys.argv[4]))")
 KEPT_LINES = 20  # of a failed run's output, shown with the error

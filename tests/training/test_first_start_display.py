@@ -31,6 +31,7 @@ def test_a_family_is_one_finished_bar_with_its_test_metric_and_nothing_of_tensor
     assert len(lines) == 1, lines
     assert lines[0].startswith("tabular") and "100%" in lines[0] and lines[0].endswith(f"accuracy {accuracy:.3f}")
     assert "Epoch" not in log and "lepton-progress" not in log and log.startswith("--- training tabular")
+    assert "tabular: test {'accuracy'" in log  # the run's own lines are kept there
     # The training report stays beside the model, as before.
     assert (tmp_path / "artifacts" / "tabular" / "report.md").is_file()
 
