@@ -131,3 +131,8 @@ class MotoServer:
             self._server.server_close()
         if self._thread is not None:
             self._thread.join()
+        # moto keeps its state in this process, not in the server: empty it, so the next local
+        # AWS started here is as empty as a fresh `lepton up` (and names can be created again)
+        from moto.moto_api._internal.models import moto_api_backend
+
+        moto_api_backend.reset()
