@@ -150,7 +150,7 @@ def max_model_bytes(template: TemplateFile) -> int:
     """The deployer's size budget (LEPTON_MAX_MODEL_BYTES), which every model must fit."""
     for logical_id in template.functions():
         raw = template.env_value(logical_id, "LEPTON_MAX_MODEL_BYTES")
-        if raw.isdigit():
+        if raw.isascii() and raw.isdigit():
             return int(raw)
     return DEFAULT_MAX_MODEL_BYTES
 

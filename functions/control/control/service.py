@@ -19,8 +19,9 @@ from lepton_serving.bucket import ModelBucket, StoredVersion
 from lepton_serving.errors import (Conflict, InvalidRequest, LeptonError, ModelIntegrityError, ModelNotReady,
                                   NotFound, ObjectMissing, StorageUnavailable, UpstreamFailure)
 from lepton_serving.manifest import MANIFEST_FILE, MODEL_FILE, Manifest, manifest_key, model_key, valid_name
+from lepton_serving.redaction import Redactor
 
-from control.public import HIDDEN, Redactor, model_card, public_model
+from control.public import HIDDEN, model_card, public_attempt, public_model
 from control.schemas import (AliasOut, AttemptOut, CanaryOut, DeploymentsResponse, LastDeployment, ModelCard,
                              ModelDetail, ModelsResponse, ModelSummary, PresignedUpload, PromoteRequest, PublicStatus,
                              RepositoryModel, RollbackRequest, TensorSpecOut, UploadRequest, UploadResponse,
@@ -125,7 +126,7 @@ class ControlService:
             attempts = self.registry.list_deployments(None, limit=limit)
         names = sorted(set(self.settings.functions) | set(pointers))
         return PublicStatus(models=[public_model(name, pointers.get(name)) for name in names],
-                            deployments=[self.redact.attempt(a) for a in attempts], hidden=HIDDEN)
+                            deployments=[public_attempt(self.redact, a) for a in attempts], hidden=HIDDEN)
 
     @contextmanager
     def _open_view(self) -> Iterator[None]:

@@ -20,6 +20,7 @@ import numpy as np
 from lepton_deploy.errors import Rejected
 from lepton_serving.clients import error_message
 from lepton_serving.manifest import Manifest
+from lepton_serving.origin import PRE_TRAFFIC, mark
 
 #: (function name, qualifier, API Gateway event) -> the handler's response, as Lambda returns it.
 Invoker = Callable[[str, str, dict[str, Any]], dict[str, Any]]
@@ -80,16 +81,17 @@ def verify(invoke: Invoker, function_name: str, qualifier: str, manifest: Manife
 
 
 def infer_event(model: str, body: dict[str, Any]) -> dict[str, Any]:
-    """`POST /v2/models/<model>/infer` as API Gateway's HTTP API (payload 2.0) delivers it."""
+    """`POST /v2/models/<model>/infer` as API Gateway's HTTP API (payload 2.0) delivers it, marked
+    as the deployer's own call (lepton_serving/origin.py): a canary is not judged on it."""
     path = f"/v2/models/{model}/infer"
-    return {
+    return mark({
         "version": "2.0", "routeKey": f"POST {path}", "rawPath": path, "rawQueryString": "",
         "headers": {"content-type": "application/json", "user-agent": "lepton-deployer/pre-traffic"},
         "requestContext": {"http": {"method": "POST", "path": path, "protocol": "HTTP/1.1",
                                     "sourceIp": "127.0.0.1", "userAgent": "lepton-deployer/pre-traffic"},
                            "requestId": "pre-traffic", "routeKey": f"POST {path}", "stage": "$default"},
         "body": json.dumps(body), "isBase64Encoded": False,
-    }
+    }, PRE_TRAFFIC)
 
 
 def _tensor(name: str, datatype: str, data: list) -> dict[str, Any]:

@@ -123,7 +123,7 @@ class ModelBucket:
             for page in pages:
                 for prefix in page.get("CommonPrefixes", []):
                     segment = prefix["Prefix"].rstrip("/").rsplit("/", 1)[-1]
-                    if segment.isdigit() and int(segment) > 0:
+                    if segment.isascii() and segment.isdigit() and int(segment) > 0:
                         found.append(int(segment))
         return sorted(found)
 

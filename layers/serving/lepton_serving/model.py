@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import friendly
-from .errors import ModelNotReady
+from .boundary import reading, running
+from .errors import LeptonError, ModelIntegrityError, ModelNotReady
 from .manifest import Manifest, TensorSpec
 from .session import create_session
 
@@ -52,7 +53,13 @@ class Model:
         self.session = create_session(local.read_bytes(), threads, where=f"{manifest.name} v{manifest.version}")
         self._output_names = [o.name for o in self.session.get_outputs()]
         self.manifest = manifest
-        self.setup(manifest)
+        try:
+            self.setup(manifest)
+        except LeptonError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any setup failure is the version's, never a 500
+            raise ModelIntegrityError(f"{manifest.name} v{manifest.version}: its manifest cannot set up this "
+                                      f"function ({type(exc).__name__}: {exc}); publish a corrected version") from exc
         self.ready = True
 
     def setup(self, manifest: Manifest) -> None:
@@ -82,14 +89,20 @@ class Model:
 
     def predict(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         self._require()
-        return dict(zip(self._output_names, self.session.run(self._output_names, feed)))
+        with running(self.name):  # the caller's values: what onnxruntime refuses is a 422
+            results = self.session.run(self._output_names, feed)
+        return dict(zip(self._output_names, results))
 
     def postprocess(self, outputs: dict[str, np.ndarray], inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Graph outputs -> V2 outputs. `inputs` are the request's tensors, for context."""
         return outputs
 
     def __call__(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return self.postprocess(self.predict(self.preprocess(inputs)), inputs)
+        """The lifecycle on a caller's tensors: preprocessing reads their values and onnxruntime
+        runs on them, each inside the boundary (boundary.py); postprocessing is ours."""
+        with reading("the request's values"):
+            feed = self.preprocess(inputs)
+        return self.postprocess(self.predict(feed), inputs)
 
     # -- the friendly route (default: friendly.py's generic rows, for any signature) ----------
     def read_predict(self, doc: Any) -> PredictRequest:
