@@ -76,10 +76,13 @@ def stack_id(region: str, account: str, prefix: str) -> str:
     return f"arn:aws:cloudformation:{region}:{account}:stack/{prefix}/{uuid.uuid5(uuid.NAMESPACE_URL, prefix)}"
 
 
-def template_environment(logical_id: str, names: Mapping[str, str], template: Template | str | Path | None = None
-                         ) -> dict[str, str]:
-    """A function's environment as `sam deploy` sets it (Globals merged), intrinsics resolved by ``names``."""
+def template_environment(logical_id: str, names: Mapping[str, str], template: Template | str | Path | None = None,
+                         parameters: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A function's environment as `sam deploy` sets it (Globals merged), intrinsics resolved by
+    ``names``, with ``parameters`` overriding the template's defaults (`--parameter-overrides`)."""
     resolved = copy.copy(_template(template))  # shares the parsed document; only the names differ
+    if parameters:
+        resolved = Template(resolved.path, parameters=parameters)
     resolved.names = dict(names)
     return dict(resolved.functions()[logical_id].environment)
 

@@ -24,13 +24,12 @@ import pytest
 from deployer.config import DeployerConfig
 from deployer import handler as deployer_handler
 from deployer.pipeline import Deployer, Services
-from eventfiles import ROOT, load_event
+from eventfiles import load_event
 from in_process import in_process_invoker
 from lepton.context import LambdaContext
 from lepton.deploy_setup import provision, template_environment
 from lepton.layers import LayerMounts
 from lepton.stack import LOCAL_PARAMETERS, placeholder_zip
-from lepton.template import Template
 from lepton.worker import DeployWorker
 from lepton_deploy.functions import LambdaFunctions
 from lepton_deploy.registry import Registry
@@ -244,8 +243,7 @@ def provisioned(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model: str = "t
         made["lambda"].create_alias(FunctionName=function, Name="live", FunctionVersion=version)
 
         # The template's deployer, with the parameters the local stack sets (every version promoted at once).
-        template = Template(ROOT / "template.yaml", parameters=LOCAL_PARAMETERS)
-        deployer_env = {**template_environment("DeployerFunction", names, template), **env}
+        deployer_env = {**template_environment("DeployerFunction", names, parameters=LOCAL_PARAMETERS), **env}
         for key, value in deployer_env.items():
             monkeypatch.setenv(key, value)
         # The pre-traffic check runs the published version in-process, as the local stack does.
