@@ -254,3 +254,48 @@ def test_two_deployers_racing_on_one_version_leave_one_winner_and_a_consistent_s
     assert stack.env_of(alias_version)["LEPTON_MODEL_SHA256"] == live.live.sha256 == manifest.sha256
     assert stack.versions() == ["$LATEST", "1", "2", "3"]
     assert stack.registry.lease_holder("tabular") is None
+
+
+def test_the_rollout_itself_refuses_a_version_that_is_not_newer_than_the_live_one(stack):
+    # GIVEN versions 1 then 2 promoted
+    from lepton_deploy.errors import Superseded
+    from lepton_deploy.rollout import Candidate
+
+    promote(stack, 1)
+    promote(stack, 2)
+    published = stack.versions()
+    # WHEN the rollout is asked to promote version 1 again, with no gate in front of it
+    deployer_ = stack.deployer()
+    _, manifest = good(1)
+    candidate = Candidate("tabular", 1, BUCKET, manifest.model_key, manifest.sha256)
+    with pytest.raises(Superseded, match="version 1 is not newer than version 2, which is live"):
+        deployer_.rollout.promote(candidate, deployer_.functions.config(FUNCTION))
+    # THEN nothing was published and version 2 still serves
+    assert stack.versions() == published
+    assert stack.registry.get_live("tabular").live.version == 2
+
+
+def test_a_newer_version_promoted_between_the_gate_and_the_promote_wins(stack, monkeypatch):
+    # GIVEN version 1 live, and version 2's upload judged by the gate ...
+    from deployer import pipeline
+
+    promote(stack, 1)
+    judge = pipeline.gate.judge
+    raced: list[dict] = []
+
+    def judge_then_race(submission, policy, bucket):
+        verdict = judge(submission, policy, bucket)
+        if submission.version == 2:  # ... while another deployer promotes version 3
+            stack.upload(*good(3))
+            raced.append(stack.deployer().deploy(Upload(BUCKET, good(3)[1].manifest_key), "tabular", 3))
+        return verdict
+
+    monkeypatch.setattr(pipeline.gate, "judge", judge_then_race)
+    stack.upload(*good(2))
+    result = stack.deployer().deploy(Upload(BUCKET, good(2)[1].manifest_key), "tabular", 2)
+    # THEN version 3 went live, and version 2, accepted by the gate on stale facts, was skipped
+    assert raced[0]["outcome"] == "promoted"
+    assert (result["outcome"], result["version"]) == ("skipped", 2)
+    assert "not newer than version 3" in result["reason"]
+    assert stack.registry.get_live("tabular").live.version == 3
+    assert stack.live_env()["LEPTON_MODEL_VERSION"] == "3"
