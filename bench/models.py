@@ -29,6 +29,7 @@ class BenchModel:
     manifest: dict[str, Any]
     keras_path: Path | None = None
     event_path: Path | None = None
+    added: bool = False  # added with `lepton add` (bench/text.py), not a template's trained family
     # set once published to the local S3
     key: str = ""
     version: str = ""
@@ -36,6 +37,11 @@ class BenchModel:
     @property
     def model_path(self) -> Path:
         return self.artifact_dir / self.manifest.get("model_file", "model.onnx")
+
+    @property
+    def tokenizer_path(self) -> Path | None:
+        """The tokenizer.json the manifest pins, which travels with the model."""
+        return self.artifact_dir / "tokenizer.json" if self.manifest.get("tokenizer") else None
 
     @property
     def sha256(self) -> str:
@@ -49,7 +55,7 @@ class BenchModel:
         """The function's own `events/<name>/infer.json`, else one built from the manifest."""
         if self.event_path is not None:
             return json.loads(self.event_path.read_text())
-        from lepton.events import http_event
+        from lepton.local.http_events import http_event
 
         path = f"/v2/models/{self.name}/infer"
         return http_event("POST", path, f"POST {path}", headers={"content-type": "application/json"},
@@ -125,7 +131,7 @@ def _shape(row: Any) -> list[int]:
 
 
 def discover(settings: Settings) -> list[BenchModel]:
-    from lepton.template import Template
+    from lepton.local.template import Template
 
     template = Template(ROOT / "template.yaml")
     models = []

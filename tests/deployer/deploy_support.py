@@ -26,11 +26,11 @@ from deployer import handler as deployer_handler
 from deployer.pipeline import Deployer, Services
 from eventfiles import load_event
 from in_process import in_process_invoker
-from lepton.context import LambdaContext
-from lepton.deploy_setup import provision, template_environment
-from lepton.layers import LayerMounts
-from lepton.stack import LOCAL_PARAMETERS, placeholder_zip
-from lepton.worker import DeployWorker
+from lepton.local.context import LambdaContext
+from lepton.local.deploy_setup import provision, template_environment
+from lepton.local.layer_mounts import LayerMounts
+from lepton.local.stack import LOCAL_PARAMETERS, placeholder_zip
+from lepton.local.worker import DeployWorker
 from lepton_deploy.functions import LambdaFunctions
 from lepton_deploy.registry import Registry
 from lepton_deploy.rollout import Rollout
@@ -192,7 +192,7 @@ class DeployStack:
 @contextmanager
 def emf_to_cloudwatch(cloudwatch: Any) -> Iterator[None]:
     """What Lambda does with a function's stdout: its EMF lines become CloudWatch metrics (moto)."""
-    from lepton.emf import EmfForwarder
+    from lepton.local.emf import EmfForwarder
 
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):

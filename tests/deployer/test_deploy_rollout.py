@@ -121,7 +121,7 @@ def test_the_deployers_mark_is_read_from_requestcontext_never_from_a_header(stac
     from lepton_serving.origin import KEY, PRE_TRAFFIC
     from deploy_support import emf_to_cloudwatch
     from eventfiles import load_event
-    from lepton.context import LambdaContext
+    from lepton.local.context import LambdaContext
     from lepton_deploy.canary import version_health, window
     from lepton_deploy.clock import iso
     from datetime import UTC, datetime

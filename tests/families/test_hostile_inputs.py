@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import hostile
 from eventfiles import load_event
-from lepton.context import LambdaContext
+from lepton.local.context import LambdaContext
 
 FAMILIES = ("tabular", "digits", "sentiment", "recommender", "generator", "churn")
 #: Examples per test and family: about 1,500 requests in all, 20-40 s on 2 cores.

@@ -140,7 +140,7 @@ def test_the_batch_limit_is_judged_from_shape_before_any_data_is_converted(data)
 
 
 def test_the_friendly_route_counts_its_rows_before_converting_any(tabular):
-    from lepton.context import LambdaContext
+    from lepton.local.context import LambdaContext
 
     from eventfiles import load_event
 

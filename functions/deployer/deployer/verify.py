@@ -8,7 +8,7 @@ model that will serve (the published version, by qualifier), so a model the func
 set up (a bad preprocessing value, a signature its code does not read) is refused here, never
 answered with a 503 to users. In AWS the version is invoked through the Lambda API; where
 Lambda cannot run code (moto, the local stack), the local stack's in-process invoker stands in
-(lepton/invoke.py).
+(lepton/local/invoke.py).
 """
 from __future__ import annotations
 

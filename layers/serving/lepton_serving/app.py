@@ -131,8 +131,9 @@ class Handler:
         self.model_factory = model_factory
         self.aws = aws
         self.config = ServingConfig.from_env(env)
+        self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION", "")
         self.telemetry = Telemetry(service=self.config.model_name or "lepton-model",
-                                   function_version=env.get("AWS_LAMBDA_FUNCTION_VERSION", ""),
+                                   function_version=self.function_version,
                                    tracing=tracing_on(env))
         self.telemetry.bind(model_name=self.config.model_name)
         if resolve_live is None and self.config.deployments_table:
@@ -160,22 +161,63 @@ class Handler:
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         self.telemetry.start_invocation(getattr(context, "aws_request_id", None))
         started = time.perf_counter()
+        batch = isinstance(event, dict) and "lepton_batch" in event  # a direct invocation, not API Gateway
         status, error, judged = 500, "Unknown", False
         try:
+            if batch:
+                status, error = 200, None
+                return self.score_batch(event, context)
             request = Request(event)
             found = self.routes.match(request.method, request.path)
             judged = found is not None and self.routes.judges(found[0]) and deployer_origin(event) is None
-            response, failure = self.answer(request, found)
+            response, failure = self.respond(request, found)
             status, error = response.status, kind_of(failure) if failure is not None else None
             # A 404 for a model or version this function does not serve says nothing of this version.
             judged = judged and not isinstance(failure, NotFound)
             return response.to_event()
         finally:
-            self.telemetry.answered(status, error, judged)
-            self.telemetry.latency("Request", time.perf_counter() - started)
+            self.telemetry.count("Invocations")
+            if not batch:
+                self.telemetry.answered(status, error, judged)
+            self.telemetry.latency("Batch" if batch else "Request", time.perf_counter() - started)
             self.telemetry.flush()
 
-    def answer(self, request: Request, found: tuple[Route, dict[str, str]] | None) -> tuple[Response, Exception | None]:
+    def score_batch(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        """A batch of rows (batch.py): each row judged by `answer`, the same boundary as a request.
+        Its rows count as answers of this function, never in the version's own series: a batch
+        is not callers' traffic to judge a canary on."""
+        from . import batch
+
+        try:
+            model = self.plane.load()
+        except LeptonError as exc:
+            raise batch.BatchFailed(f"model '{self.config.model_name}' cannot load: {exc.message}") from exc
+        signature = batch.Signature(
+            model=model.name, version=model.version, max_batch=self.plane.max_batch,
+            inputs={s.name: (s.datatype, list(s.shape)) for s in model.inputs},
+            feature_names=[str(f) for f in (model.manifest.preprocessing.get("feature_names") or [])]
+            if model.manifest else [])
+        request_id = str(getattr(context, "aws_request_id", "") or "batch")
+
+        def answer(method: str, path: str, body: bytes) -> Response:
+            return self.answer({"version": "2.0", "rawPath": path, "body": body.decode(), "isBase64Encoded": False,
+                                "headers": {"content-type": "application/json"},
+                                "requestContext": {"http": {"method": method}, "requestId": request_id,
+                                                   "stage": "$default"}})
+
+        version = str(getattr(context, "function_version", "") or self.function_version or "$LATEST")
+        return batch.score(event, signature, answer, version)
+
+    def answer(self, event: dict[str, Any]) -> Response:
+        """The answer to one event (an API Gateway request, or a batch's row), counted by its
+        status and kind; the route and failure are `respond`'s."""
+        request = Request(event)
+        response, failure = self.respond(request, self.routes.match(request.method, request.path))
+        self.telemetry.answered(response.status, kind_of(failure) if failure is not None else None)
+        return response
+
+    def respond(self, request: Request, found: tuple[Route, dict[str, str]] | None
+                ) -> tuple[Response, Exception | None]:
         """The answer to ``request`` by its route (None: no route matched) and, when it failed, why.
         Every failure becomes its status from the one table; what the caller sent cannot reach a
         5xx (boundary.py), so a 5xx is our fault, logged with its stack and the request id."""

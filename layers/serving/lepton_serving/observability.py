@@ -116,10 +116,9 @@ class Telemetry:
         self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
     def answered(self, status: int, error: str | None = None, judged: bool = False) -> None:
-        """One answer, counted: every invocation; each error by kind and status; 5xx, 4xx and
-        onnxruntime's refusals (``error`` "InputError") by class. ``judged``: a caller's inference
-        request, counted in the function version's own series as well (PER_VERSION)."""
-        self.count("Invocations")
+        """One answer, counted: each error by kind and status; 5xx, 4xx and onnxruntime's refusals
+        (``error`` "InputError") by class. ``judged``: a caller's inference request, counted in the
+        function version's own series as well (PER_VERSION)."""
         if judged:
             self.count("Requests")
             self._provider.judged = True

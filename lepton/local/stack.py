@@ -32,17 +32,17 @@ from .emf_agent import EmfAgent
 from .feed import POLL_SECONDS as FEED_POLL_SECONDS
 from .feed import DeploymentFeed
 from .function_log import BACKUPS, MAX_BYTES, FunctionLog
-from .functions import FunctionHost
+from .function_host import FunctionHost
 from .gateway import LocalGateway, asgi_app
 from .invoke import InProcessInvoker
-from .layers import LayerMounts
+from .layer_mounts import LayerMounts
 from .issuer import LOCAL_AUDIENCE, LocalIssuer
 from .local_aws import REGION, LocalAws, port_open
 from .template import FunctionSpec, Template
 from .template_watch import TemplateWatch
 from .worker import DeployWorker
 
-log = logging.getLogger("lepton.stack")
+log = logging.getLogger("lepton.local.stack")
 
 PREFIX = "lepton-local"
 #: Template parameters the local stack always sets: every version is promoted at once.
@@ -290,6 +290,7 @@ def attach(settings: StackSettings) -> LocalStack:
 def provision(settings: StackSettings, aws: LocalAws) -> LocalStack:
     """Create in the local AWS what template.yaml declares, named as a deployed stack would be."""
     from .deploy_setup import provision as provision_redeploy
+    from .step_functions import provision as provision_batch
 
     template = Template(settings.root / "template.yaml", parameters=settings.parameters)
     functions = template.functions()
@@ -298,6 +299,9 @@ def provision(settings: StackSettings, aws: LocalAws) -> LocalStack:
     deploy_env = provision_redeploy(aws.client, settings.bucket, model_functions, template=template, prefix=PREFIX)
     names.update(deploy_env.pop("_names", {}))
     names["DeployQueue"] = names["DeployQueueUrl"]  # CloudFormation's !Ref of a queue is its URL
+    batch = provision_batch(aws.client, template, PREFIX)  # LEPTON_BATCH_UNAVAILABLE if moto cannot run it
+    names.update(batch.pop("_names"))
+    deploy_env.update(batch)
     template = Template(settings.root / "template.yaml", names=names, parameters=settings.parameters)
     lam = aws.client("lambda")
     role = aws.client("iam").create_role(RoleName=f"{PREFIX}-function", AssumeRolePolicyDocument=ROLE_POLICY)
