@@ -20,13 +20,14 @@ from typing import Any
 
 from . import binary, clients
 from .boundary import reading
-from .config import ModelRef, ServingConfig
+from .config import ServingConfig
 from .dataplane import DataPlane, LiveResolver
 from .errors import (InputError, InvalidRequest, LeptonError, ModelNotReady, NotFound, PayloadTooLarge,
                      UnreadableInput, UnsupportedMediaType, kind_of, status_for)
 from .model import Model
 from .observability import Telemetry, tracing_on
 from .origin import deployer_origin
+from .pins import ModelPins
 from .protocol import EncodedResponse, dumps
 from .redaction import Redactor
 from .routes import Request, Response, Route, Routes
@@ -249,10 +250,10 @@ class Handler:
 
         return ModelBucket(self.aws("s3"), name)
 
-    def _live_from_table(self, config: ServingConfig) -> ModelRef | None:
+    def _live_from_table(self, config: ServingConfig) -> ModelPins | None:
         table = DeploymentsTable(self.aws("dynamodb"), config.deployments_table)
         try:
-            return table.live_model_ref(config.model_name, config.bucket)
+            return table.live_model_ref(config.model_name, config.pins.bucket)
         except TableError as exc:
             raise ModelNotReady(f"cannot read which version of '{config.model_name}' is live: {exc.message}") from exc
 
