@@ -1,7 +1,7 @@
 """Pre-traffic verification: a new function version answers the manifest's golden requests
 through its own handler, as API Gateway calls it, before any traffic moves to it: on the V2
 route (outputs within the manifest's tolerance) and on the friendly route, in its generic rows
-form, which every model's friendly route reads (a 200).
+form, which every model's friendly route reads, or as texts for a model that takes text (a 200).
 
 The gate ran the model file under onnxruntime; this runs the exact code, configuration and
 model that will serve (the published version, by qualifier), so a model the function cannot
@@ -88,8 +88,11 @@ def verify(invoke: Invoker, function_name: str, qualifier: str, manifest: Manife
 
 def friendly_rows(tensors: list[dict[str, Any]]) -> dict[str, Any]:
     """V2 input tensors as the friendly route's generic rows: {"instances": [row, ...]} for one
-    input, each row an object of every input for several (lepton_serving/friendly.py)."""
+    input, each row an object of every input for several (lepton_serving/friendly.py); a model
+    that takes text (one BYTES tensor `text`) reads {"texts": [...]}."""
     columns = {t["name"]: np.asarray(t["data"], dtype=object).reshape(t["shape"]).tolist() for t in tensors}
+    if len(tensors) == 1 and tensors[0]["name"] == "text" and tensors[0].get("datatype") == "BYTES":
+        return {"texts": np.asarray(tensors[0]["data"], dtype=object).ravel().tolist()}
     if len(columns) == 1:
         return {"instances": next(iter(columns.values()))}
     names = list(columns)

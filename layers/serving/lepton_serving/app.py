@@ -145,7 +145,7 @@ class Handler:
         self.routes = build_routes(self.plane)
         # What an error body may say: this deployment's bucket, table and function are named in
         # S3 and DynamoDB messages (a 503's reason), and every caller may read it.
-        self.redact = Redactor(self.config.bucket, self.config.deployments_table,
+        self.redact = Redactor(self.config.pins.bucket, self.config.deployments_table,
                                [env.get("AWS_LAMBDA_FUNCTION_NAME", "")])
 
     def warm(self) -> None:
