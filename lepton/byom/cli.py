@@ -49,6 +49,10 @@ def register(subparsers: Any) -> None:
     add.set_defaults(func=cmd_add)
     remove = subparsers.add_parser("remove", help="take an added model out again: function, routes, template")
     remove.add_argument("name")
+    remove.add_argument("--purge", action="store_true",
+                        help="also delete its versions (models/<name>/) from a running local stack's bucket; "
+                             "without it they are kept, and `lepton add` of the name serves them again")
+    _stack_options(remove)
     remove.set_defaults(func=cmd_remove)
 
 
@@ -83,11 +87,37 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
+    """The function, its routes and its template entries go; a running stack stops serving the
+    model, and its repository index, status and playground no longer list it (they list the
+    models a function serves). The versions in the bucket stay unless --purge."""
+    out = Console(highlight=False)
     try:
         removed = remove_model(find_root(), args.name)
     except Refused as exc:
         return _refused("remove", args.name, exc)
-    Console(highlight=False).print(f"removed {args.name}: {', '.join(removed)}", soft_wrap=True)
+    out.print(f"removed {args.name}: {', '.join(removed)}", soft_wrap=True)
+    if args.purge:
+        return _purge(args, out)
+    return 0
+
+
+def _purge(args: argparse.Namespace, out: Console) -> int:
+    from lepton_serving.bucket import ModelBucket
+    from lepton_serving.errors import LeptonError
+
+    from ..local.local_aws import LocalAws, port_open
+    from ..local.stack import StackSettings
+
+    bucket = StackSettings().bucket
+    if not port_open(args.host, args.aws_port):
+        out.print(f"[yellow]no local stack on :{args.aws_port}: nothing purged[/yellow]. For a deployed stack: "
+                  f"aws s3 rm s3://<its ModelBucket>/models/{args.name}/ --recursive", soft_wrap=True)
+        return 1
+    try:
+        deleted = ModelBucket(LocalAws(args.host, args.aws_port, external=True).client("s3"), bucket).purge(args.name)
+    except LeptonError as exc:
+        return _refused("remove --purge", args.name, Refused(exc.message, "is the local stack still running?"))
+    out.print(f"purged s3://{bucket}/models/{args.name}/: {deleted} object version(s)", soft_wrap=True)
     return 0
 
 
@@ -187,7 +217,7 @@ def max_model_bytes(template: TemplateFile) -> int:
     """The deployer's size budget (LEPTON_MAX_MODEL_BYTES), which every model must fit."""
     for logical_id in template.functions():
         raw = template.env_value(logical_id, "LEPTON_MAX_MODEL_BYTES")
-        if raw.isdigit():
+        if raw.isascii() and raw.isdigit():
             return int(raw)
     return DEFAULT_MAX_MODEL_BYTES
 

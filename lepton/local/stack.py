@@ -47,6 +47,8 @@ from .worker import DeployWorker
 log = logging.getLogger("lepton.local.stack")
 
 PREFIX = "lepton-local"
+#: Template parameters the local stack always sets: every version is promoted at once.
+LOCAL_PARAMETERS = {"CanaryWeight": "0"}
 ROLE_POLICY = ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":'
                '"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}')
 
@@ -77,12 +79,14 @@ class StackSettings:
 
     @property
     def parameters(self) -> dict[str, str]:
-        """Template parameter overrides, as `sam deploy --parameter-overrides` would give them."""
+        """Template parameter overrides, as `sam deploy --parameter-overrides` would give them.
+        Locally every version that passes its checks is promoted at once: one person's requests
+        are too few to judge a canary on."""
         if not self.inference_auth:
-            return {}
+            return dict(LOCAL_PARAMETERS)
         mode = self.inference_auth.upper()
         local_jwt = {"JwtIssuer": self.issuer.issuer, "JwtAudience": LOCAL_AUDIENCE} if mode == "JWT" else {}
-        return {"InferenceAuth": mode, **local_jwt}
+        return {**LOCAL_PARAMETERS, "InferenceAuth": mode, **local_jwt}
 
     @property
     def artifacts(self) -> Path:

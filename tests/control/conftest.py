@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 from lepton.local.deploy_setup import provision
-from lepton.local.stack import placeholder_zip
+from lepton.local.stack import LOCAL_PARAMETERS, placeholder_zip
 from lepton.local.worker import DeployWorker
 from in_process import in_process_invoker
 from lepton_deploy.registry import Registry
@@ -91,7 +91,8 @@ def world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[World]:
         # The deployer's and the control API's environments as deployed; LEPTON_FUNCTIONS names
         # only the functions this account has.
         control_env = {**template_environment("ControlFunction", names), **env}
-        for key, value in {**template_environment("DeployerFunction", names), **env, **control_env}.items():
+        deployer_env = template_environment("DeployerFunction", names, parameters=LOCAL_PARAMETERS)  # as `lepton up`
+        for key, value in {**deployer_env, **env, **control_env}.items():
             monkeypatch.setenv(key, value)
         from deployer import handler as deployer_handler
 

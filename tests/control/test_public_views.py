@@ -109,18 +109,6 @@ def test_a_rejected_upload_shows_its_check_and_reason_with_the_bucket_replaced(w
     assert f"s3://{BUCKET}/" in full
 
 
-def test_the_redactor_replaces_resource_names_arns_s3_buckets_and_account_ids():
-    from control.public import Redactor
-
-    redact = Redactor("lepton-models-1234", "lepton-deployments", ["stack-TabularFunction-AbC", "stack-Tabular"])
-    text = ("lepton-models-1234 and s3://other-bucket/models/x and arn:aws:lambda:us-east-1:210987654321:function:f:7, "
-            "stack-TabularFunction-AbC beside stack-Tabular, table lepton-deployments, account 210987654321; "
-            "from bucket uploads-elsewhere; version 123 of 2026-11-29T20:43:11Z")
-    assert redact(text, also=["uploads-elsewhere"]) == (
-        "<bucket> and s3://<bucket>/models/x and <arn>, <function> beside <function>, table <table>, "
-        "account <account>; from bucket <bucket>; version 123 of 2026-11-29T20:43:11Z")
-
-
 def test_an_open_views_own_failure_does_not_name_the_table(world, api):
     table = world.control_env["LEPTON_DEPLOYMENTS_TABLE"]
     import boto3

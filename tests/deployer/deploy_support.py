@@ -29,7 +29,7 @@ from in_process import in_process_invoker
 from lepton.local.context import LambdaContext
 from lepton.local.deploy_setup import provision
 from lepton.local.layer_mounts import LayerMounts
-from lepton.local.stack import placeholder_zip
+from lepton.local.stack import LOCAL_PARAMETERS, placeholder_zip
 from lepton.local.worker import DeployWorker
 from lepton_deploy.functions import LambdaFunctions
 from lepton_deploy.registry import Registry
@@ -158,26 +158,26 @@ class DeployStack:
         response = handler(event, LambdaContext(FUNCTION, 1024, 15))
         return response["statusCode"], json.loads(response["body"])
 
-    def traffic(self, function_version: str, batches: list[list[list[float]]]) -> list[int]:
+    def traffic(self, function_version: str, batches: list[list[list[float]]], path: str = "") -> list[int]:
         """Real requests to one published version through its handler, as users' traffic reaches
-        it; the EMF lines the handler prints go to CloudWatch (moto) as they do in Lambda."""
-        from lepton.local.emf import EmfForwarder
+        it; the EMF lines the handler prints go to CloudWatch (moto) as they do in Lambda.
+        ``path``: another route of the version (a readiness probe: GET, no body)."""
         from tabular.handler import lambda_handler
 
         env = {**self.env_of(function_version), "LEPTON_CACHE_DIR": str(self.cache_dir),
                "AWS_LAMBDA_FUNCTION_VERSION": function_version}
         handler = lambda_handler.with_environment(env)
-        printed, statuses = io.StringIO(), []
-        with contextlib.redirect_stdout(printed):
+        statuses = []
+        with emf_to_cloudwatch(self.cloudwatch):
             for rows in batches:
                 event = load_event("tabular/infer.json")
                 event["body"] = json.dumps({"inputs": [{"name": "features", "shape": [len(rows), 3],
                                                         "datatype": "FP32", "data": rows}]})
+                if path:
+                    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+                    event["requestContext"]["http"]["method"] = "GET"
+                    event["body"] = None
                 statuses.append(handler(event, LambdaContext(FUNCTION, 1024, 15, function_version))["statusCode"])
-        forwarder = EmfForwarder(self.cloudwatch)
-        for line in printed.getvalue().splitlines():
-            forwarder.feed(line)
-        forwarder.flush()
         return statuses
 
     def sam_deploy(self) -> str:
@@ -188,6 +188,33 @@ class DeployStack:
         self.lam.update_alias(FunctionName=FUNCTION, Name="live", FunctionVersion=version,
                               RoutingConfig={"AdditionalVersionWeights": {}})
         return version
+
+
+@contextmanager
+def emf_to_cloudwatch(cloudwatch: Any) -> Iterator[None]:
+    """What Lambda does with a function's stdout: its EMF lines become CloudWatch metrics (moto)."""
+    from lepton.local.emf import EmfForwarder
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        yield
+    forwarder = EmfForwarder(cloudwatch)
+    for line in printed.getvalue().splitlines():
+        forwarder.feed(line)
+    forwarder.flush()
+
+
+class MetricsForwardingInvoker:
+    """The pre-traffic invoker, with the invoked version's EMF lines forwarded to CloudWatch as in
+    Lambda: the deployer's own calls reach the same metrics users' traffic does."""
+
+    def __init__(self, invoker: Any, cloudwatch: Any):
+        self.invoker = invoker
+        self.cloudwatch = cloudwatch
+
+    def __call__(self, function_name: str, qualifier: str, event: dict[str, Any]) -> dict[str, Any]:
+        with emf_to_cloudwatch(self.cloudwatch):
+            return self.invoker(function_name, qualifier, event)
 
 
 ROLE_POLICY = ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
@@ -216,11 +243,13 @@ def provisioned(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model: str = "t
         version = made["lambda"].publish_version(FunctionName=function)["Version"]
         made["lambda"].create_alias(FunctionName=function, Name="live", FunctionVersion=version)
 
-        deployer_env = {**template_environment("DeployerFunction", names), **env}
+        # The template's deployer, with the parameters the local stack sets (every version promoted at once).
+        deployer_env = {**template_environment("DeployerFunction", names, parameters=LOCAL_PARAMETERS), **env}
         for key, value in deployer_env.items():
             monkeypatch.setenv(key, value)
         # The pre-traffic check runs the published version in-process, as the local stack does.
-        invoker = in_process_invoker(made["lambda"], names, {logical_id: function}, tmp_path / "cache", made["s3"])
+        invoker = MetricsForwardingInvoker(in_process_invoker(made["lambda"], names, {logical_id: function},
+                                                              tmp_path / "cache", made["s3"]), made["cloudwatch"])
         monkeypatch.setattr(deployer_handler.lambda_handler, "invoker", invoker)
         yield DeployStack(made["s3"], made["sqs"], made["lambda"], made["dynamodb"], made["cloudwatch"],
                           env["LEPTON_DEPLOY_QUEUE_URL"], names["DeployDeadLetterQueueUrl"],
@@ -243,7 +272,9 @@ def good(version: int, seed: int | None = None, **fields: Any) -> tuple[bytes, M
 def _good(version: int, seed: int, fields: str) -> tuple[bytes, str]:
     # Golden outputs come from onnxruntime: computed once per model, not once per test.
     data = mlp_model(seed).SerializeToString()
-    return data, manifest_for(data, "tabular", version, golden_rows=ROWS, **json.loads(fields)).to_json()
+    extra = json.loads(fields)
+    rows = extra.pop("golden_rows", ROWS)
+    return data, manifest_for(data, "tabular", version, golden_rows=rows, **extra).to_json()
 
 
 def with_external_data(version: int) -> tuple[bytes, Manifest]:

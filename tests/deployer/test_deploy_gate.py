@@ -182,3 +182,20 @@ def test_the_promoted_version_pins_the_manifest_the_deployer_validated(stack):
     stack.s3.put_object(Bucket=models.BUCKET, Key=manifest.manifest_key, Body=manifest.to_json().encode())
     status, body = stack.infer(stack.live_env())
     assert status == 503 and "changed after the deployer checked it" in body["error"]
+
+
+def test_the_gate_itself_skips_an_older_upload_before_reading_its_model(stack):
+    # GIVEN version 3 live, and a version 2 uploaded later whose model file is not even ONNX
+    stack.upload(*good(3))
+    assert deployer(s3_event(stack, 3), context())["results"][0]["outcome"] == "promoted"
+    _, manifest = good(2)
+    stack.s3.put_object(Bucket=models.BUCKET, Key=manifest.model_key, Body=b"not a model")
+    stack.s3.put_object(Bucket=models.BUCKET, Key=manifest.manifest_key, Body=manifest.to_json().encode())
+    # WHEN it is judged
+    result = deployer(s3_event(stack, 2), context())["results"][0]
+    # THEN the gate skips it as not newer, without downloading or judging the model (the
+    # rollout's own check, tests/deployer/test_deploy_rollout.py, is the second line)
+    assert result["outcome"] == "skipped", result
+    assert "an upload never moves a model backwards" in result["reason"]
+    attempt = stack.registry.list_deployments("tabular")[0]
+    assert "download" not in attempt.timings_ms and "promote" not in attempt.timings_ms

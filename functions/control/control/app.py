@@ -202,8 +202,19 @@ def create_app(env: Mapping[str, str] | None = None) -> FastAPI:
 
 
 def _cached_openapi(app: FastAPI) -> dict[str, Any]:
-    if app.openapi_schema is None:
-        app.openapi_schema = build_openapi(app, list(current_settings(app).functions))
+    """The document, built again when the models or their live versions change: each friendly
+    route's schema follows its live manifest (num_users, labels, feature names)."""
+    settings = current_settings(app)
+    service = ControlService(settings, backends.build(settings, environment(app)))
+    try:
+        versions: dict[str, int] | None = service.live_versions()
+    except LeptonError as exc:  # the registry does not answer: the schemas without the manifests, not cached
+        logger.warning("openapi: live versions unknown", extra={"reason": exc.message})
+        return build_openapi(app, list(settings.functions))
+    key = (tuple(sorted(settings.functions)), tuple(sorted(versions.items())))
+    if app.openapi_schema is None or getattr(app.state, "openapi_key", None) != key:
+        app.openapi_schema = build_openapi(app, list(settings.functions), service.live_manifests(versions))
+        app.state.openapi_key = key
     return app.openapi_schema
 
 

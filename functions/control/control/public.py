@@ -4,17 +4,17 @@ The playground page is served to anyone who can reach the API, so it can only re
 These build their answers from an allow-list: the fields a request form needs from a manifest,
 and of a deployment attempt its model, version, outcome, check, time and reason. A reason can
 quote the bucket, a function or an ARN ("uploads are accepted from bucket X"), so those are
-replaced by placeholders. Who made a move, function versions and upload sources stay behind IAM
-(`GET /deployments`, `lepton deployments`).
+replaced by placeholders (lepton_serving.redaction: the one Redactor every open route uses).
+Who made a move, function versions and upload sources stay behind IAM (`GET /deployments`,
+`lepton deployments`).
 """
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterable
 
 from lepton_deploy.registry import Attempt, LivePointer
 from lepton_serving.manifest import Manifest
+from lepton_serving.redaction import Redactor
 
 from control.schemas import ModelCard, PublicAttempt, PublicCanary, PublicModel
 
@@ -24,10 +24,6 @@ PUBLIC_PREPROCESSING = ("feature_names", "height", "width", "max_value", "ink", 
 MAX_EXAMPLE_BYTES = 32 * 1024
 HIDDEN = ("Who made each move, the Lambda function versions and the upload sources are not shown here: "
           "they need IAM. Run `lepton deployments` (or GET /deployments, SigV4-signed) to see them.")
-
-_ARN = re.compile(r"arn:aws[a-z-]*:[^\s,;'\")]+")
-_S3_URI = re.compile(r"s3://[^/\s]+")
-_ACCOUNT = re.compile(r"(?<!\d)\d{12}(?!\d)")
 
 
 def model_card(manifest: Manifest) -> ModelCard:
@@ -49,22 +45,8 @@ def public_model(name: str, pointer: LivePointer | None) -> PublicModel:
         updated_at=(pointer.updated_at or None) if pointer else None)
 
 
-class Redactor:
-    """Replaces the names of this deployment's resources, and any ARN, S3 bucket or account id."""
-
-    def __init__(self, bucket: str, table: str, functions: Iterable[str]):
-        named = [("<bucket>", bucket), ("<table>", table), *(("<function>", f) for f in functions)]
-        # Longest first, so a name that contains another is replaced whole.
-        self.names = sorted(((p, n) for p, n in named if n), key=lambda pair: -len(pair[1]))
-
-    def __call__(self, text: str, also: Iterable[str] = ()) -> str:
-        text = _ARN.sub("<arn>", text)
-        text = _S3_URI.sub("s3://<bucket>", text)
-        for placeholder, name in [*self.names, *(("<bucket>", n) for n in also if n)]:
-            text = text.replace(name, placeholder)
-        return _ACCOUNT.sub("<account>", text)
-
-    def attempt(self, attempt: Attempt) -> PublicAttempt:
-        return PublicAttempt(model=attempt.model, version=attempt.version, outcome=attempt.outcome,
-                             check=attempt.check, created_at=attempt.created_at,
-                             reason=self(attempt.reason, also=[str(attempt.source.get("bucket") or "")]))
+def public_attempt(redact: Redactor, attempt: Attempt) -> PublicAttempt:
+    """An attempt as an open route shows it: the allow-listed fields, the reason redacted."""
+    return PublicAttempt(model=attempt.model, version=attempt.version, outcome=attempt.outcome,
+                         check=attempt.check, created_at=attempt.created_at,
+                         reason=redact(attempt.reason, also=[str(attempt.source.get("bucket") or "")]))

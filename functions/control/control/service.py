@@ -20,9 +20,10 @@ from lepton_serving.errors import (Conflict, InvalidRequest, LeptonError, ModelI
                                   NotFound, ObjectMissing, StorageUnavailable, UpstreamFailure)
 from lepton_serving.manifest import (MANIFEST_FILE, MODEL_FILE, TOKENIZER_FILE, Manifest, manifest_key, model_key,
                                      valid_name, version_prefix)
+from lepton_serving.redaction import Redactor
 
 from control.batch_jobs import BatchJobs, BatchUnavailable
-from control.public import HIDDEN, Redactor, model_card, public_model
+from control.public import HIDDEN, model_card, public_attempt, public_model
 from control.schemas import (AliasOut, AttemptOut, CanaryOut, DeploymentsResponse, LastDeployment, ModelCard,
                              ModelDetail, ModelsResponse, ModelSummary, PresignedUpload, PromoteRequest, PublicStatus,
                              RepositoryModel, RollbackRequest, TensorSpecOut, UploadRequest, UploadResponse,
@@ -85,10 +86,11 @@ class ControlService:
         return ModelDetail(**summary.model_dump(), versions=versions, manifest=live, alias=alias, notes=notes)
 
     def repository_index(self, ready_only: bool) -> list[RepositoryModel]:
-        """Every model this API knows (its function, or a live pointer) and whether it serves."""
+        """Every model a function serves (LEPTON_FUNCTIONS) and whether it is live. A model whose
+        function was removed is gone, whatever the registry still remembers of it."""
         pointers = {p.model: p for p in self.registry.list_live()}
         index = []
-        for name in sorted(set(self.settings.functions) | set(pointers)):
+        for name in sorted(self.settings.functions):
             pointer = pointers.get(name)
             if pointer is not None:
                 index.append(RepositoryModel(name=name, version=str(pointer.live.version), state="READY"))
@@ -111,9 +113,9 @@ class ControlService:
 
     # -- the open views (control.public): what the playground page may show ------------------
     def card(self, name: str) -> ModelCard:
-        """The live version's public model card."""
+        """The live version's public model card (only of a model a function serves)."""
         with self._open_view():
-            pointer = self._require_known(name)
+            pointer = self._require_served(name)
         if pointer is None:
             raise ModelNotReady(f"no version of '{name}' is live yet, so it has no model card; upload one")
         version = pointer.live.version
@@ -133,9 +135,10 @@ class ControlService:
         with self._open_view():
             pointers = {p.model: p for p in self.registry.list_live()}
             attempts = self.registry.list_deployments(None, limit=limit)
-        names = sorted(set(self.settings.functions) | set(pointers))
-        return PublicStatus(models=[public_model(name, pointers.get(name)) for name in names],
-                            deployments=[self.redact.attempt(a) for a in attempts], hidden=HIDDEN)
+        served = self.settings.functions  # a removed model's records stay in the table, not on the page
+        return PublicStatus(models=[public_model(name, pointers.get(name)) for name in sorted(served)],
+                            deployments=[public_attempt(self.redact, a) for a in attempts if a.model in served],
+                            hidden=HIDDEN)
 
     @contextmanager
     def _open_view(self) -> Iterator[None]:
@@ -201,6 +204,26 @@ class ControlService:
             raise NotFound(f"unknown model '{name}'; this API serves {', '.join(sorted(self.settings.functions))} "
                            "(GET /models lists them)")
         return pointer
+
+    def _require_served(self, name: str) -> LivePointer | None:
+        """As `_require_known`, for the open views: a model no function serves is unknown there."""
+        if self.settings.function_for(name) is None:
+            raise NotFound(f"unknown model '{name}'; this API serves {', '.join(sorted(self.settings.functions))}")
+        return self.registry.get_live(name)
+
+    def live_versions(self) -> dict[str, int]:
+        """The live version of every model a function serves (those with one)."""
+        return {p.model: p.live.version for p in self.registry.list_live() if p.model in self.settings.functions}
+
+    def live_manifests(self, versions: dict[str, int]) -> dict[str, Manifest | None]:
+        """Each served model's live manifest (None: none live, or it cannot be read now)."""
+        manifests: dict[str, Manifest | None] = {}
+        for name in self.settings.functions:
+            try:
+                manifests[name] = self.bucket.manifest(manifest_key(name, versions[name])) if name in versions else None
+            except LeptonError:
+                manifests[name] = None
+        return manifests
 
     def _summary(self, name: str, pointer: LivePointer | None, last: Attempt | None) -> ModelSummary:
         canary = pointer.canary if pointer else None

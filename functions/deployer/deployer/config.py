@@ -5,9 +5,11 @@ LEPTON_DEPLOYMENTS_TABLE     deployment records, live pointers, leases, idempote
 LEPTON_MODEL_BUCKET          the only bucket uploads are accepted from (empty: any)
 LEPTON_DEPLOY_QUEUE_URL      where the delayed canary check is sent (empty: promote by hand)
 LEPTON_CANARY_WEIGHT         0 = promote at once; 0 < w < 1 = share of traffic for the new version
-LEPTON_CANARY_BAKE_SECONDS   how long a canary runs before its check (an SQS delay, at most 900)
-LEPTON_CANARY_MAX_ERROR_RATE 5xx answers / requests of the canary version above which it is rolled back
-LEPTON_CANARY_MIN_REQUESTS   requests the canary version must have answered before it can be promoted
+LEPTON_CANARY_BAKE_SECONDS   how long a canary runs before its check (SQS delays of at most 900 s each)
+LEPTON_CANARY_MAX_ERROR_RATE 5xx answers / callers' requests of the canary above which it is rolled back
+LEPTON_CANARY_MIN_REQUESTS   callers' requests the canary must have answered before it is judged
+LEPTON_CANARY_MAX_REJECTION_INCREASE  how far the canary's 4xx rate may exceed the live version's
+                             over the same window (lepton_deploy/canary.py)
 LEPTON_MAX_MODEL_BYTES       size budget for one model file
 LEPTON_MAX_LOAD_MS           budget for creating the onnxruntime session
 LEPTON_MIN_METRICS           {"tabular": {"accuracy": 0.8, "loss": {"max": 0.5}}}; "*" = every model
@@ -19,10 +21,12 @@ LEPTON_MODEL_LAYER_MAX_BYTES model + manifest bytes that travel in a layer; larg
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from lepton_deploy.canary import CanaryPolicy
 from lepton_deploy.model_layer import DEFAULT_MAX_BYTES
 from lepton_deploy.settings import functions_from, json_object, table_from
 from lepton_serving.errors import ConfigError
@@ -40,12 +44,11 @@ class DeployerConfig:
     queue_url: str = ""
     canary_weight: float = 0.0
     canary_bake_seconds: int = 300
-    canary_max_error_rate: float = 0.05
+    canary: CanaryPolicy = field(default_factory=CanaryPolicy)
     max_model_bytes: int = 100 * 1024 * 1024
     max_load_ms: float = 10_000.0
     min_metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     idempotency_ttl_seconds: int = 7 * 24 * 3600
-    canary_min_requests: int = 50
     lease_seconds: int = 300
     model_layer_prefix: str = "lepton-model"
     model_layer_max_bytes: int = DEFAULT_MAX_BYTES
@@ -67,13 +70,15 @@ class DeployerConfig:
             bucket=env.get("LEPTON_MODEL_BUCKET", ""),
             queue_url=env.get("LEPTON_DEPLOY_QUEUE_URL", ""),
             canary_weight=weight,
-            canary_bake_seconds=int(_number(env, "LEPTON_CANARY_BAKE_SECONDS", 300)),
-            canary_max_error_rate=_number(env, "LEPTON_CANARY_MAX_ERROR_RATE", 0.05),
+            canary_bake_seconds=_whole(env, "LEPTON_CANARY_BAKE_SECONDS", 300),
+            canary=CanaryPolicy(
+                max_error_rate=_number(env, "LEPTON_CANARY_MAX_ERROR_RATE", 0.05),
+                min_requests=_whole(env, "LEPTON_CANARY_MIN_REQUESTS", 50, low=1),
+                max_rejection_increase=_number(env, "LEPTON_CANARY_MAX_REJECTION_INCREASE", 0.05)),
             max_model_bytes=int(_number(env, "LEPTON_MAX_MODEL_BYTES", 100 * 1024 * 1024)),
             max_load_ms=_number(env, "LEPTON_MAX_LOAD_MS", 10_000.0),
             min_metrics=minimums,
             idempotency_ttl_seconds=int(_number(env, "LEPTON_IDEMPOTENCY_TTL_SECONDS", 7 * 24 * 3600)),
-            canary_min_requests=int(_number(env, "LEPTON_CANARY_MIN_REQUESTS", 50)),
             lease_seconds=int(_number(env, "LEPTON_LEASE_SECONDS", 300)),
             model_layer_prefix=env.get("LEPTON_MODEL_LAYER_PREFIX", "").strip() or "lepton-model",
             model_layer_max_bytes=int(_number(env, "LEPTON_MODEL_LAYER_MAX_BYTES", DEFAULT_MAX_BYTES)),
@@ -85,10 +90,22 @@ class DeployerConfig:
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    """A finite number: NaN and infinity are refused (NaN compares false, so every check passes)."""
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+    if not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, got {raw!r}")
+    return value
+
+
+def _whole(env: Mapping[str, str], name: str, default: int, low: int = 0) -> int:
+    """A whole number of at least ``low``."""
+    value = float(_number(env, name, default))
+    if not value.is_integer() or value < low:
+        raise ConfigError(f"{name} must be a whole number, {low} or more, got {env.get(name, '').strip()!r}")
+    return int(value)

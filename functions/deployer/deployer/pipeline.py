@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from lepton_deploy.canary import Health, canary_health
+from lepton_deploy.canary import Judgement, judge, version_health, window
 from lepton_deploy.clock import seconds_until
 from lepton_deploy.errors import NothingToDo, Rejected, Retry, RolloutError
 from lepton_deploy.functions import FunctionConfig, LambdaFunctions
@@ -164,18 +164,22 @@ class Deployer:
         if remaining > 0:  # bake time longer than one SQS delay: wait again
             self._schedule_canary_check(check, delay=remaining)
             return {"outcome": NoMove.WAITING, "model": check.model, "version": check.version}
-        health = canary_health(self.aws.cloudwatch, check.model, canary.release.function_version, canary.started_at)
-        if health.requests < self.config.canary_min_requests:
-            return self._hold_canary(check, health)
+        # Both versions over the same window: the live one is what the canary is compared with.
+        start, end = window(canary.started_at)
+        judgement = judge(
+            version_health(self.aws.cloudwatch, check.model, canary.release.function_version, start, end),
+            version_health(self.aws.cloudwatch, check.model, pointer.live.function_version, start, end),
+            self.config.canary)
+        if judgement.verdict == "hold":
+            return self._hold_canary(check, judgement)
         try:
-            if health.error_rate > self.config.canary_max_error_rate:
-                attempt = self.rollout.abort_canary(
-                    check.model, f"canary check failed: {health.describe()}, above the "
-                                 f"{self.config.canary_max_error_rate:.1%} limit", check.version)
+            if judgement.verdict == "roll_back":
+                attempt = self.rollout.abort_canary(check.model, f"canary check failed: {judgement.reason}",
+                                                    check.version)
             else:
                 attempt = self.rollout.promote_canary(
-                    check.model, check.version,
-                    reason=f"canary check passed: {health.describe()}; version {check.version} now serves all traffic")
+                    check.model, check.version, reason=f"canary check passed: {judgement.reason}; "
+                                                       f"version {check.version} now serves all traffic")
         except NothingToDo as exc:
             logger.info("canary check: nothing to do", extra={"model": check.model, "reason": exc.message})
             return {"outcome": NoMove.IGNORED, "model": check.model, "reason": exc.message}
@@ -184,13 +188,12 @@ class Deployer:
         return {"outcome": attempt.outcome, "reason": attempt.reason, "model": attempt.model,
                 "version": attempt.version, "function_version": attempt.function_version}
 
-    def _hold_canary(self, check: CanaryCheck, health: Health) -> dict[str, Any]:
-        """Too few requests to judge: the canary keeps its share and is checked again after another
-        bake period. Silence is never read as health; `lepton promote` finishes it by hand."""
+    def _hold_canary(self, check: CanaryCheck, judgement: Judgement) -> dict[str, Any]:
+        """Too few callers' requests to judge: the canary keeps its share and is checked again after
+        another bake period. Silence is never read as health; `lepton promote` finishes it by hand."""
         pointer = self.registry.get_live(check.model)
         assert pointer is not None and pointer.canary is not None
-        reason = (f"canary held: {health.describe()}, fewer than the {self.config.canary_min_requests} requests "
-                  f"needed to judge it; checking again in {self.config.canary_bake_seconds} s")
+        reason = f"canary held: {judgement.reason}; checking again in {self.config.canary_bake_seconds} s"
         attempt = self.registry.record_attempt(Attempt(
             check.model, check.version, Outcome.CANARY, reason, function_name=pointer.function_name,
             function_version=pointer.canary.release.function_version, actor="canary"))

@@ -57,8 +57,10 @@ class SentimentModel(Model):
         return {self.graph_input: ids}
 
     def read_predict(self, doc: Any) -> PredictRequest:
-        if isinstance(doc, dict) and ("text" in doc) != ("texts" in doc):
-            texts = [doc["text"]] if "text" in doc else doc["texts"]
+        """{"text": "..."} or {"texts": [...]}; also the generic {"instances": [...]} of any model."""
+        forms = [f for f in ("text", "texts", "instances") if isinstance(doc, dict) and f in doc]
+        if len(forms) == 1:
+            texts = [doc["text"]] if forms[0] == "text" else doc[forms[0]]
             if isinstance(texts, list) and all(isinstance(t, str) for t in texts):
                 return PredictRequest(texts)
         raise InvalidRequest('send {"text": "..."} or {"texts": ["...", ...]} (strings)')

@@ -48,7 +48,7 @@ class ServingConfig:
 def vcpus(env: Mapping[str, str]) -> int:
     """vCPUs this function really has: from Lambda's memory size, else the CPUs we may use."""
     memory = env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
-    if memory and memory.isdigit():
+    if memory and memory.isascii() and memory.isdigit():
         return max(1, min(6, math.ceil(int(memory) / _VCPU_MEMORY_MB)))
     try:
         return max(1, len(os.sched_getaffinity(0)))

@@ -2,6 +2,8 @@
 
 Routes are thin and call these methods; each stage is timed into the function's metrics. The
 batch limit of both routes is held here (through the protocol's one rule), once per request.
+Every step that reads the caller's values runs inside the boundary (boundary.py): parsing and
+the model's own forms here, preprocessing and onnxruntime's run in the model's lifecycle.
 """
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from .boundary import reading
 from .config import ServingConfig
 from .errors import LeptonError, ModelNotReady, NotFound
 from .layer_model import read_layer_model
@@ -118,8 +121,9 @@ class DataPlane:
         """A V2 request (JSON, or JSON then binary tensors) -> its encoded response."""
         model = self.check_target(name, version)
         t0 = time.perf_counter()
-        request = parse_infer_request(body, model.inputs, self.max_batch, header_length, model.text_inputs)
-        inputs, notes = model.decode_infer(request.inputs)
+        with reading("the request"):
+            request = parse_infer_request(body, model.inputs, self.max_batch, header_length, model.text_inputs)
+            inputs, notes = model.decode_infer(request.inputs)
         t1 = time.perf_counter()
         with self.telemetry.segment("inference"):
             outputs = select_outputs(model(inputs), request.outputs, model.labels_of)
@@ -131,9 +135,10 @@ class DataPlane:
     def predict(self, name: str, body: bytes) -> dict[str, Any]:
         model = self.check_target(name)
         t0 = time.perf_counter()
-        request = model.read_predict(loads(body))
-        check_rows(len(request.rows), self.max_batch, model.row_noun)
-        request.inputs = model.decode_predict(request)
+        with reading("the request"):
+            request = model.read_predict(loads(body))
+            check_rows(len(request.rows), self.max_batch, model.row_noun)
+            request.inputs = model.decode_predict(request)
         t1 = time.perf_counter()
         with self.telemetry.segment("inference"):
             outputs = model(request.inputs)
