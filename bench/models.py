@@ -49,7 +49,7 @@ class BenchModel:
         """The function's own `events/<name>/infer.json`, else one built from the manifest."""
         if self.event_path is not None:
             return json.loads(self.event_path.read_text())
-        from lepton.events import http_event
+        from lepton.local.http_events import http_event
 
         path = f"/v2/models/{self.name}/infer"
         return http_event("POST", path, f"POST {path}", headers={"content-type": "application/json"},
@@ -125,7 +125,7 @@ def _shape(row: Any) -> list[int]:
 
 
 def discover(settings: Settings) -> list[BenchModel]:
-    from lepton.template import Template
+    from lepton.local.template import Template
 
     template = Template(ROOT / "template.yaml")
     models = []

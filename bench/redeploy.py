@@ -1,7 +1,7 @@
 """Section 5: redeploy latency, from a manifest landing in the bucket to the first response served
 by the new version through the local stack (S3 -> SQS -> deployer -> alias -> gateway).
 
-Measured only when the local redeploy path is there (lepton/worker.py and functions/deployer's
+Measured only when the local redeploy path is there (lepton/local/worker.py and functions/deployer's
 handler); otherwise the section says "not measured yet".
 """
 from __future__ import annotations
@@ -15,8 +15,8 @@ from .models import BenchModel
 
 
 def available() -> tuple[bool, str]:
-    if importlib.util.find_spec("lepton.worker") is None:
-        return False, "lepton/worker.py (the local deploy worker) is not in the repo yet"
+    if importlib.util.find_spec("lepton.local.worker") is None:
+        return False, "lepton/local/worker.py (the local deploy worker) is not in the repo yet"
     if not (ROOT / "functions" / "deployer" / "deployer" / "handler.py").is_file():
         return False, "functions/deployer has no handler.py yet"
     return True, ""
@@ -39,8 +39,8 @@ def _measure(settings: Settings, model: BenchModel) -> dict[str, Any]:
 
     import orjson
 
-    from lepton.artifacts import publish_models
-    from lepton.stack import StackSettings, boot
+    from lepton.local.artifacts import publish_models
+    from lepton.local.stack import StackSettings, boot
 
     repeats = settings.n(5, 1)
     stack_settings = StackSettings(root=ROOT, aws_port=free_port(), api_port=free_port(),

@@ -14,20 +14,13 @@ from typing import Any
 
 from rich.console import Console
 
+from .project import find_root
+
 console = Console(stderr=True)
 
 
-def find_root(start: Path | None = None) -> Path:
-    """The project folder: the nearest one upwards holding template.yaml."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "template.yaml").is_file():
-            return folder
-    raise SystemExit("no template.yaml here or above; run lepton from the project folder")
-
-
 def _settings(args: argparse.Namespace):
-    from .stack import StackSettings
+    from .local.stack import StackSettings
 
     models = getattr(args, "models", None)
     return StackSettings(root=find_root(), host=args.host, api_port=getattr(args, "port", 3000),
@@ -51,7 +44,7 @@ def _logging(verbose: bool = False) -> None:
 
 # -- up ------------------------------------------------------------------------------------------
 def cmd_up(args: argparse.Namespace) -> int:
-    from .stack import boot, redirect_function_output
+    from .local.stack import boot, redirect_function_output
 
     _logging(args.verbose)
     settings = _settings(args)
@@ -99,7 +92,7 @@ def _banner(stack: Any, live: dict[str, str]) -> None:
 # -- token -------------------------------------------------------------------------------------
 def cmd_token(args: argparse.Namespace) -> int:
     """A bearer token from the local stack's issuer, for `lepton up --inference-auth jwt`."""
-    from .stack import StackSettings
+    from .local.stack import StackSettings
 
     issuer = StackSettings(root=find_root()).issuer
     print(issuer.token(audience=args.audience, subject=args.subject, seconds=int(args.minutes * 60)))
@@ -108,8 +101,8 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 # -- invoke --------------------------------------------------------------------------------------
 def cmd_invoke(args: argparse.Namespace) -> int:
-    from .local_aws import port_open
-    from .stack import attach, boot
+    from .local.local_aws import port_open
+    from .local.stack import attach, boot
 
     _logging(args.verbose)
     event = json.loads(sys.stdin.read() if args.event == "-" else Path(args.event).read_text())
@@ -160,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--log-backups", type=int, default=3, help="older function logs kept (default 3)")
     up.set_defaults(func=cmd_up)
 
-    from .issuer import LOCAL_AUDIENCE
+    from .local.issuer import LOCAL_AUDIENCE
 
     token = sub.add_parser("token", help="print a bearer token for `lepton up --inference-auth jwt`")
     token.add_argument("--audience", default=LOCAL_AUDIENCE, help=f"aud claim (default {LOCAL_AUDIENCE})")

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from eventfiles import ROOT
-from lepton.functions import FunctionHost
-from lepton.invoke import InProcessInvoker
-from lepton.layers import LayerMounts
-from lepton.template import Template
+from lepton.local.function_host import FunctionHost
+from lepton.local.invoke import InProcessInvoker
+from lepton.local.layer_mounts import LayerMounts
+from lepton.local.template import Template
 from lepton_deploy.functions import LambdaFunctions
 
 

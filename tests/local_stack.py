@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from eventfiles import ROOT
-from lepton.local_aws import port_open
-from lepton.stack import LocalStack, StackSettings, boot
+from lepton.local.local_aws import port_open
+from lepton.local.stack import LocalStack, StackSettings, boot
 from stack_models import write_all
 
 

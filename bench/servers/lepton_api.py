@@ -22,11 +22,11 @@ def main() -> None:
 
     import uvicorn
 
-    from lepton.functions import FunctionHost
-    from lepton.gateway import LocalGateway, asgi_app
-    from lepton.sigv4 import sigv4_present
-    from lepton.stack import redirect_function_output
-    from lepton.template import Template
+    from lepton.local.function_host import FunctionHost
+    from lepton.local.gateway import LocalGateway, asgi_app
+    from lepton.local.sigv4 import sigv4_present
+    from lepton.local.stack import redirect_function_output
+    from lepton.local.template import Template
 
     template = Template(ROOT / "template.yaml", names={"ModelBucket": cfg["bucket"]})
     host = FunctionHost(template, base_env=cfg["env"])

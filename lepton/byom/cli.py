@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.markup import escape
 
+from ..project import find_root
 from .errors import Refused
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     out = Console(highlight=False)
     started = now_iso()
     try:
-        root = _root()
+        root = find_root()
         added = add_model(root, args.name, args.model, args.labels, args.sample, args.memory)
     except Refused as exc:
         return _refused("add", args.name, exc)
@@ -71,7 +72,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 def cmd_remove(args: argparse.Namespace) -> int:
     try:
-        removed = remove_model(_root(), args.name)
+        removed = remove_model(find_root(), args.name)
     except Refused as exc:
         return _refused("remove", args.name, exc)
     Console(highlight=False).print(f"removed {args.name}: {', '.join(removed)}", soft_wrap=True)
@@ -118,7 +119,7 @@ def add_model(root: Path, name: str, model_path: Path, labels_path: Path | None 
 
 
 def remove_model(root: Path, name: str) -> list[str]:
-    from ..artifacts import trainable_families
+    from ..local.artifacts import trainable_families
     from . import names, scaffold
     from .template_edit import TemplateFile
 
@@ -157,7 +158,7 @@ def max_model_bytes(template: TemplateFile) -> int:
 
 # -- after writing -------------------------------------------------------------------------------
 def _publish_or_say(args: argparse.Namespace, root: Path, out: Console, started: str) -> int:
-    from ..local_aws import port_open
+    from ..local.local_aws import port_open
 
     api = f"http://{args.host}:{args.port}"
     curl = (f"curl -s {api}/v2/models/{args.name}/infer -H 'content-type: application/json' "
@@ -187,8 +188,8 @@ def wait_for_decision(host: str, port: int, model: str, timeout: float, since: s
     from lepton_deploy.registry import Registry
     from lepton_serving.table import DeploymentsTable
 
-    from ..local_aws import LocalAws
-    from ..stack import PREFIX
+    from ..local.local_aws import LocalAws
+    from ..local.stack import PREFIX
 
     since = since or now_iso()
     registry = Registry(DeploymentsTable(LocalAws(host, port, external=True).client("dynamodb"),
@@ -200,10 +201,4 @@ def wait_for_decision(host: str, port: int, model: str, timeout: float, since: s
                 return attempt
         time.sleep(0.2)
     return None
-
-
-def _root() -> Path:
-    from ..cli import find_root
-
-    return find_root()
 

@@ -19,6 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..project import find_root
+
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("cost", help="cost per million predictions, scaling simulation, crossover",
@@ -115,12 +117,6 @@ def cmd_cost(args: argparse.Namespace) -> int:
         return 2
 
 
-def _root() -> Path:
-    """The project folder (the nearest one upwards holding template.yaml), else the current one."""
-    here = Path.cwd().resolve()
-    return next((folder for folder in (here, *here.parents) if (folder / "template.yaml").is_file()), here)
-
-
 def _where(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
@@ -141,7 +137,7 @@ def _run(args: argparse.Namespace) -> int:
         results = measured.load(args.results)
         why = f"measured {results.date}, given with --results"
     else:
-        results, why = measured.choose(_root())
+        results, why = measured.choose(find_root(required=False))
     models = _models(results, args.models)
     source = {"file": _where(results.source), "date": results.date, "machine": results.machine_text(),
               "command": results.command, "why": why}

@@ -17,9 +17,9 @@ from moto import mock_aws
 
 import own_models
 from lepton.byom.cli import add_model
-from lepton.events import http_event
-from lepton.functions import FunctionHost
-from lepton.template import Template
+from lepton.local.http_events import http_event
+from lepton.local.function_host import FunctionHost
+from lepton.local.template import Template
 from lepton_serving.manifest import Manifest
 from onnx_models import run
 

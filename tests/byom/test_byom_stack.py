@@ -19,7 +19,7 @@ import requests
 import own_models
 from project_copy import copy_project
 from lepton.cli import main
-from lepton.stack import LocalStack, StackSettings, boot
+from lepton.local.stack import LocalStack, StackSettings, boot
 from local_stack import aws_environment, free_port, moto_server, serving  # noqa: F401 - fixtures
 from onnx_models import run
 from stack_models import write_all

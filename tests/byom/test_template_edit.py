@@ -11,7 +11,7 @@ import yaml
 
 from eventfiles import ROOT
 from lepton.byom.template_edit import ModelFunction, TemplateFile
-from lepton.template import Template
+from lepton.local.template import Template
 
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 

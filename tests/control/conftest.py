@@ -14,9 +14,9 @@ from typing import Any
 
 import boto3
 import pytest
-from lepton.deploy_setup import provision, template_environment
-from lepton.stack import placeholder_zip
-from lepton.worker import DeployWorker
+from lepton.local.deploy_setup import provision, template_environment
+from lepton.local.stack import placeholder_zip
+from lepton.local.worker import DeployWorker
 from in_process import in_process_invoker
 from lepton_deploy.registry import Registry
 from lepton_serving import clients

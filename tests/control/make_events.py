@@ -1,4 +1,4 @@
-"""Regenerate events/control with lepton.events.http_event, as API Gateway sends them.
+"""Regenerate events/control with lepton.local.http_events.http_event, as API Gateway sends them.
 
     PYTHONPATH=. .venv/bin/python tests/control/make_events.py
 
@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from urllib.parse import urlencode
 
-from lepton.events import http_event
+from lepton.local.http_events import http_event
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADERS = {"host": "abc123.execute-api.us-east-1.amazonaws.com", "user-agent": "lepton-cli"}

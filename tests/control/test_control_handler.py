@@ -6,7 +6,7 @@ import json
 import pytest
 
 from eventfiles import EVENTS, load_event
-from lepton.context import LambdaContext
+from lepton.local.context import LambdaContext
 
 EXPECTED = {
     "list-models": 200, "get-model": 200, "get-model-unknown": 404, "deployments": 200,
@@ -80,7 +80,7 @@ def test_a_misconfigured_function_answers_with_the_reason(world, monkeypatch):
 ])
 def test_the_playground_files_go_through_mangum_as_text_not_base64(path, route, content_type, starts):
     from control.handler import lambda_handler
-    from lepton.events import http_event
+    from lepton.local.http_events import http_event
 
     event = http_event("GET", path, route, path_parameters={"file": path.rsplit("/", 1)[1]} if "{" in route else None)
     response = lambda_handler(event, LambdaContext("lepton-test-control", 1024, 15))

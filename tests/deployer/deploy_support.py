@@ -26,11 +26,11 @@ from deployer import handler as deployer_handler
 from deployer.pipeline import Deployer, Services
 from eventfiles import load_event
 from in_process import in_process_invoker
-from lepton.context import LambdaContext
-from lepton.deploy_setup import provision, template_environment
-from lepton.layers import LayerMounts
-from lepton.stack import placeholder_zip
-from lepton.worker import DeployWorker
+from lepton.local.context import LambdaContext
+from lepton.local.deploy_setup import provision, template_environment
+from lepton.local.layer_mounts import LayerMounts
+from lepton.local.stack import placeholder_zip
+from lepton.local.worker import DeployWorker
 from lepton_deploy.functions import LambdaFunctions
 from lepton_deploy.registry import Registry
 from lepton_deploy.rollout import Rollout
@@ -160,7 +160,7 @@ class DeployStack:
     def traffic(self, function_version: str, batches: list[list[list[float]]]) -> list[int]:
         """Real requests to one published version through its handler, as users' traffic reaches
         it; the EMF lines the handler prints go to CloudWatch (moto) as they do in Lambda."""
-        from lepton.emf import EmfForwarder
+        from lepton.local.emf import EmfForwarder
         from tabular.handler import lambda_handler
 
         env = {**self.env_of(function_version), "LEPTON_CACHE_DIR": str(self.cache_dir),

@@ -1,7 +1,7 @@
 """The model travels with the function version: a promotion publishes the validated bytes as a
 layer of the function, the version pins code, configuration and model together, and layer
 versions no function version uses are deleted. The layers are mounted the way the local stack
-mounts them (lepton/layers.py) and served by the real tabular handler."""
+mounts them (lepton/local/layer_mounts.py) and served by the real tabular handler."""
 from __future__ import annotations
 
 import hashlib
@@ -31,7 +31,7 @@ def layer_zip_files(stack, arn: str) -> dict[str, bytes]:
     moto serves no layer bytes back, only their CodeSha256, which must match."""
     name, number = arn.split(":")[6], int(arn.split(":")[7])
     content = stack.lam.get_layer_version(LayerName=name, VersionNumber=number)["Content"]
-    from lepton.layers import code_sha256
+    from lepton.local.layer_mounts import code_sha256
     from lepton_deploy.model_layer import ModelFiles, layer_zip
 
     env = stack.live_env()

@@ -13,8 +13,8 @@ from lepton_deploy.errors import BadMessage
 from lepton_serving.errors import ConfigError
 from deployer.events import CanaryCheck, Upload, parse_body, parse_s3_event
 from eventfiles import load_event
-from lepton.template import Template
-from lepton.worker import lambda_sqs_event
+from lepton.local.template import Template
+from lepton.local.worker import lambda_sqs_event
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,7 +5,7 @@ import json
 from typing import Any
 
 from eventfiles import load_event
-from lepton.context import LambdaContext
+from lepton.local.context import LambdaContext
 
 
 def call(handler, event: dict) -> tuple[int, dict]:

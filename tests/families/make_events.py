@@ -1,4 +1,4 @@
-"""Regenerate events/digits, events/sentiment, events/recommender and events/generator with lepton.events.http_event.
+"""Regenerate events/digits, events/sentiment, events/recommender and events/generator with lepton.local.http_events.http_event.
 
     PYTHONPATH=.:tests:tests/families .venv/bin/python tests/families/make_events.py
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 from drawings import drawn_seven, png_bytes
-from lepton.events import http_event
+from lepton.local.http_events import http_event
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADERS = {"host": "abc123.execute-api.us-east-1.amazonaws.com", "user-agent": "curl/8.5.0"}

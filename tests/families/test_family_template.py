@@ -6,7 +6,7 @@ import importlib
 import pytest
 
 from eventfiles import EVENTS, ROOT, load_event
-from lepton.template import Template
+from lepton.local.template import Template
 
 FAMILIES = ("digits", "sentiment", "recommender", "generator")
 

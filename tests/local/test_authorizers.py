@@ -13,10 +13,10 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from eventfiles import ROOT
-from lepton.authorizers import LocalAuthorizers
-from lepton.gateway import LocalGateway
-from lepton.issuer import LOCAL_AUDIENCE, LOCAL_ISSUER, LocalIssuer
-from lepton.template import Template
+from lepton.local.authorizers import LocalAuthorizers
+from lepton.local.gateway import LocalGateway
+from lepton.local.issuer import LOCAL_AUDIENCE, LOCAL_ISSUER, LocalIssuer
+from lepton.local.template import Template
 
 HOST = "127.0.0.1:3000"
 INFER = "/v2/models/tabular/infer"

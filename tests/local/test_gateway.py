@@ -7,10 +7,10 @@ import json
 import pytest
 
 from eventfiles import ROOT, load_event
-from lepton.events import http_event, http_response
-from lepton.gateway import LocalGateway
-from lepton.routes import RouteTable
-from lepton.template import Route, Template
+from lepton.local.http_events import http_event, http_response
+from lepton.local.gateway import LocalGateway
+from lepton.local.route_table import RouteTable
+from lepton.local.template import Route, Template
 
 ROUTES = [
     Route("GET", "/v2/models/tabular", "Tabular"),

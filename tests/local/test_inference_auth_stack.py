@@ -15,12 +15,12 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from eventfiles import ROOT
-from lepton.authorizers import LocalAuthorizers
+from lepton.local.authorizers import LocalAuthorizers
 from lepton.cli import main
 from lepton.client import ControlClient, resolve_target
-from lepton.gateway import Incoming
-from lepton.stack import LocalStack, StackSettings, boot
-from lepton.template import Route, Template
+from lepton.local.gateway import Incoming
+from lepton.local.stack import LocalStack, StackSettings, boot
+from lepton.local.template import Route, Template
 from local_stack import aws_environment, free_port, moto_process, serving  # noqa: F401 - fixture
 from onnx_models import run
 from stack_models import write_all

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from eventfiles import EVENTS, ROOT
-from lepton.template import Template
+from lepton.local.template import Template
 
 # Event files are named for their case; these words mark the ones that must be refused.
 REFUSED = ("bad", "unknown", "empty", "wrong", "too-large", "not-an-image")

@@ -2,7 +2,7 @@
 function log stays under its cap while every metric line still reaches the local CloudWatch.
 
 One stack for the module with its OWN local AWS (the moto server on a thread of this process,
-as `lepton up` runs it), so the local AWS marks the writes it serves (lepton/changes.py).
+as `lepton up` runs it), so the local AWS marks the writes it serves (lepton/local/changes.py).
 """
 from __future__ import annotations
 
@@ -16,12 +16,12 @@ import boto3
 import pytest
 
 from eventfiles import ROOT
-from lepton.aliases import LiveAliases
-from lepton.emf import EmfForwarder
-from lepton.emf_agent import EmfAgent
-from lepton.function_log import FunctionLog
-from lepton.local_aws import LOCAL_CREDENTIALS, REGION
-from lepton.stack import LocalStack, StackSettings, boot
+from lepton.local.aliases import LiveAliases
+from lepton.local.emf import EmfForwarder
+from lepton.local.emf_agent import EmfAgent
+from lepton.local.function_log import FunctionLog
+from lepton.local.local_aws import LOCAL_CREDENTIALS, REGION
+from lepton.local.stack import LocalStack, StackSettings, boot
 from lepton_deploy.functions import LambdaFunctions
 from local_stack import free_port
 from stack_models import write_tabular

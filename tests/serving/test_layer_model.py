@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from eventfiles import EVENTS, ROOT, load_event
-from lepton.context import LambdaContext
+from lepton.local.context import LambdaContext
 from lepton_deploy.model_layer import ModelFiles, layer_zip
 from onnx_models import manifest_for, mlp_model, run
 

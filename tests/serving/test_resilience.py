@@ -8,7 +8,7 @@ import boto3
 from botocore.config import Config
 
 from eventfiles import load_event
-from lepton.context import LambdaContext
+from lepton.local.context import LambdaContext
 from lepton_serving.app import Handler
 
 

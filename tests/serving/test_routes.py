@@ -7,7 +7,7 @@ import json
 import pytest
 
 from eventfiles import load_event
-from lepton.context import LambdaContext
+from lepton.local.context import LambdaContext
 from lepton_serving.routes import Routes
 
 

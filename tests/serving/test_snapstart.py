@@ -10,7 +10,7 @@ import pytest
 import snapshot_restore_py
 
 from eventfiles import load_event
-from lepton.context import LambdaContext
+from lepton.local.context import LambdaContext
 from lepton_serving import clients, serve
 
 

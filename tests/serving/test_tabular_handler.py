@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from eventfiles import EVENTS, load_event
-from lepton.context import LambdaContext
+from lepton.local.context import LambdaContext
 from onnx_models import run
 
 CASES = {

@@ -4,7 +4,7 @@ The pre-traffic check and the replay of captured requests send a version V2 infe
 through Lambda's Invoke API (by qualifier), each event built as API Gateway's HTTP API builds
 one and marked with its origin, so the function answers it like any request but neither counts
 it for a canary nor captures it (lepton_serving/origin.py). Where Lambda cannot run code (moto,
-the local stack), an in-process invoker with the same signature stands in (lepton/invoke.py).
+the local stack), an in-process invoker with the same signature stands in (lepton/local/invoke.py).
 """
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ Hooks are registered only when Lambda says it is initialising for a snapshot
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -27,12 +27,18 @@ from . import clients
 from .manifest import V2_TO_NUMPY
 from .protocol import dumps
 
-if TYPE_CHECKING:
-    from .app import Handler
+
+class Warmable(Protocol):
+    """What the hooks need of a model function's handler (app.py's ``Handler``), named here so
+    this module does not import the one that imports it."""
+
+    plane: Any
+    telemetry: Any
+
+    def warm(self) -> None: ...
 
 
-
-def register(handler: Handler) -> bool:
+def register(handler: Warmable) -> bool:
     """Register this handler's hooks with the runtime; False where the hooks library is absent."""
     try:
         from snapshot_restore_py import register_after_restore, register_before_snapshot
@@ -43,7 +49,7 @@ def register(handler: Handler) -> bool:
     return True
 
 
-def before_snapshot(handler: Handler) -> None:
+def before_snapshot(handler: Warmable) -> None:
     """Load the model and answer its first golden example, so the snapshot holds a warm session."""
     handler.warm()
     model = handler.plane.model
@@ -61,7 +67,7 @@ def before_snapshot(handler: Handler) -> None:
     handler.telemetry.metrics.clear_metrics()
 
 
-def after_restore(handler: Handler) -> None:
+def after_restore(handler: Warmable) -> None:
     """Renew what a snapshot shares between environments: random state, AWS clients, backoff."""
     random.seed()  # from os.urandom
     np.random.seed()  # the legacy global generator, from the OS too

@@ -6,7 +6,7 @@ write, from a thread that blocks while no line comes (each wake-up under load ta
 the requests, so it wakes as seldom as the metrics allow). So the serving process spends well under a
 microsecond per request on metrics, instead of the parsing and summing, which run in the agent:
 
-    python -m lepton.emf_agent ENDPOINT    (lines on stdin; ends at end of input)
+    python -m lepton.local.emf_agent ENDPOINT    (lines on stdin; ends at end of input)
 """
 from __future__ import annotations
 
@@ -21,11 +21,11 @@ from .emf import EMF_MARKER, FLUSH_SECONDS, EmfForwarder
 from .gathering import Gatherer
 from .local_aws import LOCAL_CREDENTIALS, REGION
 
-log = logging.getLogger("lepton.emf")
+log = logging.getLogger("lepton.local.emf")
 
 
 class EmfAgent:
-    """Feeds EMF lines to ``python -m lepton.emf_agent``, which puts them into CloudWatch."""
+    """Feeds EMF lines to ``python -m lepton.local.emf_agent``, which puts them into CloudWatch."""
 
     def __init__(self, endpoint: str, flush_seconds: float = FLUSH_SECONDS):
         self.endpoint = endpoint
@@ -35,7 +35,7 @@ class EmfAgent:
         self._rounds = Gatherer(self._hand_over, flush_seconds, "lepton-emf")
 
     def start(self) -> None:
-        self._process = subprocess.Popen([sys.executable, "-m", "lepton.emf_agent", self.endpoint],
+        self._process = subprocess.Popen([sys.executable, "-m", "lepton.local.emf_agent", self.endpoint],
                                          stdin=subprocess.PIPE, env={**os.environ, **LOCAL_CREDENTIALS})
         self._rounds.start()
 

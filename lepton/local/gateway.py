@@ -15,11 +15,11 @@ from typing import Any
 
 import orjson
 
-from .events import http_event, http_response
-from .routes import Match, RouteTable
+from .http_events import http_event, http_response
+from .route_table import Match, RouteTable
 from .template import OPEN, Route
 
-log = logging.getLogger("lepton.gateway")
+log = logging.getLogger("lepton.local.gateway")
 
 
 

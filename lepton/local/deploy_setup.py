@@ -17,7 +17,7 @@ from typing import Any
 
 from .template import Template
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TABLE, QUEUE, DLQ, QUEUE_POLICY, BUCKET = (
     "DeploymentsTable", "DeployQueue", "DeployDeadLetterQueue", "DeployQueuePolicy", "ModelBucket")
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from .context import LambdaContext
 
-log = logging.getLogger("lepton.worker")
+log = logging.getLogger("lepton.local.worker")
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-log = logging.getLogger("lepton.changes")
+log = logging.getLogger("lepton.local.changes")
 
 ALIASES = "aliases"
 DEPLOYMENTS = "deployments"

@@ -10,7 +10,7 @@ from typing import Any
 
 from lepton_deploy.functions import LambdaFunctions
 
-from .functions import FunctionHost
+from .function_host import FunctionHost
 
 
 class InProcessInvoker:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("lepton.stack")
+log = logging.getLogger("lepton.local.stack")
 
 
 def ensure_artifacts(models: list[str], root: Path, train_missing: bool) -> dict[str, Path]:

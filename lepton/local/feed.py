@@ -11,7 +11,7 @@ from lepton_deploy.registry import Registry
 
 from .changes import DEPLOYMENTS, Changes, Follower
 
-log = logging.getLogger("lepton.stack")
+log = logging.getLogger("lepton.local.stack")
 
 POLL_SECONDS = 2.0
 

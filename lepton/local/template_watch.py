@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-log = logging.getLogger("lepton.stack")
+log = logging.getLogger("lepton.local.stack")
 
 
 class TemplateWatch:

@@ -20,7 +20,7 @@ import orjson
 
 from .gathering import Gatherer
 
-log = logging.getLogger("lepton.emf")
+log = logging.getLogger("lepton.local.emf")
 
 EMF_MARKER = '{"_aws"'
 _BATCH = 500  # PutMetricData takes up to 1,000 values a call

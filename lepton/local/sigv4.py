@@ -16,10 +16,10 @@ from typing import Any
 
 from .gateway import Incoming, Verdict
 
-#: The local stack's credentials (lepton.local_aws.LOCAL_CREDENTIALS): access key -> secret key.
+#: The local stack's credentials (lepton.local.local_aws.LOCAL_CREDENTIALS): access key -> secret key.
 LOCAL_SECRETS = {"testing": "testing"}
 SERVICE = "execute-api"
-LOCAL_REGION = "us-east-1"  # lepton.local_aws.REGION
+LOCAL_REGION = "us-east-1"  # lepton.local.local_aws.REGION
 #: How far X-Amz-Date may be from the gateway's clock, either way.
 MAX_SKEW = timedelta(minutes=5)
 

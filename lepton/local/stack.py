@@ -32,17 +32,17 @@ from .emf_agent import EmfAgent
 from .feed import POLL_SECONDS as FEED_POLL_SECONDS
 from .feed import DeploymentFeed
 from .function_log import BACKUPS, MAX_BYTES, FunctionLog
-from .functions import FunctionHost
+from .function_host import FunctionHost
 from .gateway import LocalGateway, asgi_app
 from .invoke import InProcessInvoker
-from .layers import LayerMounts
+from .layer_mounts import LayerMounts
 from .issuer import LOCAL_AUDIENCE, LocalIssuer
 from .local_aws import REGION, LocalAws, port_open
 from .template import FunctionSpec, Template
 from .template_watch import TemplateWatch
 from .worker import DeployWorker
 
-log = logging.getLogger("lepton.stack")
+log = logging.getLogger("lepton.local.stack")
 
 PREFIX = "lepton-local"
 ROLE_POLICY = ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":'

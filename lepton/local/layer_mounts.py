@@ -36,7 +36,7 @@ from lepton_serving.layer_model import LAYER_FOLDER
 from lepton_serving.manifest import MANIFEST_FILE
 from lepton_serving.store import manifest_key_for
 
-log = logging.getLogger("lepton.layers")
+log = logging.getLogger("lepton.local.layer_mounts")
 
 MODEL_DIR_ENV = "LEPTON_MODEL_DIR"
 _MARKER = ".code-sha256"  # written last: a folder without it was never fully extracted

@@ -16,7 +16,7 @@ from lepton_deploy.functions import ALIAS, AliasState, LambdaFunctions
 
 from .changes import ALIASES, Changes, Follower
 
-log = logging.getLogger("lepton.aliases")
+log = logging.getLogger("lepton.local.aliases")
 
 #: Against an external endpoint: how often the aliases are read (the bound on a move's delay).
 POLL_SECONDS = 1.0
