@@ -122,7 +122,7 @@ class Capture:
         self.model = model
         self.function = function
         self.function_version = function_version
-        self._write = write
+        self.output = write
         self.clock = clock
         self.draw = draw
 
@@ -139,20 +139,30 @@ class Capture:
         exchange._token = _current.set(exchange)
         return exchange
 
-    def end(self, exchange: Exchange, status: int, latency_s: float, error: str | None = None) -> None:
-        """Stop watching and write the record (one line)."""
+    def end(self, exchange: Exchange, status: int, latency_s: float, error: str | None = None,
+            version: str = "") -> None:
+        """Stop watching and write the record (one line). ``version``: the loaded model's, for a
+        request that failed before the model answered."""
         if exchange._token is not None:
             _current.reset(exchange._token)
             exchange._token = None
+        exchange.version = exchange.version or version
         line = self.record_line(exchange, status, latency_s, error)
-        (self._write or sys.stdout.write)(line + "\n")
+        (self.output or sys.stdout.write)(line + "\n")
 
     def record_line(self, exchange: Exchange, status: int, latency_s: float, error: str | None) -> str:
+        """The record as one line. Capturing never fails a request: tensors that cannot be
+        recorded leave a record without them, naming why."""
         ok = status == 200 and exchange.inputs is not None and exchange.outputs is not None
-        record = self._record(exchange, status, latency_s, error, self.settings.max_tensor_bytes, ok)
-        line = orjson.dumps(record, option=orjson.OPT_SERIALIZE_NUMPY)
-        if len(line) > MAX_RECORD_BYTES:  # too large for one log event: keep every tensor's hash only
-            line = orjson.dumps(self._record(exchange, status, latency_s, error, 0, ok))
+        try:
+            record = self._record(exchange, status, latency_s, error, self.settings.max_tensor_bytes, ok)
+            line = orjson.dumps(record, option=orjson.OPT_SERIALIZE_NUMPY)
+            if len(line) > MAX_RECORD_BYTES:  # too large for one log event: keep every tensor's hash only
+                line = orjson.dumps(self._record(exchange, status, latency_s, error, 0, ok))
+        except Exception as exc:  # noqa: BLE001 - a tensor orjson or numpy cannot take
+            record = self._record(exchange, status, latency_s, error, 0, False)
+            record["capture_error"] = f"{type(exc).__name__}: {exc}"[:200]
+            line = orjson.dumps(record)
         return line.decode()
 
     def _record(self, exchange: Exchange, status: int, latency_s: float, error: str | None, max_bytes: int,

@@ -97,7 +97,7 @@ class Replay:
             return ReplayResult(SKIPPED, f"{task} not compared: {comparison.skipped}", figures)
         reason = comparison.headline(len(answered), rows)
         if len(answered) < len(records):
-            reason += f"; {len(records) - len(answered)} more not answered within the {self.settings.max_seconds:g} s budget"
+            reason += f"; {len(records) - len(answered)} more not answered within the {deadline - started:.0f} s budget"
         cases = _cases(comparison, used, answers, answered, output) if comparison.disagreeing else []
         return ReplayResult(PASSED if comparison.passed else FAILED, reason, figures, cases)
 
