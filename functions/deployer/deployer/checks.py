@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from lepton_deploy.captures import CaptureStore
-from lepton_deploy.errors import Rejected
+from lepton_deploy.errors import Rejected, RolloutError
 from lepton_deploy.functions import FunctionConfig
 from lepton_deploy.invoke import Invoker
 from lepton_deploy.registry import Release
@@ -35,6 +35,13 @@ from deployer.verify import verify
 #: Seconds kept back from the deployer's own timeout for what follows the checks (the alias
 #: move, the pointer, the layer clean-up, the record).
 RESERVE_SECONDS = 20.0
+#: Less time than this for a replay is the deployer's problem, not the version's: retried.
+MIN_REPLAY_SECONDS = 5.0
+
+
+class NoTimeLeft(RolloutError):
+    """This invocation has too little time left to replay: the upload fails and SQS delivers it
+    again, with a whole timeout ahead of it. Nothing moved."""
 
 
 class CheckOutcome(StrEnum):
@@ -111,8 +118,11 @@ class ReplayCheck:
         if self.captures is None:
             return CheckResult(self.name, CheckOutcome.SKIPPED, "payload capture is not configured "
                                                                 "(LEPTON_CAPTURE_BUCKET): no captured requests")
-        records = self.captures.latest(manifest.name, live.version, self.settings.requests)
         budget = min(self.settings.max_seconds, self.time_left() - RESERVE_SECONDS)
+        if budget < MIN_REPLAY_SECONDS:
+            raise NoTimeLeft(f"only {max(0.0, budget):.1f} s left for the replay of captured requests (the deployer "
+                             f"keeps {RESERVE_SECONDS:g} s for the alias move); retried with a fresh timeout")
+        records = self.captures.latest(manifest.name, live.version, self.settings.requests)
         settings = ReplaySettings(self.settings.requests, self.settings.min_requests, budget,
                                   _batch_rows(published.function, self.settings.batch_rows))
         replay = Replay(self.invoke, manifest, published.function.name, published.qualifier, settings, self.clock)
