@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from lepton_serving.manifest import Task
 from rich.markup import escape
 
 from ..project import find_root
@@ -37,6 +38,9 @@ def register(subparsers: Any) -> None:
     add.add_argument("--sample", type=Path, help='a request for the golden example: {"instances": [...]}, '
                                                   '{"inputs": {name: rows}} or a V2 body (default: generated)')
     add.add_argument("--memory", type=int, default=1024, help="the function's memory in MB (default 1024)")
+    add.add_argument("--task", choices=[str(t) for t in Task],
+                     help="what the outputs mean, for the replay gate's comparison of versions "
+                          "(default: read from the outputs, and said)")
     _stack_options(add)
     add.set_defaults(func=cmd_add)
     remove = subparsers.add_parser("remove", help="take an added model out again: function, routes, template")
@@ -58,12 +62,13 @@ def cmd_add(args: argparse.Namespace) -> int:
     started = now_iso()
     try:
         root = find_root()
-        added = add_model(root, args.name, args.model, args.labels, args.sample, args.memory)
+        added = add_model(root, args.name, args.model, args.labels, args.sample, args.memory, args.task)
     except Refused as exc:
         return _refused("add", args.name, exc)
     out.print(f"[bold]{args.name}[/bold]: {added['model'].path.name} checked and ready to serve", soft_wrap=True)
     for line in added["model"].summary():
         out.print(f"  {line}", soft_wrap=True, markup=False)
+    out.print(f"  task      {added['task']}", soft_wrap=True, markup=False)
     out.print(f"  wrote     {added['function']}/ (handler and a model.py hook file), {added['artifact']}/, "
               f"template.yaml ({added['logical_id']}, its routes, policy and {added['parameter']} parameter)",
               soft_wrap=True)
@@ -87,7 +92,7 @@ def _refused(command: str, name: str, exc: Refused) -> int:
 
 # -- the steps -------------------------------------------------------------------------------------
 def add_model(root: Path, name: str, model_path: Path, labels_path: Path | None = None,
-              sample_path: Path | None = None, memory_mb: int = 1024) -> dict[str, Any]:
+              sample_path: Path | None = None, memory_mb: int = 1024, task: str | None = None) -> dict[str, Any]:
     """Check everything, then write the artifact, the function and template.yaml (in that order)."""
     # Here, not at the top: onnx and onnxruntime load only when a model is added, not for every command.
     from . import golden, names, scaffold
@@ -101,6 +106,7 @@ def add_model(root: Path, name: str, model_path: Path, labels_path: Path | None 
     inputs = golden.sample_inputs(sample_path, model) if sample_path else golden.generated_inputs(model)
     outputs = golden.run(model, inputs, "sample" if sample_path else "generated")
     manifest = golden.build_manifest(name, model, labels, inputs, outputs)
+    task_said = _task(manifest, task)
     template.add_model(fn, f"Model {name} (ONNX, added with lepton add), served by the generic model; "
                            f"hooks in functions/{name}/{fn.package}/model.py.")
     artifact = root / ".lepton" / "artifacts" / name
@@ -115,7 +121,19 @@ def add_model(root: Path, name: str, model_path: Path, labels_path: Path | None 
             shutil.rmtree(folder, ignore_errors=True)
         raise
     return {"model": model, "manifest": manifest, "function": f"functions/{name}", "logical_id": fn.logical_id,
-            "parameter": fn.memory_parameter, "artifact": f".lepton/artifacts/{name}"}
+            "parameter": fn.memory_parameter, "artifact": f".lepton/artifacts/{name}", "task": task_said}
+
+
+def _task(manifest: Any, given: str | None) -> str:
+    """The manifest's task: ``given`` (--task), else read from the outputs; what to tell the user."""
+    from lepton_deploy.replay import infer_task
+
+    if given:
+        manifest.task = given
+        return f"{given} (--task)"
+    task, why = infer_task(manifest.inputs, manifest.outputs, manifest.labels)
+    manifest.task = str(task)
+    return f"{task}, read from the outputs ({why}); the replay gate compares versions as a {task}, --task says otherwise"
 
 
 def remove_model(root: Path, name: str) -> list[str]:

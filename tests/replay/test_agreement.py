@@ -7,6 +7,7 @@ import pytest
 
 import family_models as fm
 from lepton_deploy.replay import DEFAULTS, infer_task, task_of, thresholds
+from lepton_deploy.replay.tasks import judged_output
 from lepton_deploy.replay.agreement import compare
 from lepton_serving.manifest import Manifest, ManifestError, Task, TensorSpec
 from onnx_models import manifest_for, mlp_model
@@ -123,9 +124,22 @@ def test_each_family_has_its_task_and_a_manifest_may_declare_one():
     ([TensorSpec("y", "FP32", [-1, 1])], None, [], Task.REGRESSOR),
     ([TensorSpec("y", "FP32", [-1])], None, [], Task.REGRESSOR),
     ([TensorSpec("img", "FP32", [-1, 8, 8])], None, [TensorSpec("z", "FP32", [-1, 16])], Task.GENERATOR),
+    # what scikit-learn exports for a classifier: the class id first, then the probabilities
+    ([TensorSpec("label", "INT64", [-1]), TensorSpec("probabilities", "FP32", [-1, 2])], None, [], Task.CLASSIFIER),
 ])
 def test_a_task_is_read_from_a_signature(outputs, labels, inputs, task):
     assert infer_task(inputs or [TensorSpec("x", "FP32", [-1, 3])], outputs, labels)[0] is task
+
+
+def test_a_classifier_is_judged_on_its_scores_else_its_class_per_row():
+    sklearn = [TensorSpec("label", "INT64", [-1]), TensorSpec("probabilities", "FP32", [-1, 2])]
+    assert judged_output(Task.CLASSIFIER, sklearn, None) == "probabilities"
+    assert judged_output(Task.CLASSIFIER, sklearn[:1], None) == "label"
+    assert judged_output(Task.REGRESSOR, [TensorSpec("y", "FP32", [-1, 1])], None) == "y"
+    ids = np.array([[3], [1], [2]])
+    result = compare(Task.CLASSIFIER, DEFAULTS[Task.CLASSIFIER], "label", {"label": ids},
+                     {"label": np.array([[3], [2], [2]])}, no_failures(3))
+    assert result.figures["agreement"] == pytest.approx(2 / 3, abs=1e-4) and result.disagreeing == [1]
 
 
 def test_manifest_thresholds_override_the_tasks_defaults_and_are_checked():

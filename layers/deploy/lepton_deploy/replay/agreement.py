@@ -136,10 +136,13 @@ def _condition(inputs: Tensors, rows: int) -> np.ndarray | None:
 
 
 def _top1(scores: np.ndarray) -> np.ndarray:
+    """Each row's class: the highest score's index, or the row's one label or class id."""
     flat = scores.reshape(len(scores), -1)
     if flat.dtype.kind in "OUS":  # labels already
         return flat[:, 0].astype(str)
-    return np.argmax(np.nan_to_num(flat.astype(np.float64), nan=-np.inf), axis=1)
+    if flat.shape[1] == 1:  # a class id per row
+        return flat[:, 0].astype(str)
+    return np.argmax(np.nan_to_num(flat.astype(np.float64), nan=-np.inf), axis=1).astype(str)
 
 
 def _finite(value: float) -> float:

@@ -23,7 +23,7 @@ from lepton_serving.origin import REPLAY
 from ..captures import CaptureRecord
 from ..invoke import Invoker, answer_of, infer_event
 from .agreement import Comparison, compare
-from .tasks import task_of, thresholds
+from .tasks import judged_output, task_of, thresholds
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 #: Disagreeing cases kept for the file an operator reads (inputs, live and candidate outputs).
@@ -72,7 +72,8 @@ class Replay:
         started = self.clock()
         task, source = task_of(self.manifest)
         limits = thresholds(self.manifest, task)
-        base = {"task": str(task), "task_source": source, "live_version": str(live_version), **limits}
+        base = {"task": str(task), "task_source": source, "live_version": str(live_version),
+                "output": judged_output(task, self.manifest.outputs, self.manifest.labels), **limits}
         wanted, least = self.settings.requests, self.settings.min_requests
         if len(records) < least:
             return ReplayResult(SKIPPED, f"{len(records)} captured request(s) of live version {live_version}, fewer "
@@ -87,7 +88,7 @@ class Replay:
             return ReplayResult(FAILED, f"replay ran out of time: {len(answered)} of {len(records)} captured requests "
                                         f"answered in {seconds:.1f} s, fewer than the {least} needed", figures)
         used = [records[i] for i in answered]
-        output = self.manifest.outputs[0].name
+        output = base["output"]
         live, inputs = _stack([r.outputs for r in used]), _stack([r.inputs for r in used])
         candidate, failed, errors = self._candidate([answers[i] for i in answered], used, live)
         comparison = compare(task, limits, output, live, candidate, failed, inputs)

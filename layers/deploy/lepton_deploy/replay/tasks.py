@@ -41,18 +41,45 @@ def task_of(manifest: Manifest) -> tuple[Task, str]:
 def infer_task(inputs: list[TensorSpec], outputs: list[TensorSpec], labels: list[str] | None) -> tuple[Task, str]:
     """A task from a signature, and why. A ranker looks like a classifier without labels, so it
     is never guessed: declare it (`lepton add --task ranker`, or the manifest's "task")."""
-    first = outputs[0]
     latent = [s.name for s in inputs if s.name.lower() in _LATENT_NAMES and s.datatype.startswith("FP")]
     if latent:
         return Task.GENERATOR, f"input '{latent[0]}' is a latent vector"
-    if first.datatype == "BYTES":
-        return Task.CLASSIFIER, f"output '{first.name}' holds labels"
-    width = first.shape[-1] if len(first.shape) >= 2 else 1
-    if labels and width == len(labels):
-        return Task.CLASSIFIER, f"output '{first.name}' has one score per label ({len(labels)})"
-    if len(first.shape) == 2 and width > 1:
-        return Task.CLASSIFIER, f"output '{first.name}' has {width if width > 0 else 'several'} scores per row"
+    scores = _scores(outputs)
+    if labels and scores and scores.shape[-1] == len(labels):
+        return Task.CLASSIFIER, f"output '{scores.name}' has one score per label ({len(labels)})"
+    named = [s for s in outputs if _label_like(s)]
+    if named:
+        return Task.CLASSIFIER, f"output '{named[0].name}' holds a class per row"
+    if scores:
+        width = scores.shape[-1]
+        return Task.CLASSIFIER, f"output '{scores.name}' has {width if width > 0 else 'several'} scores per row"
+    first = outputs[0]
     return Task.REGRESSOR, f"output '{first.name}' {first.shape} holds numbers"
+
+
+def judged_output(task: Task, outputs: list[TensorSpec], labels: list[str] | None) -> str:
+    """The output a replay compares: a classifier's scores (else its class), a ranker's scores, the
+    first output otherwise."""
+    if task in (Task.CLASSIFIER, Task.RANKER):
+        scores = _scores(outputs)
+        if scores and (task is Task.RANKER or not labels or scores.shape[-1] in (len(labels), -1)):
+            return scores.name
+        named = [s for s in outputs if _label_like(s)]
+        if named:
+            return named[0].name
+    return outputs[0].name
+
+
+def _scores(outputs: list[TensorSpec]) -> TensorSpec | None:
+    """The first output of several floating-point values per row ([batch, k], k > 1)."""
+    return next((s for s in outputs if s.datatype.startswith("FP") and len(s.shape) == 2
+                 and s.shape[-1] != 1), None)
+
+
+def _label_like(spec: TensorSpec) -> bool:
+    """One label or class id per row: BYTES, or an integer [batch] (what scikit-learn exports)."""
+    return len(spec.shape) <= 2 and (spec.shape[-1:] in ([-1], [1]) or len(spec.shape) == 1) and (
+        spec.datatype == "BYTES" or spec.datatype.startswith(("INT", "UINT")))
 
 
 def thresholds(manifest: Manifest, task: Task) -> dict[str, float]:
