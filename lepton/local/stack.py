@@ -37,9 +37,9 @@ from .gateway import LocalGateway, asgi_app
 from .invoke import InProcessInvoker
 from .layer_mounts import LayerMounts
 from .issuer import LOCAL_AUDIENCE, LocalIssuer
+from .capture_agent import CaptureAgent
 from .capture_setup import capture_bucket_name, provision_captures
 from .local_aws import REGION, LocalAws, port_open
-from .log_delivery import LogDelivery
 from .template import FunctionSpec, Template
 from .template_watch import TemplateWatch
 from .worker import DeployWorker
@@ -112,7 +112,7 @@ class LocalStack:
     deploy_env: dict[str, str] = field(default_factory=dict)
     api: LocalGateway | None = None
     watch: TemplateWatch | None = None
-    logs: LogDelivery | None = None
+    logs: CaptureAgent | None = None
 
     def client(self, service: str) -> Any:
         return self.aws.client(service)
@@ -248,9 +248,9 @@ class LocalStack:
             sys.stdout = EmfTee(sys.stdout, self.emf)
 
     def deliver_captures(self) -> None:
-        """Do what Lambda does with the functions' capture records: put them into their log groups
-        in the local AWS, whose subscription filters send them on to the local S3 (captures/)."""
-        self.logs = LogDelivery(self.client("logs"))
+        """Do what Lambda, CloudWatch Logs and Firehose do with the functions' capture records, in
+        a process of their own (capture_agent.py): they land in the local S3 under captures/."""
+        self.logs = CaptureAgent(self.aws.endpoint, self.settings.root, PREFIX)
         self.logs.start()
         self.host.capture_output = self.logs.feed
 
