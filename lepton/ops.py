@@ -218,7 +218,8 @@ def _checks(checks: list[dict[str, Any]]) -> str:
     for c in checks:
         figures = c.get("figures") or {}
         figure = next((figures[k] for k in ("agreement", "overlap_at_k", "p90_relative_error") if k in figures), None)
-        shown = f"{figure:.2f}" if isinstance(figure, float) and c.get("outcome") != "skipped" else c.get("outcome", "")
+        shown = (f"{figure:.2f}" if isinstance(figure, (int, float)) and c.get("outcome") != "skipped"
+                 else c.get("outcome", ""))
         style = STYLE.get(_OUTCOME_STYLE.get(c.get("outcome", ""), ""), "")
         marks.append(f"{c.get('name', '').replace('_', '-')} [{style}]{shown}[/]")
     return ", ".join(marks) or "-"
