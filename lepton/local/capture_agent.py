@@ -53,15 +53,20 @@ class CaptureAgent:
         self.lines: collections.deque[str] = collections.deque(maxlen=MAX_PENDING)
         self.fed = self.handed = self.dropped = 0
         self._process: subprocess.Popen[bytes] | None = None
+        self._gone = False  # the agent ended: later records are dropped, not sent to a closed pipe
         self._rounds = Gatherer(self._hand_over, flush_seconds, "lepton-captures")
 
     def start(self) -> None:
+        """Start gathering; the agent's process starts with the first record (a stack that serves
+        no inference never pays for it)."""
+        self._rounds.start()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
         # Its own moto serves its Logs and Firehose: no endpoint in its environment points elsewhere.
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
-        self._process = subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, "-m", "lepton.local.capture_agent", self.endpoint, str(self.root), self.prefix],
             stdin=subprocess.PIPE, env={**env, **LOCAL_CREDENTIALS})
-        self._rounds.start()
 
     def feed(self, line: str) -> None:
         """A model handler's capture record (one line)."""
@@ -90,14 +95,16 @@ class CaptureAgent:
             log.warning("capture agent behind: %d record(s) dropped so far", dropped)
             self.dropped = dropped
         self.handed += len(batch)
-        if not batch or self._process is None or self._process.stdin is None:
+        if not batch or self._gone:
             return
+        if self._process is None:
+            self._process = self._spawn()
         try:
             self._process.stdin.write(("\n".join(batch) + "\n\n").encode())
             self._process.stdin.flush()
         except (BrokenPipeError, ValueError, OSError) as exc:  # the agent is gone: captures are best effort
             log.warning("capture agent gone (%s); %d record(s) not delivered", exc, len(batch))
-            self._process = None
+            self._gone = True
 
 
 class Delivery:
