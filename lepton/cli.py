@@ -80,6 +80,9 @@ def _banner(stack: Any, live: dict[str, str]) -> None:
     console.print(f"\n[bold]Lepton local stack[/bold]\n  API        {api}\n  playground {api}/   (open it in a browser)"
                   f"\n  local AWS  {endpoint}"
                   f"   (aws --endpoint-url {endpoint} ...)\n  logs       {s.state / 'logs' / 'functions.log'}\n"
+                  f"  captures   s3://{stack.names.get('CaptureBucket', '-')}/captures/   "
+                  f"({_share_text(s.capture_sample_rate)} inference requests captured, for the replay gate; "
+                  "--capture-rate)\n"
                   f"  inference  InferenceAuth={auth}: {how}\n")
     for spec in stack.template.functions().values():
         if spec.model_name:
@@ -123,6 +126,10 @@ def cmd_invoke(args: argparse.Namespace) -> int:
             stack.stop()
     print(json.dumps(result))
     return 0
+
+
+def _share_text(rate: float | None) -> str:
+    return "the template's share of" if rate is None else "all" if rate >= 1 else f"{rate:.0%} of"
 
 
 def _share(text: str) -> float:

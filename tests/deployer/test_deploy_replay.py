@@ -151,3 +151,20 @@ def test_too_little_time_left_to_replay_fails_the_upload_for_a_retry_and_moves_n
     assert stack.registry.get_live("tabular").live.version == 1
     # AND the redelivery, with a fresh timeout, judges it
     assert deploy(stack, nudged_mlp(1), 2)["outcome"] == "promoted"
+
+
+@pytest.mark.parametrize("env, fragment", [
+    ({"LEPTON_REPLAY_REQUESTS": "0"}, "LEPTON_REPLAY_REQUESTS must be a whole number from 1"),
+    ({"LEPTON_REPLAY_REQUESTS": "2.5"}, "LEPTON_REPLAY_REQUESTS must be a whole number"),
+    ({"LEPTON_REPLAY_MIN_REQUESTS": "300"}, "must not be above LEPTON_REPLAY_REQUESTS"),
+    ({"LEPTON_REPLAY_MAX_SECONDS": "0.5"}, "LEPTON_REPLAY_MAX_SECONDS must be from 1 to 600"),
+    ({"LEPTON_REPLAY_MAX_SECONDS": "soon"}, "LEPTON_REPLAY_MAX_SECONDS must be a number"),
+])
+def test_a_wrong_replay_setting_is_refused_never_replaced_by_a_default(env, fragment):
+    from deployer.config import DeployerConfig
+    from lepton_serving.errors import ConfigError
+
+    base = {"LEPTON_FUNCTIONS": '{"tabular": "fn"}', "LEPTON_DEPLOYMENTS_TABLE": "t"}
+    with pytest.raises(ConfigError, match=fragment):
+        DeployerConfig.from_env({**base, **env})
+    assert DeployerConfig.from_env(base).replay.requests == 200

@@ -166,3 +166,34 @@ def test_the_candidates_manifest_thresholds_apply(versions):
     strict = replay(candidate, records)[0]
     assert strict.figures["min_agreement"] == 1.0 and strict.figures["agreement"] == lenient.figures["agreement"]
     assert strict.outcome == ("passed" if lenient.figures["agreement"] == 1.0 else "failed")
+
+
+def test_texts_are_replayed_as_the_strings_callers_sent(versions):
+    # GIVEN the sentiment function, which takes text (a BYTES tensor), capturing its callers' texts
+    import family_models as fm
+    from sentiment.handler import lambda_handler
+
+    manifest, model = fm.sentiment_manifest(), fm.sentiment_model()
+    versions.s3.put_object(Bucket=BUCKET, Key=manifest.model_key, Body=model)
+    versions.s3.put_object(Bucket=BUCKET, Key=manifest.manifest_key, Body=manifest.to_json().encode())
+    lines: list[str] = []
+    handler = lambda_handler.with_environment({
+        "LEPTON_MODEL_NAME": "sentiment", "LEPTON_MODEL_BUCKET": BUCKET, "LEPTON_MODEL_KEY": manifest.model_key,
+        "LEPTON_MODEL_SHA256": manifest.sha256, "LEPTON_MODEL_VERSION": str(manifest.version),
+        "LEPTON_CACHE_DIR": str(versions.cache), "LEPTON_CAPTURE_SAMPLE_RATE": "1"}).with_capture_output(lines.append)
+    from eventfiles import load_event
+
+    texts = ["i loved the acting", "boring plot, awful", "not bad at all", "café was great fun"] * 10
+    for i in range(len(texts)):
+        event = load_event("sentiment/predict-batch.json")
+        event["body"] = json.dumps({"texts": texts[i:i + 1]})
+        assert handler(event, LambdaContext("sentiment"))["statusCode"] == 200
+    records = [CaptureRecord.from_dict(json.loads(line)) for line in reversed(lines)]
+    assert records[0].inputs[0].data == texts[-1:]  # the strings themselves, accents and all
+    handler.manifest = manifest
+    # WHEN the same version answers them again
+    result, run = replay(handler, records)
+    # THEN it agrees on every text, in one call of 40 texts
+    assert result.outcome == "passed", result.reason
+    assert (result.outcome, result.figures["agreement"], result.figures["rows"], run.invocations) == (
+        "passed", 1.0, 40, 1)
