@@ -201,12 +201,14 @@ class CaptureStore:
         keys = self.keys(model, start, end + timedelta(hours=1))
         with ThreadPoolExecutor(max_workers=_READ_THREADS) as pool:
             while chunk := list(islice(keys, _READ_THREADS)):  # a few objects at a time, newest first
-                for found in pool.map(self.read, chunk):
-                    for record in reversed(found):
-                        if record.model != model or (version is not None and record.version != str(version)):
-                            continue
-                        if start <= record.at <= end:
-                            yield record
+                # Objects named in the same second list in any order: their records are sorted here.
+                found = sorted((r for batch in pool.map(self.read, chunk) for r in reversed(batch)),
+                               key=lambda r: r.time, reverse=True)  # stable: ties keep the newest first
+                for record in found:
+                    if record.model != model or (version is not None and record.version != str(version)):
+                        continue
+                    if start <= record.at <= end:
+                        yield record
 
     def latest(self, model: str, version: str | int, count: int, *, replayable: bool = True,
                start: datetime | None = None) -> list[CaptureRecord]:
