@@ -224,8 +224,13 @@ def test_a_push_and_a_rollback_show_in_the_answer_and_the_panel_without_a_page_r
     pushed = f"v{int(before[1:]) + 1}"
     # THEN the panel shows it live and its promotion, the old answer says it is stale
     expect(live).to_have_text(pushed)
-    expect(page.locator(f'#attempts li[data-model="tabular"][data-version="{pushed[1:]}"]'
-                        '[data-outcome="promoted"]')).to_have_count(1)
+    promoted = page.locator(f'#attempts li[data-model="tabular"][data-version="{pushed[1:]}"][data-outcome="promoted"]')
+    expect(promoted).to_have_count(1)
+    # with its checks on the published version: the golden requests passed, the replay skipped (and why)
+    expect(promoted.locator('.checks li[data-check="pre_traffic"]')).to_have_attribute("data-outcome", "passed")
+    replay = promoted.locator('.checks li[data-check="replay"]')
+    expect(replay).to_have_attribute("data-outcome", "skipped")
+    expect(replay.locator(".summary")).to_contain_text("captured request(s) of live version")
     expect(page.locator("#answer-stale")).to_have_text(f" · {pushed} is live now")
     expect(page.locator("#model-info")).to_contain_text(f"version {pushed[1:]} · held-out accuracy 0.930")
     assert page.input_value("#feature-0") == "13"  # what was typed stays

@@ -4,9 +4,10 @@ The playground page is served to anyone who can reach the API, so it can only re
 These build their answers from an allow-list: the fields a request form needs from a manifest,
 and of a deployment attempt its model, version, outcome, check, time and reason. A reason can
 quote the bucket, a function or an ARN ("uploads are accepted from bucket X"), so those are
-replaced by placeholders (lepton_serving.redaction: the one Redactor every open route uses).
-Who made a move, function versions and upload sources stay behind IAM (`GET /deployments`,
-`lepton deployments`).
+replaced by placeholders (lepton_serving.redaction: the one Redactor every open route uses); so
+are the checks' summaries (a replay's names where its disagreeing cases are), and their figures
+are left out. Who made a move, function versions and upload sources stay behind IAM
+(`GET /deployments`, `lepton deployments`).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from lepton_deploy.registry import Attempt, LivePointer
 from lepton_serving.manifest import Manifest
 from lepton_serving.redaction import Redactor
 
-from control.schemas import ModelCard, PublicAttempt, PublicCanary, PublicModel
+from control.schemas import ModelCard, PublicAttempt, PublicCanary, PublicCheck, PublicModel
 
 #: Manifest preprocessing fields a form may use; a vocabulary or a data seed is not among them.
 PUBLIC_PREPROCESSING = ("feature_names", "height", "width", "max_value", "ink", "num_users", "num_items",
@@ -46,7 +47,11 @@ def public_model(name: str, pointer: LivePointer | None) -> PublicModel:
 
 
 def public_attempt(redact: Redactor, attempt: Attempt) -> PublicAttempt:
-    """An attempt as an open route shows it: the allow-listed fields, the reason redacted."""
+    """An attempt as an open route shows it: the allow-listed fields, the reason and each check's
+    summary redacted."""
+    also = [str(attempt.source.get("bucket") or "")]
     return PublicAttempt(model=attempt.model, version=attempt.version, outcome=attempt.outcome,
-                         check=attempt.check, created_at=attempt.created_at,
-                         reason=redact(attempt.reason, also=[str(attempt.source.get("bucket") or "")]))
+                         check=attempt.check, created_at=attempt.created_at, reason=redact(attempt.reason, also=also),
+                         checks=[PublicCheck(name=str(c.get("name", "")), outcome=str(c.get("outcome", "")),
+                                             summary=redact(str(c.get("summary", "")), also=also))
+                                 for c in attempt.checks])

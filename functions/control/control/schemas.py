@@ -140,7 +140,27 @@ AttemptOut = derived("AttemptOut", Attempt, doc="One deployment attempt, every f
     "source": "bucket, key, etag, version_id of the upload",
     "model_source": "A promotion's choice: layer (the model travels in the function version) or s3 (fetched at "
                     "cold start).",
+    "checks": "The checks on the published version, in order (pre-traffic, then the replay of captured "
+              "requests), each {name, outcome: passed | failed | skipped, summary, figures, ms}.",
 })
+
+
+class ReplayRequest(_Request):
+    version: Version = Field(description="A published version of the model, compared with the live one.")
+    requests: int = Field(default=200, ge=1, le=1000, description="How many of the live version's newest captured "
+                                                                   "requests to send.")
+
+
+class ReplayOut(BaseModel):
+    model: str
+    version: int
+    function_version: str = Field(description="The published function version the requests were sent to.")
+    live_version: int
+    outcome: str = Field(description="passed, failed or skipped, judged as the deployer's replay gate judges")
+    reason: str = Field(description="The figure and its threshold, or why nothing was compared.")
+    figures: dict[str, Any] = Field(default_factory=dict)
+    cases: list[dict[str, Any]] = Field(default_factory=list, description="The first disagreeing cases: inputs, "
+                                                                          "live answer, this version's answer.")
 
 
 class DeploymentsResponse(BaseModel):
@@ -226,10 +246,20 @@ class PublicModel(BaseModel):
 
 
 #: What anyone may see of an attempt (control.public): no actor, function version or source.
-PublicAttempt = derived("PublicAttempt", Attempt, only=("model", "version", "outcome", "check", "reason", "created_at"),
-                        describe={"check": "The gate check that refused the version, when one did.",
-                                  "reason": "The recorded reason, with bucket, table and function names, ARNs and "
-                                            "account ids replaced by placeholders."})
+class PublicCheck(BaseModel):
+    name: str
+    outcome: str
+    summary: str = Field(description="Its figure and limit (or why it was skipped), names replaced as in reason.")
+
+
+class PublicAttempt(derived("PublicAttemptFields", Attempt,
+                            only=("model", "version", "outcome", "check", "reason", "created_at"),
+                            describe={"check": "The gate check that refused the version, when one did.",
+                                      "reason": "The recorded reason, with bucket, table and function names, ARNs "
+                                                "and account ids replaced by placeholders."})):
+    checks: list[PublicCheck] = Field(default_factory=list, description="The checks on the published version: "
+                                                                        "pre-traffic, the replay of captured traffic; "
+                                                                        "no figures.")
 
 
 class PublicStatus(BaseModel):

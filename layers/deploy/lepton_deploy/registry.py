@@ -110,6 +110,9 @@ class Attempt:
     created_at: str = ""
     attempt_id: str = ""
     model_source: str = ""  # a promotion's: "layer" (in the function version) or "s3" (fetched at cold start)
+    #: The checks on the published version, in order, each {name, outcome, summary, figures, ms}
+    #: (deployer/checks.py): pre-traffic, replay.
+    checks: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         try:

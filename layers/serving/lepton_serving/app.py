@@ -20,6 +20,7 @@ from typing import Any
 
 from . import binary, clients
 from .boundary import reading
+from .capture import Capture
 from .config import ServingConfig
 from .dataplane import DataPlane, LiveResolver
 from .errors import (InputError, InvalidRequest, LeptonError, ModelNotReady, NotFound, PayloadTooLarge,
@@ -147,6 +148,8 @@ class Handler:
         # S3 and DynamoDB messages (a 503's reason), and every caller may read it.
         self.redact = Redactor(self.config.pins.bucket, self.config.deployments_table,
                                [env.get("AWS_LAMBDA_FUNCTION_NAME", "")])
+        self.capture = Capture(self.config.capture, self.config.model_name,
+                               env.get("AWS_LAMBDA_FUNCTION_NAME", ""), env.get("AWS_LAMBDA_FUNCTION_VERSION", ""))
 
     def warm(self) -> None:
         """Load the model now, in Lambda's init phase; a failure is reported per request instead."""
@@ -159,11 +162,18 @@ class Handler:
         """The same function under another configuration: how the local API serves each version."""
         return Handler(self.model_factory, env, aws=self.aws)
 
+    def with_capture_output(self, write: Callable[[str], Any]) -> Handler:
+        """This handler writing its capture records with ``write`` instead of stdout: the local
+        stack delivers them to the log group, as Lambda delivers what a function prints."""
+        self.capture.output = write
+        return self
+
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         self.telemetry.start_invocation(getattr(context, "aws_request_id", None))
         started = time.perf_counter()
         batch = isinstance(event, dict) and "lepton_batch" in event  # a direct invocation, not API Gateway
         status, error, judged = 500, "Unknown", False
+        exchange = None
         try:
             if batch:
                 status, error = 200, None
@@ -171,12 +181,18 @@ class Handler:
             request = Request(event)
             found = self.routes.match(request.method, request.path)
             judged = found is not None and self.routes.judges(found[0]) and deployer_origin(event) is None
+            if self.capture.on and judged and request.path.endswith(("/infer", "/predict")):
+                exchange = self.capture.begin("predict" if request.path.endswith("/predict") else "infer",
+                                              request.request_id)
             response, failure = self.respond(request, found)
             status, error = response.status, kind_of(failure) if failure is not None else None
             # A 404 for a model or version this function does not serve says nothing of this version.
             judged = judged and not isinstance(failure, NotFound)
             return response.to_event()
         finally:
+            if exchange is not None:
+                self.capture.end(exchange, status, time.perf_counter() - started, error,
+                                 version=self.plane.model.version)
             self.telemetry.count("Invocations")
             if not batch:
                 self.telemetry.answered(status, error, judged)

@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from .capture import CaptureSettings
 from .pins import ModelPins
 
 LAMBDA_PAYLOAD_LIMIT = 6 * 1024 * 1024
@@ -30,6 +31,7 @@ class ServingConfig:
     max_batch: int = 64
     max_body_bytes: int = LAMBDA_PAYLOAD_LIMIT
     threads: int = 0
+    capture: CaptureSettings = field(default_factory=CaptureSettings)  # what share of requests is recorded, how
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ServingConfig:
@@ -42,6 +44,7 @@ class ServingConfig:
             max_batch=_int(env, "LEPTON_MAX_BATCH", 64),
             max_body_bytes=_int(env, "LEPTON_MAX_BODY_BYTES", LAMBDA_PAYLOAD_LIMIT),
             threads=_int(env, "LEPTON_THREADS", 0) or vcpus(env),
+            capture=CaptureSettings.from_env(env),
         )
 
 

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from . import capture
 from .boundary import reading
 from .config import ServingConfig
 from .errors import LeptonError, ModelNotReady, NotFound
@@ -126,7 +127,9 @@ class DataPlane:
             inputs, notes = model.decode_infer(request.inputs)
         t1 = time.perf_counter()
         with self.telemetry.segment("inference"):
-            outputs = select_outputs(model(inputs), request.outputs, model.labels_of)
+            answered = model(inputs)
+        capture.seen(request.inputs, answered, model.version)
+        outputs = select_outputs(answered, request.outputs, model.labels_of)
         t2 = time.perf_counter()
         self.telemetry.latency("Decode", t1 - t0)
         self.telemetry.latency("Inference", t2 - t1)
@@ -142,6 +145,7 @@ class DataPlane:
         t1 = time.perf_counter()
         with self.telemetry.segment("inference"):
             outputs = model(request.inputs)
+        capture.seen(request.inputs, outputs, model.version)
         t2 = time.perf_counter()
         self.telemetry.latency("Decode", t1 - t0)
         self.telemetry.latency("Inference", t2 - t1)
