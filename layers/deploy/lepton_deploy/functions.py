@@ -38,6 +38,7 @@ class FunctionConfig:
     layers: tuple[str, ...] = ()  # layer version ARNs, in the order Lambda extracts them
     runtime: str = ""
     architectures: tuple[str, ...] = ()
+    memory_mb: int = 0  # MemorySize
 
     @classmethod
     def from_response(cls, response: dict[str, Any]) -> FunctionConfig:
@@ -53,6 +54,7 @@ class FunctionConfig:
             layers=tuple(str(layer["Arn"]) for layer in response.get("Layers") or []),
             runtime=str(response.get("Runtime", "") or ""),
             architectures=tuple(str(a) for a in response.get("Architectures") or []),
+            memory_mb=int(response.get("MemorySize") or 0),
         )
 
     @property
