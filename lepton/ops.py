@@ -75,7 +75,8 @@ def cmd_models(args: argparse.Namespace, client: ControlClient, out: Console) ->
     body = client.models()
     if args.json:
         return _json(out, body)
-    table = Table("model", "live", "canary", "function", "last deployment", title=f"Models at {client.target.where}")
+    table = Table("model", "live", "canary", "function", "receipt (live version)", "last deployment",
+                  title=f"Models at {client.target.where}")
     for m in body["models"]:
         canary = m.get("canary")
         last = m.get("last_deployment")
@@ -84,6 +85,7 @@ def cmd_models(args: argparse.Namespace, client: ControlClient, out: Console) ->
             m["name"], _v(m.get("live_version")) + source,
             f"v{canary['version']} at {canary['weight']:.0%} until {canary['promote_after'][:19]}" if canary else "-",
             m.get("function_name") or "-",
+            _receipt(m.get("live_receipt")),
             f"v{last['version']} [{STYLE.get(last['outcome'], '')}]{last['outcome']}[/] {last['reason']}" if last else "-",
         )
     out.print(table)
@@ -94,7 +96,7 @@ def cmd_versions(args: argparse.Namespace, client: ControlClient, out: Console) 
     body = client.model(args.model)
     if args.json:
         return _json(out, body)
-    table = Table("version", "state", "created", "sha256", "size", "metrics", "quantized", "last decision",
+    table = Table("version", "state", "created", "sha256", "size", "metrics", "quantized", "receipt", "last decision",
                   title=f"{body['name']} ({body.get('function_name') or 'no function'}): live {_v(body.get('live_version'))}")
     for v in body["versions"]:
         metrics = ", ".join(f"{k} {val:.3g}" if isinstance(val, float) else f"{k} {val}"
@@ -102,13 +104,19 @@ def cmd_versions(args: argparse.Namespace, client: ControlClient, out: Console) 
         decision = f"{v['outcome']}: {v['reason']}" if v.get("outcome") else (v.get("problem") or "-")
         table.add_row(_v(v["version"]), f"[{STYLE.get(v['state'], '')}]{v['state']}[/]", (v.get("created_at") or "-")[:19],
                       (v.get("sha256") or "-")[:12], _size(v.get("size")), metrics or "-",
-                      "yes" if v.get("quantized") else "no", decision)
+                      "yes" if v.get("quantized") else "no", _receipt(v.get("receipt")), decision)
     out.print(table)
     live = body.get("manifest")
     if live:
         signature = lambda specs: ", ".join(f"{t['name']} {t['datatype']}{t['shape']}" for t in specs)  # noqa: E731
         out.print(f"live v{live['version']}: inputs {signature(live['inputs'])} -> outputs {signature(live['outputs'])}"
                   + (f"; labels {', '.join(live['labels'])}" if live.get("labels") else ""), highlight=False)
+    receipt = body.get("live_receipt")
+    if receipt:
+        out.print(f"live v{receipt['version']} receipt, measured {receipt['measured_at'][:19]}: {_receipt(receipt)}",
+                  highlight=False)
+        for figure, source in (receipt.get("sources") or {}).items():
+            out.print(f"  {figure}: {source}", highlight=False, soft_wrap=True)
     for note in body.get("notes") or []:
         out.print(f"[yellow]note:[/yellow] {note}")
     return 0
@@ -212,6 +220,14 @@ def _attempt(args: argparse.Namespace, out: Console, attempt: dict[str, Any]) ->
 def _json(out: Console, body: Any) -> int:
     out.print_json(json.dumps(body))
     return 0
+
+
+def _receipt(data: Any) -> str:
+    """A receipt in one line (lepton_deploy/receipt.py), or "-" for a version never measured."""
+    from lepton_deploy.receipt import receipt_of
+
+    receipt = receipt_of(data)
+    return receipt.line() if receipt is not None else "-"
 
 
 def _v(version: Any) -> str:

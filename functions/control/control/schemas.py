@@ -4,6 +4,8 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from annotated_types import Ge, Le
+from lepton_deploy.receipt import Receipt
+from lepton_serving.receipts import PUBLIC_FIELDS
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
 
@@ -76,6 +78,9 @@ class ModelSummary(BaseModel):
     canary: CanaryOut | None = None
     last_deployment: LastDeployment | None = None
     updated_at: str | None = None
+    live_receipt: Receipt | None = Field(
+        default=None, description="The live version's receipt: its cold start, warm latency, memory and cost "
+                                  "as the deployer measured them when it published it (docs/lifecycle.md).")
 
 
 class ModelsResponse(BaseModel):
@@ -100,6 +105,8 @@ class VersionInfo(BaseModel):
     outcome: str | None = Field(default=None, description="The newest deployment attempt's outcome for this version.")
     reason: str | None = None
     problem: str | None = Field(default=None, description="Why the manifest could not be read, when it could not.")
+    receipt: Receipt | None = Field(default=None, description="What the version measured when it was published "
+                                                              "(none if it never reached that stage).")
 
 
 class AliasOut(BaseModel):
@@ -128,6 +135,7 @@ class AttemptOut(BaseModel):
     source: dict[str, Any] = Field(default_factory=dict, description="bucket, key, etag, version_id of the upload")
     model_source: str = Field(default="", description="A promotion's choice: layer (the model travels in the "
                                                       "function version) or s3 (fetched at cold start).")
+    receipt: Receipt | None = Field(default=None, description="The version's receipt, when this attempt measured it.")
     created_at: str
     attempt_id: str
 
@@ -184,6 +192,10 @@ class ServerReady(BaseModel):
 
 
 # -- the open routes behind the playground: what anyone may see ---------------------------------------
+PUBLIC_RECEIPT_TEXT = (f"The live version's receipt as the deployer measured it at publish: {', '.join(PUBLIC_FIELDS)} "
+                       "(sources says where each figure came from); not its sha256 or function version.")
+
+
 class ModelCard(BaseModel):
     """What a caller needs to build a request, from the live version's manifest. Nothing about
     where the model is kept (bucket, keys, functions) and nothing large (no vocabulary)."""
@@ -200,6 +212,7 @@ class ModelCard(BaseModel):
         default=None, description="The first golden example's inputs, in the graph's own terms (what the "
                                   "deployer replays); left out when larger than 32 KB.")
     created_at: str | None = None
+    receipt: dict[str, Any] | None = Field(default=None, description=PUBLIC_RECEIPT_TEXT)
 
 
 class PublicCanary(BaseModel):
@@ -214,6 +227,7 @@ class PublicModel(BaseModel):
     live_version: int | None = Field(description="None until a version has been promoted.")
     canary: PublicCanary | None = None
     updated_at: str | None = None
+    receipt: dict[str, Any] | None = Field(default=None, description=PUBLIC_RECEIPT_TEXT)
 
 
 class PublicAttempt(BaseModel):
