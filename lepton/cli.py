@@ -182,8 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
     register_byom(sub)
     register_ops(sub)
     from .cost.cli import register as register_cost
+    from .tune import register as register_tune
 
     register_cost(sub)
+    register_tune(sub)
     return parser
 
 

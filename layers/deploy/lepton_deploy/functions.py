@@ -175,10 +175,12 @@ class LambdaFunctions:
 
     # -- writes --------------------------------------------------------------------------------
     def set_environment(self, current: FunctionConfig, environment: dict[str, str],
-                        layers: tuple[str, ...] | None = None) -> None:
-        """Replace $LATEST's environment (and, given, its layers) in one update, refused by Lambda
-        if the function changed since ``current`` was read."""
+                        layers: tuple[str, ...] | None = None, memory_mb: int | None = None) -> None:
+        """Replace $LATEST's environment (and, given, its layers and memory size) in one update,
+        refused by Lambda if the function changed since ``current`` was read."""
         extra: dict[str, Any] = {"Layers": list(layers)} if layers is not None else {}
+        if memory_mb is not None:
+            extra["MemorySize"] = memory_mb
         self._call(self.client.update_function_configuration, FunctionName=current.name,
                    Environment={"Variables": environment}, **extra, **_revision(current.revision))
 
@@ -193,6 +195,12 @@ class LambdaFunctions:
         return LayerVersion.from_response(self._call(
             self.client.publish_layer_version, LayerName=name, Description=description[:256],
             Content={"ZipFile": zip_bytes}, **extra))
+
+    def delete_version(self, name: str, version: str) -> None:
+        """Delete one published version (never $LATEST, never one an alias routes to: Lambda refuses)."""
+        if version == LATEST:
+            raise ValueError("$LATEST is not a published version")
+        self._call(self.client.delete_function, FunctionName=name, Qualifier=version)
 
     def delete_layer_version(self, arn: str) -> None:
         lv = LayerVersion(arn)

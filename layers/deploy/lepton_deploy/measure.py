@@ -19,6 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from lepton_serving.manifest import Manifest
+
 from .report_line import InvokeReport, ReportLineError, from_log_result
 
 #: (function name, qualifier, API Gateway event) -> the handler's response.
@@ -112,6 +114,14 @@ class Workload:
     golden: int
     captured: int
 
+    @classmethod
+    def of(cls, manifest: Manifest, captured: Sequence[dict[str, Any]] = ()) -> Workload:
+        """The manifest's golden examples as V2 infer bodies, then ``captured`` request bodies."""
+        bodies = [{"inputs": example.request or [_tensor(spec.name, spec.datatype, example.inputs[spec.name])
+                                                 for spec in manifest.inputs if spec.name in example.inputs]}
+                  for example in manifest.golden]
+        return cls((*bodies, *captured), len(bodies), len(captured))
+
     def describe(self) -> str:
         parts = [f"{self.golden} golden example{'s' if self.golden != 1 else ''}"]
         if self.captured:
@@ -158,6 +168,26 @@ def _invoke(send: Send, meter: Meter, function_name: str, side: Side, event: dic
         raise MeasureError(f"the invocation of {function_name}:{side.qualifier} returned no REPORT line "
                            "(Invoke with LogType=Tail), so it cannot be measured")
     return reports[-1]
+
+
+def _tensor(name: str, datatype: str, data: Any) -> dict[str, Any]:
+    """A V2 input tensor from nested lists (shape read from the nesting)."""
+    shape: list[int] = []
+    level = data
+    while isinstance(level, list):
+        shape.append(len(level))
+        level = level[0] if level else None
+    flat: list[Any] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        else:
+            flat.append(node)
+
+    walk(data)
+    return {"name": name, "datatype": datatype, "shape": shape, "data": flat}
 
 
 def _now() -> float:
