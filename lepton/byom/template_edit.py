@@ -25,6 +25,7 @@ from ruamel.yaml.error import CommentMark
 from ruamel.yaml.tokens import CommentToken
 
 FUNCTION_TYPE = "AWS::Serverless::Function"
+STATE_MACHINE_TYPE = "AWS::Serverless::StateMachine"
 FUNCTIONS_ENV = "LEPTON_FUNCTIONS"
 
 
@@ -107,12 +108,13 @@ class TemplateFile:
         return str(value)
 
     # -- editing -------------------------------------------------------------------------------
-    def add_model(self, fn: ModelFunction, description: str) -> None:
+    def add_model(self, fn: ModelFunction, description: str, tokenizers: bool = False) -> None:
+        """``tokenizers``: the function also gets the TokenizersLayer (a model served from text with its tokenizer.json)."""
         models = self.model_functions()
         after = self._after(list(models)[-1]) if models else len(self.resources)
         # checkov's suppressions (their reasons) as the other model functions and log groups have them
         first = next(iter(models), None)
-        self.resources.insert(after, fn.logical_id, _function(fn, description, self._metadata(first)))
+        self.resources.insert(after, fn.logical_id, _function(fn, description, self._metadata(first), tokenizers))
         _blank_line_before(self.resources, fn.logical_id)
         self.resources.insert(after + 1, fn.log_group,
                               _log_group(fn, self._metadata(first and log_group_id(first))))
@@ -174,12 +176,13 @@ class TemplateFile:
         return index + 1 if index < len(keys) and keys[index] == log_group_id(logical_id) else index
 
     def _model_arn_lists(self, models: dict[str, str]) -> list[CommentedSeq]:
-        """Every IAM statement's Resource list that names one of ``models``' functions (or its
-        versions) by ARN."""
+        """Every IAM statement's Resource list (of a function or a state machine) that names one of
+        ``models``' functions (or its versions) by ARN."""
         wanted = {f"{lid}.Arn" for lid in models} | {f"${{{lid}.Arn}}:*" for lid in models}
         lists = []
-        for lid, resource in self.functions().items():
-            if lid in models:
+        # the functions' roles, and the batch state machine's (it invokes the model functions' versions)
+        for lid, resource in self.resources.items():
+            if lid in models or resource.get("Type") not in (FUNCTION_TYPE, STATE_MACHINE_TYPE):
                 continue
             for policy in resource["Properties"].get("Policies") or []:
                 for statement in (policy.get("Statement") or []) if isinstance(policy, dict) else []:
@@ -191,7 +194,8 @@ class TemplateFile:
 
 
 # -- the pieces of a model function ----------------------------------------------------------------
-def _function(fn: ModelFunction, description: str, metadata: CommentedMap | None = None) -> CommentedMap:
+def _function(fn: ModelFunction, description: str, metadata: CommentedMap | None = None,
+              tokenizers: bool = False) -> CommentedMap:
     events = CommentedMap()
     for event, method, path in fn.routes():
         quoted = DoubleQuotedScalarString(path) if "{" in path else path
@@ -206,7 +210,8 @@ def _function(fn: ModelFunction, description: str, metadata: CommentedMap | None
                               ("Resource", _tag("!GetAtt", "DeploymentsTable.Arn")), ("Condition", own_items)])
     read_live.yaml_add_eol_comment("# live_model_ref: the promoted version survives a `sam deploy`", "Effect")
     read_live.yaml_add_eol_comment("# this model's items only", "Condition")
-    layers = CommentedSeq([_tag("!Ref", "OnnxRuntimeLayer"), _tag("!Ref", "ServingLayer")])
+    layers = CommentedSeq([_tag("!Ref", "OnnxRuntimeLayer"), _tag("!Ref", "ServingLayer"),
+                           *([_tag("!Ref", "TokenizersLayer")] if tokenizers else [])])
     layers.fa.set_flow_style()
     properties = CommentedMap([
         ("Description", description),

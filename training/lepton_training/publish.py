@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lepton_serving.bucket import ModelBucket
-from lepton_serving.manifest import MANIFEST_FILE, Manifest
+from lepton_serving.manifest import MANIFEST_FILE, TOKENIZER_FILE, Manifest
 
 from .manifest_writer import file_digest
 
@@ -54,6 +54,10 @@ def load_artifact(artifact_dir: Path) -> tuple[Manifest, Path]:
             f"{model_path} does not match its manifest (sha256 {sha256[:12]}.. size {size} vs "
             f"{manifest.sha256[:12]}.. size {manifest.size})"
         )
+    if manifest.tokenizer is not None:
+        tokenizer = artifact_dir / TOKENIZER_FILE
+        if not tokenizer.is_file() or file_digest(tokenizer) != (manifest.tokenizer.sha256, manifest.tokenizer.size):
+            raise PublishError(f"{artifact_dir} has no {TOKENIZER_FILE} matching the one its manifest pins")
     return manifest, model_path
 
 
@@ -64,7 +68,8 @@ def publish(
     endpoint_url: str | None = None,
     version: int | None = None,
 ) -> Manifest:
-    """Upload model.onnx then manifest.json as the next version of the model; return its Manifest.
+    """Upload model.onnx (and the tokenizer.json it pins) then manifest.json as the next version of
+    the model; return its Manifest.
 
     ``version`` forces a number, which must be above every existing version.
     """
@@ -80,6 +85,9 @@ def publish(
                 raise PublishError(f"{published.model_key} already exists")
             log.info("%s: version %d was taken concurrently; retrying", manifest.name, number)
             continue
+        if published.tokenizer_key is not None and not target.put_new(
+                published.tokenizer_key, (Path(artifact_dir) / TOKENIZER_FILE).read_bytes(), "application/json", meta):
+            raise PublishError(f"{published.tokenizer_key} appeared while publishing")
         manifest_body = (published.to_json() + "\n").encode("utf-8")
         if not target.put_new(published.manifest_key, manifest_body, "application/json", meta):
             raise PublishError(f"{published.manifest_key} appeared while publishing")
