@@ -89,3 +89,20 @@ def _spec(value: onnx.ValueInfoProto) -> TensorSpec:
     tensor = value.type.tensor_type
     shape = [d.dim_value if d.HasField("dim_value") else -1 for d in tensor.shape.dim]
     return TensorSpec(value.name, _ELEM[tensor.elem_type], shape)
+
+
+def with_noop_chain(model: onnx.ModelProto, operators: int) -> onnx.ModelProto:
+    """The same model, much slower: its output passed through ``operators`` Relu nodes in a row.
+    Relu is the identity on probabilities (never negative), so every answer is the same; but
+    onnxruntime keeps each node (no optimisation removes a Relu), so each call runs them all."""
+    slow = onnx.ModelProto()
+    slow.CopyFrom(model)
+    graph = slow.graph
+    output = graph.output[0].name
+    producer = next(node for node in graph.node if output in node.output)
+    producer.output[list(producer.output).index(output)] = f"{output}_noop_0"
+    for i in range(operators):
+        target = output if i == operators - 1 else f"{output}_noop_{i + 1}"
+        graph.node.append(helper.make_node("Relu", [f"{output}_noop_{i}"], [target]))
+    onnx.checker.check_model(slow, full_check=True)
+    return slow
