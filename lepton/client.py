@@ -103,6 +103,9 @@ class ControlClient:
     def deployments(self, model: str | None = None, limit: int = 50) -> dict[str, Any]:
         return self.call("GET", "/deployments", query=_drop_empty(model=model, limit=limit))
 
+    def replay(self, name: str, version: int, requests: int = 200) -> dict[str, Any]:
+        return self.call("POST", f"/models/{name}/replay", body={"version": version, "requests": requests})
+
     # -- transport ----------------------------------------------------------------------------
     def call(self, method: str, path: str, query: dict[str, Any] | None = None, body: Any = None) -> Any:
         from botocore.auth import SigV4Auth

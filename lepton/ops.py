@@ -1,4 +1,4 @@
-"""`lepton models | versions | push | rollback | promote | deployments`: the control API from a terminal.
+"""`lepton models | versions | push | rollback | promote | deployments | replay`: the control API from a terminal.
 
 Each command is one call of lepton/client.py against the local stack (default), a deployed
 stack (--stack NAME) or a URL (--endpoint), printed as a table (or --json).
@@ -57,6 +57,11 @@ def register(subparsers: Any) -> None:
     deployments.add_argument("model_arg", nargs="?", metavar="model", help="only this model (same as --model)")
     deployments.add_argument("--model")
     deployments.add_argument("--limit", type=int, default=20)
+    replay = command("replay", cmd_replay, "compare a published version with the live one on captured requests")
+    replay.add_argument("model")
+    replay.add_argument("--version", type=int, required=True, help="a published version (one refused too)")
+    replay.add_argument("--requests", type=int, default=200,
+                        help="how many of the live version's newest captured requests (default 200)")
 
 
 def run(args: argparse.Namespace, handler: Callable[[argparse.Namespace, ControlClient, Console], int]) -> int:
@@ -173,14 +178,67 @@ def cmd_deployments(args: argparse.Namespace, client: ControlClient, out: Consol
     body = client.deployments(model, args.limit)
     if args.json:
         return _json(out, body)
-    table = Table("time (UTC)", "model", "version", "outcome", "actor", "reason",
+    table = Table("time (UTC)", "model", "version", "outcome", "actor", "checks", "reason",
                   title=f"Deployments{' of ' + model if model else ''}, newest first")
     for a in body["deployments"]:
         reason = a["reason"] + (f" [dim](check: {a['check']})[/dim]" if a.get("check") else "")
         table.add_row(a["created_at"][:19].replace("T", " "), a["model"], _v(a["version"]),
-                      f"[{STYLE.get(a['outcome'], '')}]{a['outcome']}[/]", a.get("actor") or "-", reason)
+                      f"[{STYLE.get(a['outcome'], '')}]{a['outcome']}[/]", a.get("actor") or "-",
+                      _checks(a.get("checks") or []), reason)
     out.print(table)
     return 0
+
+
+def cmd_replay(args: argparse.Namespace, client: ControlClient, out: Console) -> int:
+    body = client.replay(args.model, args.version, args.requests)
+    if args.json:
+        return _json(out, body)
+    figures = body.get("figures") or {}
+    title = (f"{body['model']} v{body['version']} (function version {body['function_version']}) against live "
+             f"v{body['live_version']}: [{STYLE.get(_OUTCOME_STYLE.get(body['outcome'], ''), '')}]{body['outcome']}[/]")
+    table = Table("figure", "value", title=title, title_justify="left")
+    for key in _FIGURES:
+        if key in figures:
+            table.add_row(key.replace("_", " "), _figure(figures[key]))
+    out.print(table)
+    out.print(body["reason"], highlight=False, soft_wrap=True)
+    cases = body.get("cases") or []
+    if cases:
+        shown = Table("request", "inputs", "live", f"v{body['version']}", title=f"first {len(cases)} disagreeing cases",
+                      title_justify="left")
+        for case in cases:
+            shown.add_row(f"{case['request_id'][:12]} row {case['row']}", _short(case["inputs"]), _short(case["live"]),
+                          _short(case["candidate"]))
+        out.print(shown)
+    return 0 if body["outcome"] != "failed" else 1
+
+
+#: The replay's figures in the order a reader wants them (those present are shown).
+_FIGURES = ("task", "task_source", "output", "requests", "captured", "rows", "errors", "agreement", "live_agreement",
+            "min_agreement", "p50_relative_error", "p90_relative_error", "p99_relative_error", "max_p90_relative_error",
+            "overlap_at_k", "k", "min_overlap", "classes", "invocations", "seconds")
+_OUTCOME_STYLE = {"passed": "promoted", "failed": "rejected", "skipped": "skipped"}
+
+
+def _checks(checks: list[dict[str, Any]]) -> str:
+    """The checks on the published version, one word each: pre-traffic passed, replay 0.98."""
+    marks = []
+    for c in checks:
+        figures = c.get("figures") or {}
+        figure = next((figures[k] for k in ("agreement", "overlap_at_k", "p90_relative_error") if k in figures), None)
+        shown = f"{figure:.2f}" if isinstance(figure, float) and c.get("outcome") != "skipped" else c.get("outcome", "")
+        style = STYLE.get(_OUTCOME_STYLE.get(c.get("outcome", ""), ""), "")
+        marks.append(f"{c.get('name', '').replace('_', '-')} [{style}]{shown}[/]")
+    return ", ".join(marks) or "-"
+
+
+def _figure(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _short(value: Any, width: int = 48) -> str:
+    text = json.dumps(value, separators=(",", ":"))
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 # -- pieces -----------------------------------------------------------------------------------------

@@ -26,8 +26,9 @@ def mlp_weights(seed: int) -> dict[str, np.ndarray]:
     }
 
 
-def mlp_model(seed: int = 0, input_name: str = "features", output_name: str = "probabilities") -> onnx.ModelProto:
-    weights = mlp_weights(seed)
+def mlp_model(seed: int = 0, input_name: str = "features", output_name: str = "probabilities",
+              weights: dict[str, np.ndarray] | None = None) -> onnx.ModelProto:
+    weights = weights or mlp_weights(seed)
     nodes = [
         helper.make_node("MatMul", [input_name, "W1"], ["h0"]),
         helper.make_node("Add", ["h0", "b1"], ["h1"]),
@@ -47,6 +48,23 @@ def mlp_model(seed: int = 0, input_name: str = "features", output_name: str = "p
     model.ir_version = 8
     onnx.checker.check_model(model, full_check=True)
     return model
+
+
+def swapped_mlp(seed: int) -> bytes:
+    """The seed's MLP with its two output columns swapped: it answers the other class for every row,
+    and golden examples computed from it agree with it."""
+    weights = mlp_weights(seed)
+    weights["W2"], weights["b2"] = weights["W2"][:, ::-1].copy(), weights["b2"][::-1].copy()
+    return mlp_model(weights=weights).SerializeToString()
+
+
+def nudged_mlp(seed: int, scale: float = 0.05, noise_seed: int = 99) -> bytes:
+    """The seed's MLP with every weight moved by ``scale`` of its spread: a retrain that learnt
+    nearly the same function."""
+    rng = np.random.default_rng(noise_seed)
+    weights = {k: (v + rng.normal(scale=scale * float(np.std(v)) + 1e-6, size=v.shape)).astype(np.float32)
+               for k, v in mlp_weights(seed).items()}
+    return mlp_model(weights=weights).SerializeToString()
 
 
 def run(model_bytes: bytes, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lepton_serving.manifest import Task
 from rich.console import Console
 from rich.markup import escape
 
@@ -47,6 +48,9 @@ def register(subparsers: Any) -> None:
                                                   '(default: generated)')
     add.add_argument("--memory", type=int, help="the function's memory in MB (default: measured from the "
                                                 "model's session footprint, printed)")
+    add.add_argument("--task", choices=[str(t) for t in Task],
+                     help="what the outputs mean, for the replay gate's comparison of versions "
+                          "(default: read from the outputs, and said)")
     _stack_options(add)
     add.set_defaults(func=cmd_add)
     remove = subparsers.add_parser("remove", help="take an added model out again: function, routes, template")
@@ -69,7 +73,8 @@ def cmd_add(args: argparse.Namespace) -> int:
     try:
         root = find_root()
         added = add_model(root, args.name, args.model, args.labels, args.sample, args.memory,
-                          tokenizer_path=args.tokenizer, max_length=args.max_length, fix_locale=args.fix_locale)
+                          tokenizer_path=args.tokenizer, max_length=args.max_length, fix_locale=args.fix_locale,
+                          task=args.task)
     except Refused as exc:
         return _refused("add", args.name, exc)
     out.print(f"[bold]{args.name}[/bold]: {added['model'].path.name} checked and ready to serve", soft_wrap=True)
@@ -78,6 +83,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     if added["tokenizer"] is not None:
         out.print(f"  {added['tokenizer'].summary()}", soft_wrap=True, markup=False)
     out.print(f"  memory    {added['memory']}", soft_wrap=True, markup=False)
+    out.print(f"  task      {added['task']}", soft_wrap=True, markup=False)
     out.print(f"  wrote     {added['function']}/ (handler and a model.py hook file), {added['artifact']}/, "
               f"template.yaml ({added['logical_id']}, its routes, policy and {added['parameter']} parameter)",
               soft_wrap=True)
@@ -102,7 +108,7 @@ def _refused(command: str, name: str, exc: Refused) -> int:
 # -- the steps -------------------------------------------------------------------------------------
 def add_model(root: Path, name: str, model_path: Path, labels: list[str] | Path | None = None,
               sample_path: Path | None = None, memory_mb: int | None = None, *, tokenizer_path: Path | None = None,
-              max_length: int | None = None, fix_locale: bool = False) -> dict[str, Any]:
+              max_length: int | None = None, fix_locale: bool = False, task: str | None = None) -> dict[str, Any]:
     """Check everything, then write the artifact, the function and template.yaml (in that order)."""
     # Here, not at the top: onnx and onnxruntime load only when a model is added, not for every command.
     from lepton_deploy.admission import Refusal, check_tokenizer
@@ -127,6 +133,7 @@ def add_model(root: Path, name: str, model_path: Path, labels: list[str] | Path 
     outputs = golden.run(model, inputs, "sample" if sample_path or tokenizer else "generated")
     manifest = golden.build_manifest(name, model, plain, inputs, outputs, per_output,
                                      tokenizer.pinned if tokenizer else None, request)
+    task_said = _task(manifest, task)
     if tokenizer is not None:
         try:  # the gate's own check, so what it would refuse is refused here
             check_tokenizer(manifest, tokenizer.data)
@@ -152,8 +159,20 @@ def add_model(root: Path, name: str, model_path: Path, labels: list[str] | Path 
         raise
     return {"model": model, "manifest": manifest, "function": f"functions/{name}", "logical_id": fn.logical_id,
             "parameter": fn.memory_parameter, "artifact": f".lepton/artifacts/{name}", "tokenizer": tokenizer,
-            "memory": described, "memory_mb": chosen,
+            "memory": described, "memory_mb": chosen, "task": task_said,
             "takes_text": tokenizer is not None or string_input(manifest.inputs) is not None}
+
+
+def _task(manifest: Any, given: str | None) -> str:
+    """The manifest's task: ``given`` (--task), else read from the outputs; what to tell the user."""
+    from lepton_deploy.replay import infer_task
+
+    if given:
+        manifest.task = given
+        return f"{given} (--task)"
+    task, why = infer_task(manifest.inputs, manifest.outputs, manifest.labels)
+    manifest.task = str(task)
+    return f"{task}, read from the outputs ({why}); the replay gate compares versions as a {task}, --task says otherwise"
 
 
 def remove_model(root: Path, name: str) -> list[str]:

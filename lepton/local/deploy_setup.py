@@ -1,9 +1,10 @@
 """Create the redeploy path in moto exactly as template.yaml declares it.
 
-The deployments table, the deploy queue and its dead-letter queue, the queue policy and the
-model bucket's notification are built from the template's own properties, so the local stack
-and the tests cannot drift from what `sam deploy` creates. Model functions and their `live`
-aliases are the stack's job; `provision` returns the environment the deployer needs.
+The deployments table, the deploy queue and its dead-letter queue, the queue policy, the
+model bucket's notification and the capture path (capture_setup.py) are built from the
+template's own properties, so the local stack and the tests cannot drift from what `sam
+deploy` creates. Model functions and their `live` aliases are the stack's job; `provision`
+returns the environment the deployer needs.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .capture_setup import provision_captures
 from .template import Template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,6 +61,11 @@ def provision(clients: ClientFactory | Mapping[str, Any] | Any, bucket: str, fun
     s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
         "QueueConfigurations": [_queue_configuration(q, queue_arn) for q in notification["QueueConfigurations"]]})
 
+    region = queue_arn.split(":")[3]
+    function_ids = {lid: functions[spec.model_name] for lid, spec in doc.functions().items()
+                    if spec.model_name in functions}
+    captures = provision_captures(client, doc, function_ids, prefix, account, region)
+
     return {
         "LEPTON_DEPLOYMENTS_TABLE": table,
         "LEPTON_DEPLOY_QUEUE_URL": queue_url,
@@ -66,7 +73,7 @@ def provision(clients: ClientFactory | Mapping[str, Any] | Any, bucket: str, fun
         "_names": {TABLE: table, f"{TABLE}.Arn": table_arn, QUEUE: f"{prefix}-deploy", f"{QUEUE}.Arn": queue_arn,
                    DLQ: f"{prefix}-deploy-dlq", f"{DLQ}.Arn": dlq_arn, "DeployQueueUrl": queue_url,
                    "DeployDeadLetterQueueUrl": dlq_url,
-                   "AWS::StackId": stack_id(queue_arn.split(":")[3], account, prefix)},
+                   "AWS::StackId": stack_id(region, account, prefix), **captures},
     }
 
 

@@ -36,6 +36,9 @@ class FunctionHost:
         #: (function name, published version) -> what its layers add to its environment (where
         #: its model layer is mounted): set by the local stack (layers.LayerMounts.environment).
         self.mounts: Callable[[str, str], dict[str, str]] | None = None
+        #: Where model handlers write their capture records instead of stdout: the local stack's
+        #: log delivery (log_delivery.py), which puts them where Lambda would, the log group.
+        self.capture_output: Callable[[str], Any] | None = None
 
     def update(self, template: Template, physical_names: Mapping[str, str]) -> set[str]:
         """Serve what ``template`` declares now; returns the functions whose spec changed, whose
@@ -101,6 +104,8 @@ class FunctionHost:
                     handler = base.with_environment(self.environment(logical_id, overrides))
                     if self.invoker is not None and hasattr(handler, "with_invoker"):
                         handler = handler.with_invoker(self.invoker)
+                    if self.capture_output is not None and hasattr(handler, "with_capture_output"):
+                        handler = handler.with_capture_output(self.capture_output)
                     self._configured[key] = handler
         return handler
 

@@ -37,7 +37,9 @@ from .gateway import LocalGateway, asgi_app
 from .invoke import InProcessInvoker
 from .layer_mounts import LayerMounts
 from .issuer import LOCAL_AUDIENCE, LocalIssuer
+from .capture_setup import capture_bucket_name, provision_captures
 from .local_aws import REGION, LocalAws, port_open
+from .log_delivery import LogDelivery
 from .template import FunctionSpec, Template
 from .template_watch import TemplateWatch
 from .worker import DeployWorker
@@ -63,6 +65,9 @@ class StackSettings:
     inference_auth: str | None = None  # the template's InferenceAuth: NONE, IAM or JWT (default: its default)
     log_max_bytes: int = MAX_BYTES  # functions.log is rotated at this size ...
     log_backups: int = BACKUPS  # ... keeping this many older files
+    #: The template's CaptureSampleRate: every request by default, so the replay gate has traffic
+    #: to judge on a fresh machine (None: the template's default, as `sam deploy` sets it).
+    capture_sample_rate: float | None = 1.0
 
     @property
     def state(self) -> Path:
@@ -76,11 +81,12 @@ class StackSettings:
     @property
     def parameters(self) -> dict[str, str]:
         """Template parameter overrides, as `sam deploy --parameter-overrides` would give them."""
+        capture = {} if self.capture_sample_rate is None else {"CaptureSampleRate": f"{self.capture_sample_rate:g}"}
         if not self.inference_auth:
-            return {}
+            return capture
         mode = self.inference_auth.upper()
         local_jwt = {"JwtIssuer": self.issuer.issuer, "JwtAudience": LOCAL_AUDIENCE} if mode == "JWT" else {}
-        return {"InferenceAuth": mode, **local_jwt}
+        return {"InferenceAuth": mode, **local_jwt, **capture}
 
     @property
     def artifacts(self) -> Path:
@@ -106,6 +112,7 @@ class LocalStack:
     deploy_env: dict[str, str] = field(default_factory=dict)
     api: LocalGateway | None = None
     watch: TemplateWatch | None = None
+    logs: LogDelivery | None = None
 
     def client(self, service: str) -> Any:
         return self.aws.client(service)
@@ -148,6 +155,10 @@ class LocalStack:
         lam = self.client("lambda")
         for logical_id in added:
             create_function(lam, self.role_arn, names[logical_id], specs[logical_id], self.deploy_env)
+        if added:  # a new model function's log group, capture stream and subscription filter
+            account = self.role_arn.split(":")[4] if self.role_arn.count(":") >= 4 else ""
+            names.update(provision_captures(self.client, template, {lid: names[lid] for lid in added}, PREFIX,
+                                            account, REGION))
         gone = {lid: self.names[lid] for lid in removed}
         self.names, self.template = names, template
         changed = self.host.update(template, {lid: names[lid] for lid in specs})
@@ -236,10 +247,17 @@ class LocalStack:
             self.emf.start()
             sys.stdout = EmfTee(sys.stdout, self.emf)
 
+    def deliver_captures(self) -> None:
+        """Do what Lambda does with the functions' capture records: put them into their log groups
+        in the local AWS, whose subscription filters send them on to the local S3 (captures/)."""
+        self.logs = LogDelivery(self.client("logs"))
+        self.logs.start()
+        self.host.capture_output = self.logs.feed
+
     def stop(self) -> None:
         if self.emf is not None:
             self.emf.stop()
-        for piece in (self.watch, self.aliases, self.worker, self.feed, self.aws):
+        for piece in (self.watch, self.aliases, self.worker, self.feed, self.logs, self.aws):
             if piece is not None:
                 piece.stop()
 
@@ -253,6 +271,7 @@ def boot(settings: StackSettings, *, feed: bool = False, models: bool = True, wa
     aws.start()
     try:
         stack = provision(settings, aws)
+        stack.deliver_captures()
         stack.start_worker()
         if feed:
             stack.feed = DeploymentFeed(stack.registry, aws.changes, every=aws.every(FEED_POLL_SECONDS))
@@ -273,7 +292,8 @@ def attach(settings: StackSettings) -> LocalStack:
     aws.activate()
     template = Template(settings.root / "template.yaml", parameters=settings.parameters)
     functions = template.functions()
-    names = {"ModelBucket": settings.bucket, **{lid: f"{PREFIX}-{lid}" for lid in functions}}
+    names = {"ModelBucket": settings.bucket, "CaptureBucket": capture_bucket_name(PREFIX),
+             **{lid: f"{PREFIX}-{lid}" for lid in functions}}
     template = Template(settings.root / "template.yaml", names=names, parameters=settings.parameters)
     host = FunctionHost(template, base_env=_function_env(aws, settings),
                         physical_names={lid: names[lid] for lid in functions})

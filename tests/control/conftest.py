@@ -74,7 +74,8 @@ class World:
 def world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[World]:
     with mock_aws():
         clients.reset()
-        made = {s: boto3.client(s, region_name="us-east-1") for s in ("s3", "sqs", "lambda", "dynamodb", "iam")}
+        made = {s: boto3.client(s, region_name="us-east-1")
+                for s in ("s3", "sqs", "lambda", "dynamodb", "iam", "logs", "firehose")}
         made["s3"].create_bucket(Bucket=BUCKET)
         made["s3"].put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
         env = provision(made, BUCKET, FUNCTIONS, prefix="lepton-test")

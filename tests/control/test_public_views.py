@@ -91,7 +91,12 @@ def test_status_shows_live_and_canary_versions_and_attempts_with_only_public_fie
     assert models["tabular"]["live_version"] == 1
     assert (models["tabular"]["canary"]["version"], models["tabular"]["canary"]["weight"]) == (2, 0.25)
     assert [(a["version"], a["outcome"]) for a in status["deployments"]] == [(2, "canary"), (1, "promoted")]
-    assert all(set(a) == {"model", "version", "outcome", "check", "reason", "created_at"} for a in status["deployments"])
+    assert all(set(a) == {"model", "version", "outcome", "check", "reason", "checks", "created_at"}
+               for a in status["deployments"])
+    # each check on the published version by name, outcome and summary only: no figures, no function versions
+    assert [[(c["name"], c["outcome"]) for c in a["checks"]] for a in status["deployments"]] == [
+        [("pre_traffic", "passed"), ("replay", "skipped")], [("pre_traffic", "passed"), ("replay", "skipped")]]
+    assert all(set(c) == {"name", "outcome", "summary"} for a in status["deployments"] for c in a["checks"])
     assert "lepton deployments" in status["hidden"]
     assert leaks(world, response.text) == []
     assert [a["version"] for a in api.get("/status", params={"limit": 1}).json()["deployments"]] == [2]

@@ -201,7 +201,7 @@ def provisioned(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model: str = "t
     with mock_aws():
         clients.reset()
         made = {s: boto3.client(s, region_name="us-east-1")
-                for s in ("s3", "sqs", "lambda", "dynamodb", "iam", "cloudwatch")}
+                for s in ("s3", "sqs", "lambda", "dynamodb", "iam", "cloudwatch", "logs", "firehose")}
         made["s3"].create_bucket(Bucket=BUCKET)
         made["s3"].put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
         env = provision(made, BUCKET, {model: function}, prefix="lepton-test")

@@ -97,7 +97,7 @@ def run(
     golden = golden_examples(model_path, test_inputs, picks, family.golden_requests(test, picks))
     manifest = build_manifest(
         family.name, model_path, family.labels, family.preprocessing(trained, hp, data), manifest_metrics,
-        golden, family.sha256(data), bool(quantization and quantization["kept"]),
+        golden, family.sha256(data), bool(quantization and quantization["kept"]), family.task,
     )
     (artifact_dir / MANIFEST_FILE).write_text(manifest.to_json() + "\n", encoding="utf-8")
 

@@ -23,6 +23,12 @@ class ControlHandler:
     def with_environment(self, env: Mapping[str, str]) -> ControlHandler:
         return ControlHandler(env)
 
+    def with_invoker(self, invoker: Any) -> ControlHandler:
+        """`lepton replay` calling published versions with ``invoker`` instead of Lambda's Invoke
+        API: how the local stack runs them (in-process)."""
+        self.app.state.invoker = invoker
+        return self
+
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         return self.adapter(event, context)
 

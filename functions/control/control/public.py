@@ -5,8 +5,9 @@ These build their answers from an allow-list: the fields a request form needs fr
 the live version's receipt without its sha256 and function version, and of a deployment attempt
 its model, version, outcome, check, time and reason. A reason can
 quote the bucket, a function or an ARN ("uploads are accepted from bucket X"), so those are
-replaced by placeholders. Who made a move, function versions and upload sources stay behind IAM
-(`GET /deployments`, `lepton deployments`).
+replaced by placeholders; so are the checks' summaries (a replay's names where its disagreeing
+cases are), and their figures are left out. Who made a move, function versions and upload
+sources stay behind IAM (`GET /deployments`, `lepton deployments`).
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from lepton_deploy.registry import Attempt, LivePointer
 from lepton_serving.manifest import Manifest
 from lepton_serving.receipts import public_view
 
-from control.schemas import ModelCard, PublicAttempt, PublicCanary, PublicModel
+from control.schemas import ModelCard, PublicAttempt, PublicCanary, PublicCheck, PublicModel
 
 #: Manifest preprocessing fields a form may use; a vocabulary or a data seed is not among them.
 PUBLIC_PREPROCESSING = ("feature_names", "height", "width", "max_value", "ink", "num_users", "num_items",
@@ -77,6 +78,9 @@ class Redactor:
         return _ACCOUNT.sub("<account>", text)
 
     def attempt(self, attempt: Attempt) -> PublicAttempt:
+        also = [str(attempt.source.get("bucket") or "")]
         return PublicAttempt(model=attempt.model, version=attempt.version, outcome=attempt.outcome,
-                             check=attempt.check, created_at=attempt.created_at,
-                             reason=self(attempt.reason, also=[str(attempt.source.get("bucket") or "")]))
+                             check=attempt.check, created_at=attempt.created_at, reason=self(attempt.reason, also=also),
+                             checks=[PublicCheck(name=str(c.get("name", "")), outcome=str(c.get("outcome", "")),
+                                                 summary=self(str(c.get("summary", "")), also=also))
+                                     for c in attempt.checks])

@@ -124,6 +124,16 @@ class ModelDetail(ModelSummary):
     notes: list[str] = Field(default_factory=list)
 
 
+class CheckOut(BaseModel):
+    """One check on a published version, before any traffic moved to it (deployer/checks.py)."""
+
+    name: str = Field(description="pre_traffic or replay")
+    outcome: str = Field(description="passed, failed or skipped")
+    summary: str = Field(description="The figure and its limit, or why the check was skipped or failed.")
+    figures: dict[str, Any] = Field(default_factory=dict, description="What was measured, and the thresholds.")
+    ms: float = 0.0
+
+
 class AttemptOut(BaseModel):
     model: str
     version: int
@@ -137,9 +147,29 @@ class AttemptOut(BaseModel):
     source: dict[str, Any] = Field(default_factory=dict, description="bucket, key, etag, version_id of the upload")
     model_source: str = Field(default="", description="A promotion's choice: layer (the model travels in the "
                                                       "function version) or s3 (fetched at cold start).")
+    checks: list[CheckOut] = Field(default_factory=list, description="The checks on the published version, in "
+                                                                     "order: pre-traffic, the replay, the receipt.")
     receipt: Receipt | None = Field(default=None, description="The version's receipt, when this attempt measured it.")
     created_at: str
     attempt_id: str
+
+
+class ReplayRequest(_Request):
+    version: int = Field(ge=1, description="A published version of the model, compared with the live one.")
+    requests: int = Field(default=200, ge=1, le=1000, description="How many of the live version's newest captured "
+                                                                   "requests to send.")
+
+
+class ReplayOut(BaseModel):
+    model: str
+    version: int
+    function_version: str = Field(description="The published function version the requests were sent to.")
+    live_version: int
+    outcome: str = Field(description="passed, failed or skipped, judged as the deployer's replay gate judges")
+    reason: str = Field(description="The figure and its threshold, or why nothing was compared.")
+    figures: dict[str, Any] = Field(default_factory=dict)
+    cases: list[dict[str, Any]] = Field(default_factory=list, description="The first disagreeing cases: inputs, "
+                                                                          "live answer, this version's answer.")
 
 
 class DeploymentsResponse(BaseModel):
@@ -233,6 +263,12 @@ class PublicModel(BaseModel):
     receipt: dict[str, Any] | None = Field(default=None, description=PUBLIC_RECEIPT_TEXT)
 
 
+class PublicCheck(BaseModel):
+    name: str
+    outcome: str
+    summary: str = Field(description="Its figure and limit (or why it was skipped), names replaced as in reason.")
+
+
 class PublicAttempt(BaseModel):
     model: str
     version: int
@@ -240,6 +276,8 @@ class PublicAttempt(BaseModel):
     check: str = Field(default="", description="The gate check that refused the version, when one did.")
     reason: str = Field(description="The recorded reason, with bucket, table and function names, ARNs and "
                                     "account ids replaced by placeholders.")
+    checks: list[PublicCheck] = Field(default_factory=list, description="The checks on the published version: "
+                                                                        "pre-traffic, the replay of captured traffic.")
     created_at: str
 
 

@@ -24,6 +24,7 @@ from lepton_serving.manifest import (MANIFEST_FILE, MODEL_FILE, TOKENIZER_FILE, 
 
 from control.batch_jobs import BatchJobs, BatchUnavailable
 from control.public import HIDDEN, Redactor, model_card, public_model
+from control.replays import Replays, ReplayUnavailable
 from control.schemas import (AliasOut, AttemptOut, CanaryOut, DeploymentsResponse, LastDeployment, ModelCard,
                              ModelDetail, ModelsResponse, ModelSummary, PresignedUpload, PromoteRequest, PublicStatus,
                              RepositoryModel, RollbackRequest, TensorSpecOut, UploadRequest, UploadResponse,
@@ -45,6 +46,7 @@ class Backends:
     functions: LambdaFunctions
     bucket: ModelBucket
     batch: BatchJobs | None = None
+    replays: Replays | None = None
 
 
 class ControlService:
@@ -55,6 +57,7 @@ class ControlService:
         self.functions = backends.functions
         self.bucket = backends.bucket
         self._batch = backends.batch
+        self._replays = backends.replays
         self.redact = Redactor(settings.bucket, settings.table, settings.functions.values())
 
     @property
@@ -62,6 +65,12 @@ class ControlService:
         if self._batch is None:
             raise BatchUnavailable("batch jobs are not configured on this stack")
         return self._batch
+
+    @property
+    def replays(self) -> Replays:
+        if self._replays is None:
+            raise ReplayUnavailable("replays are not configured on this stack")
+        return self._replays
 
     # -- reads -------------------------------------------------------------------------------
     def list_models(self) -> ModelsResponse:

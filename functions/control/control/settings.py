@@ -36,13 +36,14 @@ class Settings(BaseModel):
     batch_max_concurrency: int = Field(default=10, ge=1, le=10_000)
     batch_tolerated_failure_percentage: float = Field(default=0.0, ge=0.0, le=100.0)
     batch_unavailable: str = ""
+    capture_bucket: str = ""  # captured requests, for `lepton replay` ("" = none on this stack)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         return _parse(env.get(FUNCTIONS_ENV, ""), env.get(TABLE_ENV, ""), env.get("LEPTON_MODEL_BUCKET", ""),
                       env.get("LEPTON_UPLOAD_URL_SECONDS", "900"),
                       env.get("LEPTON_MAX_UPLOAD_BYTES", str(DEFAULT_MAX_UPLOAD_BYTES)),
-                      tuple(env.get(name, "") for name in BATCH_ENV.values()))
+                      tuple(env.get(name, "") for name in BATCH_ENV.values()), env.get("LEPTON_CAPTURE_BUCKET", ""))
 
     def function_for(self, model: str) -> str | None:
         return self.functions.get(model)
@@ -57,13 +58,14 @@ BATCH_ENV = {"batch_state_machine": "LEPTON_BATCH_STATE_MACHINE", "batch_bucket"
 
 @lru_cache(maxsize=8)  # keyed by the raw values: a changed environment is validated again
 def _parse(functions: str, table: str, bucket: str, seconds: str, max_upload: str,
-           batch: tuple[str, ...] = ()) -> Settings:
+           batch: tuple[str, ...] = (), capture_bucket: str = "") -> Settings:
     raw = {FUNCTIONS_ENV: functions, TABLE_ENV: table}
     given = {field: value for field, value in zip(BATCH_ENV, batch) if value}
     try:
         return Settings(functions=functions_from(raw), table=table_from(raw, "the control API"), bucket=bucket,
                         upload_url_seconds=seconds or "900",
-                        max_upload_bytes=max_upload or str(DEFAULT_MAX_UPLOAD_BYTES), **given)
+                        max_upload_bytes=max_upload or str(DEFAULT_MAX_UPLOAD_BYTES),
+                        capture_bucket=capture_bucket.strip(), **given)
     except ValidationError as exc:
         names = {"bucket": "LEPTON_MODEL_BUCKET", "upload_url_seconds": "LEPTON_UPLOAD_URL_SECONDS",
                  "max_upload_bytes": "LEPTON_MAX_UPLOAD_BYTES", **BATCH_ENV}

@@ -16,6 +16,11 @@ LEPTON_LEASE_SECONDS         how long a deployer may hold a model's lease (a cra
 LEPTON_MODEL_LAYER_PREFIX    model layers are named <prefix>-<model> (the deployer's IAM allows only those)
 LEPTON_MODEL_LAYER_MAX_BYTES model + manifest bytes that travel in a layer; larger models are read
                              from S3 at cold start; 0 = never use a layer
+LEPTON_CAPTURE_BUCKET        where the model functions' captured requests land (captures/) and the
+                             replay gate's disagreeing cases are written (replays/); empty = no replay
+LEPTON_REPLAY_REQUESTS       how many of the live version's newest captured requests a replay sends (N)
+LEPTON_REPLAY_MIN_REQUESTS   fewer captured requests than this: the replay is skipped, with its reason
+LEPTON_REPLAY_MAX_SECONDS    the most a replay may take (also bounded by the deployer's remaining time)
 """
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lepton_deploy.model_layer import DEFAULT_MAX_BYTES
+from lepton_deploy.replay import ReplaySettings
 from lepton_deploy.settings import functions_from, json_object, table_from
 from lepton_serving.errors import ConfigError
 
@@ -49,6 +55,8 @@ class DeployerConfig:
     lease_seconds: int = 300
     model_layer_prefix: str = "lepton-model"
     model_layer_max_bytes: int = DEFAULT_MAX_BYTES
+    capture_bucket: str = ""
+    replay: ReplaySettings = ReplaySettings()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> DeployerConfig:
@@ -77,11 +85,32 @@ class DeployerConfig:
             lease_seconds=int(_number(env, "LEPTON_LEASE_SECONDS", 300)),
             model_layer_prefix=env.get("LEPTON_MODEL_LAYER_PREFIX", "").strip() or "lepton-model",
             model_layer_max_bytes=int(_number(env, "LEPTON_MODEL_LAYER_MAX_BYTES", DEFAULT_MAX_BYTES)),
+            capture_bucket=env.get("LEPTON_CAPTURE_BUCKET", "").strip(),
+            replay=replay_settings(env),
         )
 
     def policy_for(self, model: str) -> Policy:
         minimums = {**self.min_metrics.get("*", {}), **self.min_metrics.get(model, {})}
         return Policy(self.max_model_bytes, self.max_load_ms, minimums, self.bucket, tuple(self.functions))
+
+
+def replay_settings(env: Mapping[str, str]) -> ReplaySettings:
+    default = ReplaySettings()
+    requests = _whole(env, "LEPTON_REPLAY_REQUESTS", default.requests, 1, 10_000)
+    least = _whole(env, "LEPTON_REPLAY_MIN_REQUESTS", default.min_requests, 1, 10_000)
+    if least > requests:
+        raise ConfigError(f"LEPTON_REPLAY_MIN_REQUESTS ({least}) must not be above LEPTON_REPLAY_REQUESTS ({requests})")
+    seconds = _number(env, "LEPTON_REPLAY_MAX_SECONDS", default.max_seconds)
+    if not 1.0 <= seconds <= 600.0:
+        raise ConfigError(f"LEPTON_REPLAY_MAX_SECONDS must be from 1 to 600, got {seconds:g}")
+    return ReplaySettings(requests, least, seconds)
+
+
+def _whole(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    value = _number(env, name, default)
+    if value != int(value) or not low <= value <= high:
+        raise ConfigError(f"{name} must be a whole number from {low} to {high}, got {value:g}")
+    return int(value)
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:

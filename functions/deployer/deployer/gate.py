@@ -23,6 +23,7 @@ from lepton_deploy.errors import Rejected, Skipped
 from lepton_deploy.functions import FunctionConfig
 from lepton_deploy.model_layer import ModelFiles
 from lepton_deploy.registry import LivePointer
+from lepton_deploy.replay import task_of, thresholds
 from lepton_serving.bucket import ManifestDocument, ModelBucket
 from lepton_serving.errors import LimitExceeded, ModelIntegrityError, ObjectMissing
 from lepton_serving.manifest import TOKENIZER_FILE, V2_TO_NUMPY, Manifest, ManifestError, TensorSpec, manifest_key
@@ -117,6 +118,7 @@ def _inspect(sub: Submission, policy: Policy, bucket: ModelBucket, report: GateR
         document = read_manifest(bucket, sub.key)
     manifest = document.manifest
     check_identity(manifest, sub.model, sub.version)
+    check_replay_thresholds(manifest)
     check_newer(sub, manifest)
     check_metrics(manifest, policy.min_metrics)
     check_declared_size(manifest, policy)
@@ -224,6 +226,14 @@ def check_identity(manifest: Manifest, model: str, version: int) -> None:
     if manifest.name != model or manifest.version != version:
         raise Rejected("manifest", f"the manifest describes {manifest.name} v{manifest.version} but was "
                                    f"uploaded as models/{model}/{version}/manifest.json")
+
+
+def check_replay_thresholds(manifest: Manifest) -> None:
+    """The replay gate's thresholds the manifest sets apply to its task and are in range."""
+    try:
+        thresholds(manifest, task_of(manifest)[0])
+    except ValueError as exc:
+        raise Rejected("manifest", str(exc)) from exc
 
 
 def check_metrics(manifest: Manifest, minimums: dict[str, Any]) -> None:

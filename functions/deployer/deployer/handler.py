@@ -13,6 +13,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from lepton_deploy.invoke import Invoker
 from lepton_serving import clients
 from lepton_serving.errors import ConfigError, LeptonError
 
@@ -20,7 +21,6 @@ from deployer.config import DeployerConfig
 from deployer.events import is_sqs_event, parse_body, parse_s3_event
 from deployer.pipeline import Deployer, Services
 from deployer.telemetry import logger, metrics
-from deployer.verify import Invoker
 
 # Reporting an all-failed batch, rather than raising, keeps one code path for the worker and Lambda.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

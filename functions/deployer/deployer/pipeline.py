@@ -9,15 +9,18 @@ delivers the message again.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from lepton_deploy.canary import Health, canary_health
+from lepton_deploy.captures import CaptureStore
 from lepton_deploy.clock import seconds_until
 from lepton_deploy.errors import NothingToDo, Rejected, Retry, RolloutError
 from lepton_deploy.functions import FunctionConfig, LambdaFunctions
 from lepton_deploy.model_layer import ModelLayers
-from lepton_deploy.registry import Attempt, Registry
+from lepton_deploy.invoke import Invoker, LambdaInvoker
+from lepton_deploy.registry import Attempt, Registry, Release
 from lepton_deploy.rollout import Candidate, Move, Rollout
 from lepton_serving.bucket import ModelBucket
 from lepton_serving.errors import LeptonError
@@ -25,11 +28,11 @@ from lepton_serving.manifest import Manifest, ManifestError, parse_manifest_key
 from lepton_serving.table import DeploymentsTable
 
 from deployer import gate
+from deployer.checks import Check, CheckResult, PreTraffic, Published, ReplayCheck, run_checks, summary
 from deployer.config import MAX_SQS_DELAY, DeployerConfig
 from deployer.events import CanaryCheck, Message, Upload
 from deployer.idempotency import run_once
 from deployer.telemetry import decision, logger, stage_latencies
-from deployer.verify import Invoker, LambdaInvoker, verify
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class Deployer:
         self.rollout = rollout or Rollout(self.registry, self.functions, lease_seconds=config.lease_seconds,
                                           layers=self.layers)
         self.invoker = invoker or LambdaInvoker(aws.lam)
+        self.captures = CaptureStore(aws.s3, config.capture_bucket) if config.capture_bucket else None
 
     # -- entry points ------------------------------------------------------------------------
     def handle(self, message: Message, context: Any = None) -> dict[str, Any]:
@@ -69,16 +73,20 @@ class Deployer:
             logger.info("ignored: not a manifest key", extra={"bucket": upload.bucket, "key": upload.key})
             return {"outcome": "ignored", "key": upload.key}
         result = run_once(self.aws.dynamodb, self.config.table, self.config.idempotency_ttl_seconds, context,
-                          upload.identity(), lambda: self.deploy(upload, model, version))
+                          upload.identity(), lambda: self.deploy(upload, model, version, _time_left(context)))
         if result.get("duplicate"):
             logger.info("duplicate delivery: already processed", extra={**upload.identity(), **result})
         return result
 
     # -- one upload --------------------------------------------------------------------------
-    def deploy(self, upload: Upload, model: str, version: int) -> dict[str, Any]:
+    def deploy(self, upload: Upload, model: str, version: int,
+               time_left: Callable[[], float] | None = None) -> dict[str, Any]:
+        """``time_left``: seconds this invocation may still run (the checks on the published
+        version keep within it); None: no limit."""
         started = time.perf_counter()
         attempt = Attempt(model, version, "failed", "", actor="upload", source=upload.source())
         timings: dict[str, float] = {}
+        results: list[CheckResult] = []
         try:
             # read: once per upload, handed to the gate and the rollout
             function = self._function(model)
@@ -96,10 +104,12 @@ class Deployer:
                 manifest = verdict.manifest
                 candidate = Candidate(model, version, upload.bucket, manifest.model_key, manifest.sha256,
                                       verdict.manifest_sha256, verdict.files)
-                move = self._promote(candidate, function, manifest, timings)
+                live = submission.pointer.live if submission.pointer else None
+                checks = self._checks(time_left or _unlimited)
+                move = self._promote(candidate, function, manifest, timings, Checks(checks, live, results))
                 attempt.outcome, attempt.function_version = move.outcome, move.release.function_version
                 attempt.model_source = move.release.model_source
-                attempt.reason = _promotion_reason(move, verdict.report)
+                attempt.reason = _promotion_reason(move, verdict.report, results)
                 _log_collected(model, move)
                 if move.outcome == "canary":
                     self._schedule_canary_check(CanaryCheck(model, version))
@@ -114,6 +124,7 @@ class Deployer:
             attempt.outcome, attempt.reason = "failed", f"internal error ({type(exc).__name__}): {exc}"[:500]
         timings["total"] = round((time.perf_counter() - started) * 1000.0, 3)
         attempt.timings_ms = timings
+        attempt.checks = [r.to_dict() for r in results]
         # record
         return self._finish(attempt)
 
@@ -121,20 +132,24 @@ class Deployer:
         name = self.config.functions.get(model)
         return self.functions.config(name) if name else None
 
+    def _checks(self, time_left: Callable[[], float]) -> list[Check]:
+        """The checks on a published version, in the order they run (deployer/checks.py)."""
+        return [PreTraffic(self.invoker),
+                ReplayCheck(self.invoker, self.captures, self.config.replay, time_left)]
+
     def _promote(self, candidate: Candidate, function: FunctionConfig, manifest: Manifest,
-                 timings: dict[str, float]) -> Move:
+                 timings: dict[str, float], checks: Checks) -> Move:
         started = time.perf_counter()
 
-        def pre_traffic(function_version: str) -> None:
-            checked = time.perf_counter()
+        def on_published(function_version: str) -> None:
             try:
-                verify(self.invoker, function.name, function_version, manifest)
+                run_checks(checks.checks, Published(manifest, function, function_version, checks.live), checks.results)
             finally:
-                timings["pre_traffic"] = round((time.perf_counter() - checked) * 1000.0, 3)
+                timings.update({r.name: r.ms for r in checks.results})
 
         try:
             return self.rollout.promote(candidate, function, canary_weight=self.config.canary_weight,
-                                        bake_seconds=self.config.canary_bake_seconds, verify=pre_traffic)
+                                        bake_seconds=self.config.canary_bake_seconds, verify=on_published)
         finally:
             timings["promote"] = round((time.perf_counter() - started) * 1000.0, 3)
 
@@ -214,9 +229,28 @@ class Deployer:
                          extra={"model": check.model, "version": check.version, "reason": str(exc)})
 
 
-def _promotion_reason(move: Move, report: gate.GateReport) -> str:
+@dataclass(frozen=True)
+class Checks:
+    """What runs on the published version (in order), what it is compared with, where results go."""
+
+    checks: list[Check]
+    live: Release | None
+    results: list[CheckResult]
+
+
+def _unlimited() -> float:
+    return float("inf")
+
+
+def _time_left(context: Any) -> Callable[[], float] | None:
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return (lambda: remaining() / 1000.0) if callable(remaining) else None
+
+
+def _promotion_reason(move: Move, report: gate.GateReport, results: list[CheckResult]) -> str:
     checks = (f"all checks passed (load {report.load_ms:.0f} ms, {report.golden_examples} golden example(s) "
-              f"under onnxruntime and through the published function version, max error {report.golden_max_error:.2g})")
+              f"under onnxruntime and through the published function version, max error {report.golden_max_error:.2g}"
+              f"{'; ' + summary(results[1:]) if len(results) > 1 else ''})")
     was = f" (was version {move.previous.version})" if move.previous else ""
     where = f"; {move.placement.describe()}" if move.placement else ""
     if move.outcome == "canary":

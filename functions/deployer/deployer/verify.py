@@ -4,46 +4,19 @@ through its own handler, as API Gateway calls it, before any traffic moves to it
 The gate ran the model file under onnxruntime; this runs the exact code, configuration and
 model that will serve (the published version, by qualifier), so a model the function cannot
 set up (a bad preprocessing value, a signature its code does not read) is refused here, never
-answered with a 503 to users. In AWS the version is invoked through the Lambda API; where
-Lambda cannot run code (moto, the local stack), the local stack's in-process invoker stands in
-(lepton/local/invoke.py).
+answered with a 503 to users. The version is called as lepton_deploy/invoke.py calls it: through
+the Lambda API, or in-process where Lambda cannot run code (the local stack, lepton/local/invoke.py).
 """
 from __future__ import annotations
 
-import base64
-import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from lepton_deploy.errors import Rejected
-from lepton_serving.clients import error_message
+from lepton_deploy.invoke import Invoker, answer_of, infer_event
 from lepton_serving.manifest import Manifest
-
-#: (function name, qualifier, API Gateway event) -> the handler's response, as Lambda returns it.
-Invoker = Callable[[str, str, dict[str, Any]], dict[str, Any]]
-
-
-class LambdaInvoker:
-    """Invoke a published version through the Lambda API (RequestResponse)."""
-
-    def __init__(self, lambda_client: Any):
-        self.client = lambda_client
-
-    def __call__(self, function_name: str, qualifier: str, event: dict[str, Any]) -> dict[str, Any]:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            answer = self.client.invoke(FunctionName=function_name, Qualifier=qualifier,
-                                        InvocationType="RequestResponse", Payload=json.dumps(event).encode())
-        except (ClientError, BotoCoreError) as exc:
-            raise Rejected("pre_traffic", f"cannot invoke {function_name}:{qualifier}: {error_message(exc)}") from exc
-        payload = answer["Payload"].read()
-        if answer.get("FunctionError"):
-            raise Rejected("pre_traffic", f"{function_name}:{qualifier} failed on a golden request: "
-                                          f"{payload.decode('utf-8', 'replace')[:300]}")
-        return json.loads(payload)
+from lepton_serving.origin import PRE_TRAFFIC
 
 
 @dataclass(frozen=True)
@@ -59,9 +32,8 @@ def verify(invoke: Invoker, function_name: str, qualifier: str, manifest: Manife
     for index, example in enumerate(manifest.golden):
         inputs = example.request or [_tensor(spec.name, spec.datatype, example.inputs[spec.name])
                                      for spec in manifest.inputs if spec.name in example.inputs]
-        event = infer_event(manifest.name, {"id": f"pre-traffic-{index}", "inputs": inputs})
-        response = invoke(function_name, qualifier, event)
-        status, body = _answer(response)
+        event = infer_event(manifest.name, {"id": f"pre-traffic-{index}", "inputs": inputs}, PRE_TRAFFIC)
+        status, body = answer_of(invoke(function_name, qualifier, event))
         if status != 200:
             reason = body.get("error") or body.get("message") or str(body)[:200]
             raise Rejected("pre_traffic", f"{where} answered golden request {index} with {status}: {reason}; "
@@ -79,33 +51,9 @@ def verify(invoke: Invoker, function_name: str, qualifier: str, manifest: Manife
     return VerifyReport(len(manifest.golden), worst)
 
 
-def infer_event(model: str, body: dict[str, Any]) -> dict[str, Any]:
-    """`POST /v2/models/<model>/infer` as API Gateway's HTTP API (payload 2.0) delivers it."""
-    path = f"/v2/models/{model}/infer"
-    return {
-        "version": "2.0", "routeKey": f"POST {path}", "rawPath": path, "rawQueryString": "",
-        "headers": {"content-type": "application/json", "user-agent": "lepton-deployer/pre-traffic"},
-        "requestContext": {"http": {"method": "POST", "path": path, "protocol": "HTTP/1.1",
-                                    "sourceIp": "127.0.0.1", "userAgent": "lepton-deployer/pre-traffic"},
-                           "requestId": "pre-traffic", "routeKey": f"POST {path}", "stage": "$default"},
-        "body": json.dumps(body), "isBase64Encoded": False,
-    }
-
-
 def _tensor(name: str, datatype: str, data: list) -> dict[str, Any]:
     array = np.asarray(data, dtype=object if datatype == "BYTES" else None)
     return {"name": name, "datatype": datatype, "shape": list(array.shape), "data": array.ravel().tolist()}
-
-
-def _answer(response: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    status = int(response.get("statusCode", 0))
-    raw = response.get("body") or ""
-    text = base64.b64decode(raw).decode("utf-8", "replace") if response.get("isBase64Encoded") else raw
-    try:
-        body = json.loads(text) if text else {}
-    except ValueError:
-        body = {"error": text[:200]}
-    return status, body if isinstance(body, dict) else {"error": str(body)[:200]}
 
 
 def _difference(output: dict[str, Any], expected: list) -> float:

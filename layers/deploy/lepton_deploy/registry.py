@@ -114,6 +114,9 @@ class Attempt:
     created_at: str = ""
     attempt_id: str = ""
     model_source: str = ""  # a promotion's: "layer" (in the function version) or "s3" (fetched at cold start)
+    #: The checks on the published version, in order, each {name, outcome, summary, figures, ms}
+    #: (deployer/checks.py): pre-traffic, replay, receipt.
+    checks: list[dict[str, Any]] = field(default_factory=list)
     #: The version's receipt, when it was measured (promoted, or refused by the regression gate).
     receipt: dict[str, Any] = field(default_factory=dict)
 

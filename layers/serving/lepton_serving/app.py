@@ -19,12 +19,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import binary, clients
+from .capture import Capture, CaptureSettings
 from .config import ModelRef, ServingConfig
 from .dataplane import DataPlane, LiveResolver
 from .errors import (InvalidRequest, LeptonError, ModelNotReady, PayloadTooLarge, UnsupportedMediaType, kind_of,
                      status_for)
 from .model import Model
 from .observability import Telemetry, tracing_on
+from .origin import deployer_origin
 from .protocol import EncodedResponse, dumps
 from .routes import Request, Response, Routes
 from .store import ModelStore
@@ -134,6 +136,8 @@ class Handler:
                                resolve_live=resolve_live,
                                receipts=self._receipt_from_table if self.config.deployments_table else None)
         self.routes = build_routes(self.plane)
+        self.capture = Capture(CaptureSettings.from_env(env), self.config.model_name,
+                               env.get("AWS_LAMBDA_FUNCTION_NAME", ""), env.get("AWS_LAMBDA_FUNCTION_VERSION", ""))
 
     def warm(self) -> None:
         """Load the model now, in Lambda's init phase; a failure is reported per request instead."""
@@ -146,13 +150,31 @@ class Handler:
         """The same function under another configuration: how the local API serves each version."""
         return Handler(self.model_factory, env, aws=self.aws)
 
+    def with_capture_output(self, write: Callable[[str], Any]) -> Handler:
+        """This handler writing its capture records with ``write`` instead of stdout: the local
+        stack delivers them to the log group, as Lambda delivers what a function prints."""
+        self.capture.output = write
+        return self
+
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         self.telemetry.start_invocation(getattr(context, "aws_request_id", None))
         started = time.perf_counter()
         batch = isinstance(event, dict) and "lepton_batch" in event  # a direct invocation, not API Gateway
+        exchange = None
+        if self.capture.on and not batch and event.get("rawPath", "").endswith(("/infer", "/predict")) \
+                and deployer_origin(event) is None:
+            exchange = self.capture.begin("predict" if event["rawPath"].endswith("/predict") else "infer",
+                                          str((event.get("requestContext") or {}).get("requestId", "")))
+        status = 500
         try:
-            return self.score_batch(event, context) if batch else self.answer(event).to_event()
+            if batch:
+                return self.score_batch(event, context)
+            response = self.answer(event)
+            status = response.status
+            return response.to_event()
         finally:
+            if exchange is not None:
+                self.capture.end(exchange, status, time.perf_counter() - started, version=self.plane.model.version)
             self.telemetry.count("Invocations")
             self.telemetry.latency("Batch" if batch else "Request", time.perf_counter() - started)
             self.telemetry.flush()

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from . import capture
 from .config import ModelRef, ServingConfig
 from .errors import LeptonError, ModelNotReady, NotFound
 from .layer_model import read_layer_model
@@ -147,7 +148,9 @@ class DataPlane:
         inputs, notes = model.decode_infer(request.inputs)
         t1 = time.perf_counter()
         with self.telemetry.segment("inference"):
-            outputs = select_outputs(model(inputs), request.outputs, model.labels_of)
+            answered = model(inputs)
+        capture.seen(request.inputs, answered, model.version)
+        outputs = select_outputs(answered, request.outputs, model.labels_of)
         t2 = time.perf_counter()
         self.telemetry.latency("Decode", t1 - t0)
         self.telemetry.latency("Inference", t2 - t1)
@@ -162,6 +165,7 @@ class DataPlane:
         t1 = time.perf_counter()
         with self.telemetry.segment("inference"):
             outputs = model(request.inputs)
+        capture.seen(request.inputs, outputs, model.version)
         t2 = time.perf_counter()
         self.telemetry.latency("Decode", t1 - t0)
         self.telemetry.latency("Inference", t2 - t1)

@@ -9,6 +9,7 @@ import json
 import math
 import re
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
 MODELS_PREFIX = "models/"
@@ -46,6 +47,17 @@ NUMPY_TO_V2 = {v: k for k, v in V2_TO_NUMPY.items()}
 V2_EXTENSIONS = ("binary_tensor_data", "classification")
 
 
+class Task(StrEnum):
+    """What a model's outputs mean, so a new version can be compared with the live one on the
+    requests callers sent (the deployer's replay gate): which class, which number, which ranking,
+    or a drawn sample."""
+
+    CLASSIFIER = "classifier"  # one score per class; the answer is the highest
+    REGRESSOR = "regressor"  # numbers
+    RANKER = "ranker"  # one score per item; the answer is the top k
+    GENERATOR = "generator"  # a sample drawn for a condition (a class) from a latent vector
+
+
 #: A manifest is a few KB (a vocabulary can make it a few hundred): anything this large is refused unread.
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 
@@ -60,7 +72,7 @@ _FIELD_TYPES: dict[str, tuple[Any, ...]] = {
     "labels": (list, None), "preprocessing": (dict,), "metrics": (dict,), "golden": (list,),
     "golden_tolerance": (float, int), "training_data_sha256": (str,), "framework": (dict,), "quantized": (bool,),
     "created_at": (str,), "model_file": (str,), "schema_version": (int,), "tokenizer": (dict, None),
-    "output_labels": (dict, None),
+    "output_labels": (dict, None), "task": (str,), "replay": (dict,),
 }
 _JSON_NAMES = {str: "a string", int: "a whole number", float: "a number", list: "a list", dict: "an object",
                bool: "true or false"}
@@ -193,6 +205,10 @@ class Manifest:
     tokenizer: TokenizerFile | None = None
     #: labels for each score output by name, when there are several (``labels`` is for one)
     output_labels: dict[str, list[str]] | None = None
+    #: What the outputs mean ("" = the family's, else read from the signature: lepton_deploy.replay.tasks).
+    task: str = ""
+    #: The replay gate's thresholds for this model, over its task's defaults (docs/lifecycle.md).
+    replay: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not valid_name(self.name):
@@ -263,6 +279,11 @@ class Manifest:
         if output_labels is not None and not all(
                 isinstance(v, list) and v and all(isinstance(x, str) for x in v) for v in output_labels.values()):
             raise ManifestError("output_labels must map output names to lists of label strings")
+        if kwargs.get("task", "") not in ("", *Task):
+            raise ManifestError(f"task must be one of {', '.join(Task)}, got {kwargs['task']!r:.40}")
+        bad = {k: v for k, v in kwargs.get("replay", {}).items() if not _finite_number(v)}
+        if bad:
+            raise ManifestError(f"replay thresholds must be finite numbers; {', '.join(map(repr, bad))} is not")
         if kwargs.get("model_file", MODEL_FILE) != MODEL_FILE:
             raise ManifestError(f"model_file must be {MODEL_FILE!r}: the model lives beside its manifest, under "
                                 "that one name")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from lepton_serving.manifest import TensorSpec
+from lepton_serving.manifest import Task, TensorSpec
 
 from ..inputs import Inputs
 from ..train import Trained
@@ -21,6 +21,7 @@ class Family(ABC):
     output_name: str
     labels: list[str] | None
     primary_metric: str  # what search and the quantisation bound compare
+    task: Task  # what the outputs mean: the manifest's "task", how the replay gate compares versions
     defaults: dict[str, Any]  # model hyperparameters (pipeline options are added by hyperparams.py)
     quick: dict[str, Any]  # overrides for --quick: a handful of steps on a small subset
     search_grid: dict[str, list[Any]]  # the tiny grid for --search

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from lepton_serving.manifest import TensorSpec
+from lepton_serving.manifest import Task, TensorSpec
 
 from .. import report
 from ..data import digits as data
@@ -53,6 +53,7 @@ class GeneratorFamily(LabelledFamily):
     output_name = "image"
     labels = data.LABELS
     primary_metric = "conditional_accuracy"
+    task = Task.GENERATOR
     defaults = {
         "epochs": 180,
         "batch_size": 64,

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from lepton_serving.manifest import TensorSpec
+from lepton_serving.manifest import Task, TensorSpec
 
 from .. import report
 from ..data import recommender as data
@@ -26,6 +26,7 @@ class RecommenderFamily(Family):
     output_name = "scores"
     labels = None
     primary_metric = f"ndcg_at_{K}"
+    task = Task.RANKER
     defaults = {
         "epochs": 15,
         "batch_size": 64,

@@ -50,7 +50,16 @@ function attempt(a) {
     el("time", {datetime: a.created_at, text: clock(new Date(a.created_at))}), " ",
     el("strong", {text: `${a.model} v${a.version}`}), " ",
     el("span", {class: `outcome ${a.outcome}`, text: a.outcome.replace("_", " ")}),
-    a.check ? ` at check ${a.check}` : "", el("span", {class: "reason", text: a.reason}));
+    a.check ? ` at check ${a.check}` : "", el("span", {class: "reason", text: a.reason}),
+    ...(a.checks || []).length ? [checks(a.checks)] : []);
+}
+
+// The checks on the published version before traffic moved: pre-traffic, then the replay of
+// captured requests, each with its figure (or why it was skipped).
+function checks(list) {
+  return el("ul", {class: "checks"}, ...list.map((c) => el("li", {"data-check": c.name, "data-outcome": c.outcome},
+    el("span", {class: `check ${c.outcome}`, text: `${c.name.replace("_", "-")} ${c.outcome}`}), " ",
+    el("span", {class: "summary", text: c.summary}))));
 }
 
 const clock = (date) => date.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit", second: "2-digit"});

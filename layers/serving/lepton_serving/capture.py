@@ -1,0 +1,233 @@
+"""Payload capture: a sampled share of callers' inference requests, one JSON line each on the log.
+
+Nothing on a request's path calls the network. The record is one line on stdout, like every log
+line: Lambda ships it to the function's log group, a subscription filter (``{ $.lepton_capture
+= 1 }``) passes it to the model's Firehose delivery stream, and Firehose writes it to the
+capture bucket under ``captures/<model>/YYYY/MM/DD/HH/``. docs/captures.md is the contract;
+``lepton_deploy.captures`` is its one reader.
+
+A record (schema 1), keys in this order::
+
+    {"lepton_capture": 1, "id": "<API Gateway request id>", "time": "2026-12-07T10:00:00.123Z",
+     "model": "tabular", "version": "3", "function": "<function name>", "function_version": "7",
+     "route": "infer" | "predict", "status": 200, "latency_ms": 1.234, "error": null | "<kind>",
+     "inputs": [<tensor>, ...], "outputs": [<tensor>, ...]}
+
+A tensor is ``{"name", "datatype", "shape", "data"}`` (V2 JSON, data flat in row-major order),
+or, when its data is left out, ``{"name", "datatype", "shape", "omitted": "size", "sha256"}``
+(above the size cap, or not text) or ``{"name", "datatype", "shape", "omitted": "redacted"}``.
+The inputs are the V2 tensors the model's lifecycle took (for images sent to the friendly
+route, the 8x8 array the model read), the outputs every tensor it gave, before a request's
+own selection or classification. A failed request has no tensors, only its status and error.
+"""
+from __future__ import annotations
+
+import hashlib
+import random
+import sys
+import time
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar, Token
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import orjson
+
+from .errors import ConfigError
+from .manifest import NUMPY_TO_V2
+
+SCHEMA = 1
+#: Every record's line starts with this: what a log reader looks for before parsing.
+MARKER = '{"lepton_capture":'
+#: Where records land in the capture bucket: captures/<model>/YYYY/MM/DD/HH/<object>.
+PREFIX = "captures/"
+#: The subscription filter that picks records out of a function's log (template.yaml).
+FILTER_PATTERN = "{ $.lepton_capture = 1 }"
+
+DEFAULT_MAX_TENSOR_BYTES = 64 * 1024
+#: A CloudWatch Logs event holds at most 256 KB; a record above this keeps hashes only.
+MAX_RECORD_BYTES = 200 * 1024
+
+SAMPLE_RATE_ENV = "LEPTON_CAPTURE_SAMPLE_RATE"
+REDACT_ENV = "LEPTON_CAPTURE_REDACT"
+MAX_TENSOR_BYTES_ENV = "LEPTON_CAPTURE_MAX_TENSOR_BYTES"
+
+
+def model_prefix(model: str) -> str:
+    return f"{PREFIX}{model}/"
+
+
+@dataclass(frozen=True)
+class CaptureSettings:
+    """What a model function captures, read once at cold start; a wrong value is a ConfigError."""
+
+    sample_rate: float = 0.0  # share of callers' inference requests recorded, 0..1
+    redact: frozenset[str] = field(default_factory=frozenset)  # input names recorded without their data
+    max_tensor_bytes: int = DEFAULT_MAX_TENSOR_BYTES  # above this a tensor is recorded as shape + sha256
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> CaptureSettings:
+        raw_rate = env.get(SAMPLE_RATE_ENV, "").strip()
+        try:
+            rate = float(raw_rate) if raw_rate else 0.0
+        except ValueError:
+            rate = float("nan")
+        if not 0.0 <= rate <= 1.0:  # NaN fails too
+            raise ConfigError(f"{SAMPLE_RATE_ENV} must be a number from 0 to 1 (the share of requests "
+                              f"captured), got {raw_rate!r}")
+        raw_cap = env.get(MAX_TENSOR_BYTES_ENV, "").strip()
+        if raw_cap and not (raw_cap.isascii() and raw_cap.isdigit()):
+            raise ConfigError(f"{MAX_TENSOR_BYTES_ENV} must be a whole number of bytes, 0 or more, got {raw_cap!r}")
+        names = frozenset(n.strip() for n in env.get(REDACT_ENV, "").split(",") if n.strip())
+        return cls(rate, names, int(raw_cap) if raw_cap else DEFAULT_MAX_TENSOR_BYTES)
+
+
+class Exchange:
+    """One request being captured: what the data plane saw (`seen`) until `Capture.end` writes it."""
+
+    __slots__ = ("route", "request_id", "started", "inputs", "outputs", "version", "_token")
+
+    def __init__(self, route: str, request_id: str, started: float):
+        self.route = route
+        self.request_id = request_id
+        self.started = started
+        self.inputs: Mapping[str, np.ndarray] | None = None
+        self.outputs: Mapping[str, np.ndarray] | None = None
+        self.version = ""
+        self._token: Token[Exchange | None] | None = None
+
+
+_current: ContextVar[Exchange | None] = ContextVar("lepton_capture", default=None)
+
+
+def seen(inputs: Mapping[str, np.ndarray], outputs: Mapping[str, np.ndarray], version: str) -> None:
+    """The data plane's hook: the tensors the model took and gave for the request being answered.
+    Costs one context-variable read when the request is not captured."""
+    exchange = _current.get()
+    if exchange is not None:
+        exchange.inputs, exchange.outputs, exchange.version = inputs, outputs, version
+
+
+class Capture:
+    """Samples requests (`begin`) and writes each sampled one as a record (`end`)."""
+
+    def __init__(self, settings: CaptureSettings, model: str, function: str = "", function_version: str = "",
+                 write: Callable[[str], Any] | None = None, clock: Callable[[], float] = time.time,
+                 draw: Callable[[], float] = random.random):
+        """``write``: where a record's line goes (default: this process's stdout at that moment,
+        which Lambda ships to the log group)."""
+        self.settings = settings
+        self.model = model
+        self.function = function
+        self.function_version = function_version
+        self.output = write
+        self.clock = clock
+        self.draw = draw
+
+    @property
+    def on(self) -> bool:
+        return self.settings.sample_rate > 0.0
+
+    def begin(self, route: str, request_id: str) -> Exchange | None:
+        """Whether this request is captured (the sample is drawn here); if so, start watching it."""
+        rate = self.settings.sample_rate
+        if rate <= 0.0 or (rate < 1.0 and self.draw() >= rate):
+            return None
+        exchange = Exchange(route, request_id, self.clock())
+        exchange._token = _current.set(exchange)
+        return exchange
+
+    def end(self, exchange: Exchange, status: int, latency_s: float, error: str | None = None,
+            version: str = "") -> None:
+        """Stop watching and write the record (one line). ``version``: the loaded model's, for a
+        request that failed before the model answered."""
+        if exchange._token is not None:
+            _current.reset(exchange._token)
+            exchange._token = None
+        exchange.version = exchange.version or version
+        line = self.record_line(exchange, status, latency_s, error)
+        (self.output or sys.stdout.write)(line + "\n")
+
+    def record_line(self, exchange: Exchange, status: int, latency_s: float, error: str | None) -> str:
+        """The record as one line. Capturing never fails a request: tensors that cannot be
+        recorded leave a record without them, naming why."""
+        ok = status == 200 and exchange.inputs is not None and exchange.outputs is not None
+        try:
+            record = self._record(exchange, status, latency_s, error, self.settings.max_tensor_bytes, ok)
+            line = orjson.dumps(record, option=orjson.OPT_SERIALIZE_NUMPY)
+            if len(line) > MAX_RECORD_BYTES:  # too large for one log event: keep every tensor's hash only
+                line = orjson.dumps(self._record(exchange, status, latency_s, error, 0, ok))
+        except Exception as exc:  # noqa: BLE001 - a tensor orjson or numpy cannot take
+            record = self._record(exchange, status, latency_s, error, 0, False)
+            record["capture_error"] = f"{type(exc).__name__}: {exc}"[:200]
+            line = orjson.dumps(record)
+        return line.decode()
+
+    def _record(self, exchange: Exchange, status: int, latency_s: float, error: str | None, max_bytes: int,
+                with_tensors: bool) -> dict[str, Any]:
+        stamp = datetime.fromtimestamp(exchange.started, UTC).isoformat(timespec="milliseconds")
+        record: dict[str, Any] = {
+            "lepton_capture": SCHEMA, "id": exchange.request_id, "time": stamp.replace("+00:00", "Z"),
+            "model": self.model, "version": exchange.version, "function": self.function,
+            "function_version": self.function_version, "route": exchange.route, "status": status,
+            "latency_ms": round(latency_s * 1000.0, 3), "error": error, "inputs": [], "outputs": [],
+        }
+        if with_tensors:
+            assert exchange.inputs is not None and exchange.outputs is not None
+            redact = self.settings.redact
+            record["inputs"] = [tensor(n, a, max_bytes, n in redact) for n, a in exchange.inputs.items()]
+            record["outputs"] = [tensor(n, a, max_bytes) for n, a in exchange.outputs.items()]
+        return record
+
+
+def tensor(name: str, array: np.ndarray, max_bytes: int, redacted: bool = False) -> dict[str, Any]:
+    """One tensor as a record holds it: its data, or (redacted, too large, not text) without it."""
+    array = np.asarray(array)
+    entry: dict[str, Any] = {"name": name, "datatype": datatype_of(array), "shape": list(array.shape)}
+    if redacted:
+        entry["omitted"] = "redacted"
+        return entry
+    if entry["datatype"] == "BYTES":
+        texts = [_text(v) for v in array.reshape(-1).tolist()]
+        size = sum(len(t.encode("utf-8")) for t in texts if t is not None)
+        if None in texts or size > max_bytes:
+            return {**entry, "omitted": "size", "sha256": tensor_sha256(array)}
+        entry["data"] = texts
+        return entry
+    if array.nbytes > max_bytes:
+        return {**entry, "omitted": "size", "sha256": tensor_sha256(array)}
+    flat = np.ascontiguousarray(array).reshape(-1)
+    entry["data"] = flat.astype(np.float32) if flat.dtype == np.float16 else flat  # orjson has no float16
+    return entry
+
+
+def datatype_of(array: np.ndarray) -> str:
+    if array.dtype.kind in "OUS":
+        return "BYTES"
+    return NUMPY_TO_V2.get(array.dtype.name, array.dtype.name.upper())
+
+
+def tensor_sha256(array: np.ndarray) -> str:
+    """sha256 of a tensor's bytes as the V2 binary extension lays them out: row-major
+    little-endian values; for BYTES, each element's 4-byte little-endian length, then its bytes."""
+    array = np.asarray(array)
+    digest = hashlib.sha256()
+    if array.dtype.kind in "OUS":
+        for value in array.reshape(-1).tolist():
+            data = value if isinstance(value, bytes) else str(value).encode("utf-8")
+            digest.update(len(data).to_bytes(4, "little"))
+            digest.update(data)
+    else:
+        digest.update(np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes())
+    return digest.hexdigest()
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return None  # binary data: recorded by its hash
+    return str(value)
