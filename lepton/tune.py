@@ -97,6 +97,7 @@ def measure_sizes(lam: Any, s3: Any, dynamodb: Any, table: str, bucket: str, mod
                   requests: int, clock: Callable[[], float] | None = None) -> list[SizeResult]:
     """Publish the live version at each size, invoke each, price each; clean up after."""
     from lepton_deploy.functions import LambdaFunctions
+    from lepton_deploy.invoke import LambdaInvoker, infer_event
     from lepton_deploy.measure import Meter, Side, Workload, measure
     from lepton_deploy.prices import load
     from lepton_deploy.pricing import billed_ms, per_million
@@ -105,9 +106,8 @@ def measure_sizes(lam: Any, s3: Any, dynamodb: Any, table: str, bucket: str, mod
     from lepton_serving.bucket import ModelBucket
     from lepton_serving.errors import NotFound
     from lepton_serving.manifest import manifest_key
+    from lepton_serving.origin import RECEIPT
     from lepton_serving.table import DeploymentsTable
-
-    from deployer.verify import infer_event
 
     registry = Registry(DeploymentsTable(dynamodb, table))
     pointer = registry.get_live(model)
@@ -131,12 +131,12 @@ def measure_sizes(lam: Any, s3: Any, dynamodb: Any, table: str, bucket: str, mod
                 published[size] = functions.publish(staged, f"lepton tune: {model} v{pointer.live.version} at "
                                                             f"{size} MB").version
             meter = Meter()
-            send = _metered(lam, meter)
+            send = LambdaInvoker(lam, meter)
             sides = [Side(pointer.live.version, published[size]) for size in sizes]
             for side in sides:  # each version's first call: its cold start
-                send(name, side.qualifier, infer_event(model, {"id": "tune-cold", **workload.bodies[0]}))
-            measure(send, meter, name, lambda body, i: infer_event(model, {"id": f"tune-{i}", **body}), workload,
-                    sides, requests, 1, lambda measured: False)
+                send(name, side.qualifier, infer_event(model, {"id": "tune-cold", **workload.bodies[0]}, RECEIPT))
+            measure(send, meter, name, lambda body, i: infer_event(model, {"id": f"tune-{i}", **body}, RECEIPT),
+                    workload, sides, requests, 1, lambda measured: False)
         finally:
             functions.set_environment(functions.config(name), original.environment, original.layers,
                                       memory_mb=original.memory_mb or None)
@@ -153,21 +153,6 @@ def measure_sizes(lam: Any, s3: Any, dynamodb: Any, table: str, bucket: str, mod
         results.append(SizeResult(size, init, side.p(50), side.p(99), side.billed_mean, sum(parts.values()),
                                   side.requests))
     return results
-
-
-def _metered(lam: Any, meter: Any) -> Callable[[str, str, dict[str, Any]], dict[str, Any]]:
-    import json
-
-    def send(function_name: str, qualifier: str, event: dict[str, Any]) -> dict[str, Any]:
-        answer = lam.invoke(FunctionName=function_name, Qualifier=qualifier, InvocationType="RequestResponse",
-                            Payload=json.dumps(event).encode(), LogType="Tail")
-        meter.record(function_name, qualifier, answer.get("LogResult"))
-        payload = json.loads(answer["Payload"].read())
-        if answer.get("FunctionError"):
-            return {"statusCode": 502, "body": json.dumps(payload)}
-        return payload
-
-    return send
 
 
 # -- modelled, locally --------------------------------------------------------------------------------

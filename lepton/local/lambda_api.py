@@ -56,10 +56,14 @@ class _Environment:
 
 
 class LocalLambda:
-    def __init__(self, host: FunctionHost, functions: LambdaFunctions, idle_seconds: float = IDLE_SECONDS):
+    def __init__(self, host: FunctionHost, functions: LambdaFunctions, idle_seconds: float = IDLE_SECONDS,
+                 fresh_processes: bool = True):
+        """``fresh_processes`` False: no cold start is measured (init and memory are reported as
+        not measured, and why); for test harnesses that deploy many versions and read none."""
         self.host = host
         self.functions = functions
         self.idle_seconds = idle_seconds
+        self.fresh_processes = fresh_processes
         self._configs: dict[tuple[str, str], dict[str, Any]] = {}
         self._environments: dict[tuple[str, str], _Environment] = {}
         self._lock = threading.Lock()
@@ -73,7 +77,9 @@ class LocalLambda:
         spec = self.host.spec(logical_id)
         config = self._config(FunctionName, Qualifier)
         event = json.loads(Payload or b"{}")
-        fresh = self._fresh_process(FunctionName, Qualifier, logical_id, config, event) if LogType == "Tail" else None
+        tail = LogType == "Tail"
+        fresh = self._fresh_process(FunctionName, Qualifier, logical_id, config, event) \
+            if tail and self.fresh_processes else None
         started, started_cpu = time.perf_counter(), time.thread_time()
         error = None
         try:
@@ -87,7 +93,7 @@ class LocalLambda:
                                   "Payload": io.BytesIO(json.dumps(payload).encode())}
         if error is not None:
             answer["FunctionError"] = "Unhandled"
-        if LogType == "Tail":
+        if tail:
             memory_mb = int(config.get("memory_mb") or spec.memory_mb)
             report = self._report(FunctionName, Qualifier, fresh, cpu_ms, wall_ms, memory_mb)
             answer["LogResult"] = base64.b64encode(report.encode()[-TAIL_BYTES:]).decode()
@@ -145,9 +151,13 @@ class LocalLambda:
         else:
             env = self._environments.get(key)
             peak = env.cold.max_memory_mb if env is not None and env.cold.ok else None
+            unmeasured = ("not measured: this stand-in starts no fresh process" if not self.fresh_processes
+                          else "not measured")
             sources = {"duration": in_process,
                        "memory": (f"the fresh process of version {qualifier} (pid {env.cold.pid}): peak resident "
-                                  f"memory at its cold start") if peak is not None else "not measured"}
+                                  f"memory at its cold start") if peak is not None else unmeasured}
+            if not self.fresh_processes:
+                sources["init"] = unmeasured
             report = InvokeReport(request_id, cpu_ms, billed_ms(cpu_ms), memory_mb, peak)
         return "\n".join([f"START RequestId: {request_id} Version: {qualifier}", local_line(sources),
                           f"END RequestId: {request_id}", report.line(), ""])

@@ -34,7 +34,7 @@ from .feed import DeploymentFeed
 from .function_log import BACKUPS, MAX_BYTES, FunctionLog
 from .function_host import FunctionHost
 from .gateway import LocalGateway, asgi_app
-from .invoke import InProcessInvoker
+from .lambda_api import LocalLambda
 from .layer_mounts import LayerMounts
 from .issuer import LOCAL_AUDIENCE, LocalIssuer
 from .capture_setup import capture_bucket_name, provision_captures
@@ -297,8 +297,8 @@ def attach(settings: StackSettings) -> LocalStack:
     template = Template(settings.root / "template.yaml", names=names, parameters=settings.parameters)
     host = FunctionHost(template, base_env=_function_env(aws, settings),
                         physical_names={lid: names[lid] for lid in functions})
-    host.invoker = InProcessInvoker(host, LambdaFunctions(aws.client("lambda")))
-    host.mounts = LayerMounts(host.invoker.functions, aws.client("s3"), settings.state / "layers").environment
+    host.lambda_api = LocalLambda(host, LambdaFunctions(aws.client("lambda")))
+    host.mounts = LayerMounts(host.lambda_api.functions, aws.client("s3"), settings.state / "layers").environment
     registry = Registry(DeploymentsTable(aws.client("dynamodb"), f"{PREFIX}-deployments"))
     return LocalStack(settings, aws, template, host, names, registry)
 
@@ -325,8 +325,8 @@ def provision(settings: StackSettings, aws: LocalAws) -> LocalStack:
         create_function(lam, role["Role"]["Arn"], names[logical_id], spec, deploy_env)
     host = FunctionHost(template, base_env={**_function_env(aws, settings), **deploy_env},
                         physical_names={lid: names[lid] for lid in functions})
-    host.invoker = InProcessInvoker(host, LambdaFunctions(lam))  # the deployer's pre-traffic check
-    host.mounts = LayerMounts(host.invoker.functions, aws.client("s3"), settings.state / "layers").environment
+    host.lambda_api = LocalLambda(host, LambdaFunctions(lam))  # the deployer's calls of published versions
+    host.mounts = LayerMounts(host.lambda_api.functions, aws.client("s3"), settings.state / "layers").environment
     registry = Registry(DeploymentsTable(aws.client("dynamodb"), deploy_env["LEPTON_DEPLOYMENTS_TABLE"]))
     return LocalStack(settings, aws, template, host, names, registry, role_arn=role["Role"]["Arn"],
                       deploy_env=deploy_env)

@@ -25,7 +25,7 @@ from deployer.config import DeployerConfig
 from deployer import handler as deployer_handler
 from deployer.pipeline import Deployer, Services
 from eventfiles import load_event
-from in_process import in_process_invoker
+from in_process import local_lambda
 from lepton.local.context import LambdaContext
 from lepton.local.deploy_setup import provision, template_environment
 from lepton.local.layer_mounts import LayerMounts
@@ -71,7 +71,7 @@ class DeployStack:
         """The deployer's pipeline, configured from the environment as its handler configures it."""
         config = DeployerConfig.from_env(os.environ)
         services = Services(self.s3, self.lam, self.dynamodb, self.sqs, self.cloudwatch)
-        deployer = Deployer(config, services, invoker=deployer_handler.lambda_handler.invoker)
+        deployer = Deployer(config, services, lambda_api=deployer_handler.lambda_handler.lambda_api)
         if wait is not None:
             deployer.rollout = Rollout(deployer.registry, deployer.functions, wait=wait, layers=deployer.layers)
         return deployer
@@ -195,8 +195,9 @@ ROLE_POLICY = ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
 
 @contextmanager
 def provisioned(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model: str = "tabular",
-                function: str = FUNCTION) -> Iterator[DeployStack]:
-    """moto with the redeploy path and one model function (``model``'s, from template.yaml)."""
+                function: str = FUNCTION, fresh_processes: bool = False) -> Iterator[DeployStack]:
+    """moto with the redeploy path and one model function (``model``'s, from template.yaml).
+    ``fresh_processes``: cold starts measured in processes of their own (tests/in_process.py)."""
     logical_id = f"{model.capitalize()}Function"
     with mock_aws():
         clients.reset()
@@ -218,9 +219,10 @@ def provisioned(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model: str = "t
         deployer_env = {**template_environment("DeployerFunction", names), **env}
         for key, value in deployer_env.items():
             monkeypatch.setenv(key, value)
-        # The pre-traffic check runs the published version in-process, as the local stack does.
-        invoker = in_process_invoker(made["lambda"], names, {logical_id: function}, tmp_path / "cache", made["s3"])
-        monkeypatch.setattr(deployer_handler.lambda_handler, "invoker", invoker)
+        # The deployer's calls of the published version run it in-process, as the local stack does.
+        api = local_lambda(made["lambda"], names, {logical_id: function}, tmp_path / "cache", made["s3"],
+                           fresh_processes=fresh_processes)
+        monkeypatch.setattr(deployer_handler.lambda_handler, "lambda_api", api)
         yield DeployStack(made["s3"], made["sqs"], made["lambda"], made["dynamodb"], made["cloudwatch"],
                           env["LEPTON_DEPLOY_QUEUE_URL"], names["DeployDeadLetterQueueUrl"],
                           env["LEPTON_DEPLOYMENTS_TABLE"], deployer_env, function_env, tmp_path / "cache")

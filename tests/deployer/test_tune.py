@@ -7,7 +7,6 @@ from typing import Any
 
 from deploy_support import FUNCTION, good
 from deployer import handler as deployer_handler
-from lepton.local.lambda_api import LocalLambda
 from lepton.tune import measure_sizes, model_sizes, table
 from lepton_deploy.receipt import Receipt
 
@@ -15,7 +14,7 @@ from lepton_deploy.receipt import Receipt
 class LambdaThatRuns:
     """moto's Lambda client, whose Invoke runs the version (moto's cannot)."""
 
-    def __init__(self, client: Any, local: LocalLambda):
+    def __init__(self, client: Any, local: Any):
         self.client, self.local = client, local
 
     def invoke(self, **kwargs: Any) -> dict[str, Any]:
@@ -25,7 +24,8 @@ class LambdaThatRuns:
         return getattr(self.client, name)
 
 
-def test_tune_publishes_each_size_invokes_it_prices_it_and_leaves_the_function_as_it_was(stack):
+def test_tune_publishes_each_size_invokes_it_prices_it_and_leaves_the_function_as_it_was(measured_stack):
+    stack = measured_stack
     # GIVEN a live version
     data, manifest = good(1)
     stack.upload(data, manifest)
@@ -34,8 +34,7 @@ def test_tune_publishes_each_size_invokes_it_prices_it_and_leaves_the_function_a
     before = stack.lam.get_function_configuration(FunctionName=FUNCTION)
     versions_before = stack.versions()
     alias_before = stack.alias()["FunctionVersion"]
-    invoker = deployer_handler.lambda_handler.invoker
-    lam = LambdaThatRuns(stack.lam, LocalLambda(invoker.host, invoker.functions))
+    lam = LambdaThatRuns(stack.lam, deployer_handler.lambda_handler.lambda_api)
     # WHEN it is tuned at three sizes
     results = measure_sizes(lam, stack.s3, stack.dynamodb, stack.table, "lepton-models-test", "tabular",
                             (512, 1024, 3008), requests=5)
