@@ -260,6 +260,8 @@ class LocalStack:
         for piece in (self.watch, self.aliases, self.worker, self.feed, self.logs, self.aws):
             if piece is not None:
                 piece.stop()
+        if self.host.lambda_api is not None:
+            self.host.lambda_api.close()  # the versions' execution environments (processes)
 
 
 def boot(settings: StackSettings, *, feed: bool = False, models: bool = True, watch: bool = False) -> LocalStack:

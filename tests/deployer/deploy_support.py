@@ -226,6 +226,7 @@ def provisioned(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model: str = "t
         yield DeployStack(made["s3"], made["sqs"], made["lambda"], made["dynamodb"], made["cloudwatch"],
                           env["LEPTON_DEPLOY_QUEUE_URL"], names["DeployDeadLetterQueueUrl"],
                           env["LEPTON_DEPLOYMENTS_TABLE"], deployer_env, function_env, tmp_path / "cache")
+        api.close()
         clients.reset()
 
 

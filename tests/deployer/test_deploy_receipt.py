@@ -23,7 +23,7 @@ from lepton_deploy.receipt import Receipt
 from lepton_serving.errors import ConfigError
 from onnx_models import manifest_for, mlp_model, with_noop_chain
 
-SLOW_OPERATORS = 5000
+SLOW_OPERATORS, SLOW_WIDTH = 1000, 32768
 
 
 def deploy(stack, data: bytes, manifest) -> tuple:
@@ -35,7 +35,7 @@ def deploy(stack, data: bytes, manifest) -> tuple:
 
 
 def slow(version: int) -> tuple[bytes, object]:
-    data = with_noop_chain(mlp_model(1), SLOW_OPERATORS).SerializeToString()
+    data = with_noop_chain(mlp_model(1), SLOW_OPERATORS, SLOW_WIDTH).SerializeToString()
     return data, manifest_for(data, "tabular", version, golden_rows=ROWS)
 
 
@@ -61,7 +61,7 @@ def test_a_promoted_version_carries_its_receipt_in_its_record_and_the_live_point
     receipt = Receipt.from_dict(attempt.receipt)
     assert receipt.version == 1 and receipt.function_version == pointer.live.function_version
     assert receipt.init_ms > 10 and receipt.cold_ms > 0
-    assert "fresh process of version" in receipt.sources["init"]
+    assert "a fresh process: CPU time from spawn to handler imported" in receipt.sources["init"]
     assert 0 < receipt.p50_ms <= receipt.p99_ms and receipt.requests == 100
     assert receipt.billed_ms >= 1 and receipt.memory_mb == 1024 and 30 < receipt.max_memory_mb < 1024
     assert (receipt.model_bytes, receipt.sha256, receipt.opset) == (len(data), manifest.sha256, 17)
@@ -77,18 +77,18 @@ def test_a_promoted_version_carries_its_receipt_in_its_record_and_the_live_point
 
 
 def test_a_much_slower_version_is_refused_and_the_reason_gives_both_p99s(measured_stack):
-    # GIVEN version 1 live, and version 2: the same answers through 5,000 more operators
+    # GIVEN version 1 live, and version 2: the same answers through 1,000 more operators
     deploy(measured_stack, *good(1))
     data, manifest = slow(2)
     # WHEN it is deployed
     attempt, pointer = deploy(measured_stack, data, manifest)
     # THEN the regression gate refuses it, naming both versions' p99s, and version 1 stays live
     assert (attempt.outcome, attempt.check) == ("rejected", "receipt"), attempt.reason
-    assert attempt.reason.startswith("version 2 regresses than version 1, which is live: warm p99 ")
+    assert attempt.reason.startswith("version 2 regresses against version 1, which is live: warm p99 ")
     live_receipt = Receipt.from_dict(pointer.live.receipt)
     refused = Receipt.from_dict(attempt.receipt)
     assert f"against v1's " in attempt.reason and "limit 2x, above it in each of" in attempt.reason
-    assert refused.p99_ms > 4 * live_receipt.p99_ms * 0.5  # decisively slower, whatever the machine's speed
+    assert refused.p50_ms > 10 * live_receipt.p50_ms  # many times slower, whatever the machine's speed
     assert pointer.live.version == 1
     check = next(c for c in attempt.checks if c["name"] == "receipt")
     assert check["outcome"] == "failed" and check["figures"]["live"]["version"] == 1
@@ -108,7 +108,8 @@ def test_a_first_version_is_judged_against_the_init_budget(measured_stack, monke
     monkeypatch.setenv("LEPTON_RECEIPT_MAX_INIT_MS", "1")
     attempt, pointer = deploy(measured_stack, *good(1))
     assert (attempt.outcome, attempt.check) == ("rejected", "receipt")
-    assert "for a first version: init " in attempt.reason and "(budget 1 ms)" in attempt.reason
+    assert "is over budget (a first version, nothing live to compare with): " in attempt.reason
+    assert "(budget 1 ms)" in attempt.reason
     assert pointer is None
 
 
@@ -117,14 +118,6 @@ def test_a_first_version_is_judged_against_the_memory_headroom(measured_stack, m
     attempt, _ = deploy(measured_stack, *good(1))
     assert (attempt.outcome, attempt.check) == ("rejected", "receipt")
     assert "max memory" in attempt.reason and "of 1024 MB configured (limit 10 MB, 99% headroom)" in attempt.reason
-
-
-def test_the_p99_ratio_is_the_templates_setting(stack, monkeypatch):
-    monkeypatch.setenv("LEPTON_RECEIPT_P99_RATIO", "1000")
-    deploy(stack, *good(1))
-    attempt, pointer = deploy(stack, *slow(2))
-    assert attempt.outcome == "promoted", attempt.reason
-    assert "limit 1000x" in attempt.reason
 
 
 @pytest.mark.parametrize("name,value,message", [

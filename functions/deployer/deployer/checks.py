@@ -180,9 +180,10 @@ class ReceiptCheck:
             return CheckResult(self.name, CheckOutcome.SKIPPED, f"not measured: {exc}")
         figures = {"receipt": taken.receipt.to_dict(), **taken.figures()}
         if taken.verdict.refused:
-            was = f"than version {live.version}, which is live" if live else "for a first version"
+            was = (f"regresses against version {live.version}, which is live" if live
+                   else "is over budget (a first version, nothing live to compare with)")
             return CheckResult(self.name, CheckOutcome.FAILED,
-                               f"version {manifest.version} regresses {was}: {taken.verdict.reason}", figures)
+                               f"version {manifest.version} {was}: {taken.verdict.reason}", figures)
         return CheckResult(self.name, CheckOutcome.PASSED, taken.verdict.reason, figures)
 
 
