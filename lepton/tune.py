@@ -186,8 +186,10 @@ def model_sizes(receipt: Any, sizes: Sequence[int]) -> list[SizeResult]:
     for size in sizes:
         scale = _cpu_scale(size) / _cpu_scale(receipt.memory_mb)
         init = receipt.init_ms * scale if receipt.init_ms is not None else None
-        # a request is billed whole milliseconds: the mean billed scales only as far as its rounding allows
-        billed = max(1.0, math.ceil(receipt.billed_ms * scale - 1e-9)) if receipt.billed_ms else 1.0
+        # A request is billed in whole milliseconds: the median request's billed duration at this
+        # size, times what the measured mean billed was above the measured median's (the tail).
+        median_billed = max(1, math.ceil(receipt.p50_ms - 1e-9))
+        billed = max(1, math.ceil(receipt.p50_ms * scale - 1e-9)) * receipt.billed_ms / median_billed
         parts = per_million(prices, receipt.arch, size, billed, billed_ms(init) if init else 0)
         results.append(SizeResult(size, init, receipt.p50_ms * scale, receipt.p99_ms * scale, billed,
                                   sum(parts.values()), receipt.requests))

@@ -247,7 +247,7 @@ def _cost(args: argparse.Namespace, results: Any, prices: Any, models: list[str]
     cold = (f"cold-start share from the {args.profile} profile's simulation (default limits)" if args.profile
             else "cold-start share given" if args.cold_fraction is not None
             else "cold-start share 1 % (AWS: cold starts typically occur in under 1 % of invocations)")
-    document = {"prices": {"file": "lepton/cost/prices.json", "region": prices.region}, "rps": args.rps,
+    document = {"prices": {"file": "lepton_deploy/prices.json", "region": prices.region}, "rps": args.rps,
                 "batch": args.batch, "cold_start": cold, "assumptions": list(ASSUMPTIONS),
                 "rows": [r.as_dict(args.rps) for r in rows]}
     header = [f"Cost per million predictions: Lambda + API Gateway HTTP API, {prices.region} list prices (USD)",

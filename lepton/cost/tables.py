@@ -27,7 +27,7 @@ def cost(rows: list[Breakdown], rps: float, header_lines: list[str], price_count
               "init = cold share x init duration x memory x price; S3+DDB = cold share x (2 S3 GETs + 1 DynamoDB "
               "read), the S3 path's, an upper bound; concurrency = req/s x (billed duration + cold share x init)",
               "assumptions:", *(f"  - {a}" for a in ASSUMPTIONS),
-              f"prices: lepton/cost/prices.json ({price_count} prices, each with its source and date)"]
+              f"prices: lepton_deploy/prices.json ({price_count} prices, each with its source and date)"]
     return lines
 
 
@@ -95,5 +95,5 @@ def crossover(rows: list[dict], utilisation: float, source_line: str) -> list[st
                          f"{c['instance']:<11} {c['rps_per_vcpu']:>17,.0f} {c['capacity_rps']:>9,.0f} "
                          f"{_rate(c['first_rps']):>11} {_rate(c['first_rps_two']):>12}")
     lines += ["", "A month is 730 hours. Load balancers, EBS, data transfer and running the servers are not included "
-              "(they favour the servers). SageMaker's price is unverified: see lepton/cost/prices.json."]
+              "(they favour the servers). SageMaker's price is unverified: see lepton_deploy/prices.json."]
     return lines

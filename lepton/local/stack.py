@@ -338,7 +338,7 @@ def create_function(lam: Any, role_arn: str, name: str, spec: FunctionSpec, depl
     """One template function in the local AWS, with version 1 and its `live` alias, as SAM makes it."""
     lam.create_function(FunctionName=name, Runtime="python3.12", Role=role_arn, Handler=spec.handler,
                         Code={"ZipFile": placeholder_zip()}, Environment={"Variables": {**spec.environment, **deploy_env}},
-                        MemorySize=spec.memory_mb, Timeout=spec.timeout_s)
+                        MemorySize=spec.memory_mb, Timeout=spec.timeout_s, Architectures=list(spec.architectures))
     version = lam.publish_version(FunctionName=name)["Version"]
     lam.create_alias(FunctionName=name, Name=ALIAS, FunctionVersion=version)
 

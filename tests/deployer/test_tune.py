@@ -59,7 +59,8 @@ def test_locally_tune_models_the_cpu_rule_from_the_receipt_and_says_the_cheapest
     results = model_sizes(receipt, (128, 1769, 3008))
     small, full, large = results
     assert small.p99_ms == 0.9 * 1769 / 128 and full.p99_ms == large.p99_ms == 0.9
-    assert small.billed_ms == 14.0  # 1 ms x 13.8, billed in whole milliseconds
+    assert full.billed_ms == 1.0  # as measured, at the receipt's own size
+    assert small.billed_ms == 6.0  # the median's 0.4 ms x 13.8 = 5.5 ms, billed as 6 whole milliseconds
     assert full.usd_per_million < large.usd_per_million  # no faster above one vCPU, only dearer
     lines = table(results, p99_target=5.0)
     assert any(line.startswith("cheapest: 1769 MB") for line in lines)
