@@ -33,7 +33,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("tune", help="cost and latency of a model at several memory sizes",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model")
-    parser.add_argument("--memory", type=_sizes, default=DEFAULT_SIZES,
+    from .cost.cli import memory_sizes
+
+    parser.add_argument("--memory", type=memory_sizes, default=DEFAULT_SIZES,
                         help=f"memory sizes in MB, comma-separated (default {','.join(map(str, DEFAULT_SIZES))})")
     parser.add_argument("--requests", type=_positive, default=50,
                         help="warm requests per size, after the cold one (default 50)")
@@ -221,16 +223,6 @@ def table(results: Sequence[SizeResult], p99_target: float | None) -> list[str]:
                                                           "million" if best else "no size measured meets it"))
     lines.append("$ per million predictions: Lambda compute and requests, HTTP API, init at a 1% cold share")
     return lines
-
-
-def _sizes(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--memory takes MB sizes separated by commas, e.g. 512,1024; got {text!r}")
-    if not values or any(not 128 <= v <= 10240 for v in values) or len(set(values)) != len(values):
-        raise argparse.ArgumentTypeError(f"Lambda memory sizes are 128 to 10,240 MB, each once; got {text!r}")
-    return values
 
 
 def _positive(text: str) -> int:

@@ -35,7 +35,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def _memories(text: str) -> tuple[int, ...]:
+def memory_sizes(text: str) -> tuple[int, ...]:
     try:
         values = tuple(int(v) for v in text.split(",") if v.strip())
     except ValueError:
@@ -78,7 +78,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          help=f"share of requests that start cold (default {DEFAULT_COLD_FRACTION})")
     traffic.add_argument("--profile", choices=sorted(PROFILES),
                          help="take the cold-start share from this simulated traffic profile instead")
-    parser.add_argument("--memory", type=_memories, default=None,
+    parser.add_argument("--memory", type=memory_sizes, default=None,
                         help=f"memory sizes in MB (default {','.join(map(str, DEFAULT_MEMORIES))}; "
                              "with --simulate 1024)")
     parser.add_argument("--arch", choices=("arm64", "x86_64", "both"), default=None,
