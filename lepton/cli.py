@@ -29,7 +29,8 @@ def _settings(args: argparse.Namespace):
                          inference_auth=getattr(args, "inference_auth", None),
                          models=[m for m in models.split(",") if m] if models else None,
                          log_max_bytes=int(getattr(args, "log_max_mb", 10.0) * 1024 * 1024),
-                         log_backups=getattr(args, "log_backups", 3))
+                         log_backups=getattr(args, "log_backups", 3),
+                         capture_sample_rate=getattr(args, "capture_rate", 1.0))
 
 
 def _logging(verbose: bool = False) -> None:
@@ -114,12 +115,24 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     # Function logs go to stderr so stdout carries only the response, as with `sam local invoke`.
     with contextlib.redirect_stdout(sys.stderr):
         stack = boot(settings) if embedded else attach(settings)
+        if not embedded:  # its captured request goes to the running stack's S3, as its own do
+            stack.deliver_captures()
         try:
             result = stack.invoke(args.function, event)
         finally:
             stack.stop()
     print(json.dumps(result))
     return 0
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"a share from 0 to 1, not {text!r}")
+    return value
 
 
 def _free_port() -> int:
@@ -151,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--log-max-mb", type=float, default=10.0,
                     help="rotate .lepton/logs/functions.log at this size (default 10 MB)")
     up.add_argument("--log-backups", type=int, default=3, help="older function logs kept (default 3)")
+    up.add_argument("--capture-rate", type=_share, default=1.0,
+                    help="share of inference requests captured to the local S3 for the replay gate "
+                         "(CaptureSampleRate; default 1: every one, so a fresh stack has traffic to replay)")
     up.set_defaults(func=cmd_up)
 
     from .local.issuer import LOCAL_AUDIENCE

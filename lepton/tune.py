@@ -63,14 +63,14 @@ def cmd_tune(args: argparse.Namespace) -> int:
     from lepton_deploy.prices import PriceFileError
     from lepton_serving.errors import LeptonError
 
-    from .client import ClientError
+    from .client import ControlError
 
     try:
         if args.stack:
             results, header = _in_aws(args)
         else:
             results, header = _modelled(args)
-    except (ClientError, LeptonError, PriceFileError, ValueError) as exc:
+    except (ControlError, LeptonError, PriceFileError, ValueError) as exc:
         print(f"lepton tune: {getattr(exc, 'message', None) or exc}", file=sys.stderr)
         return 2
     print("\n".join([*header, "", *table(results, args.p99_ms)]))
@@ -161,13 +161,13 @@ def measure_sizes(lam: Any, s3: Any, dynamodb: Any, table: str, bucket: str, mod
 def _modelled(args: argparse.Namespace) -> tuple[list[SizeResult], list[str]]:
     from lepton_deploy.receipt import receipt_of
 
-    from .client import ClientError, ControlClient, resolve_target
+    from .client import ControlClient, ControlError, resolve_target
 
     target = resolve_target(args.endpoint, None, None)
     detail = ControlClient(target, timeout=10.0).model(args.model)
     receipt = receipt_of(detail.get("live_receipt"))
     if receipt is None:
-        raise ClientError(f"the live version of '{args.model}' at {target.where} has no receipt yet; "
+        raise ControlError(f"the live version of '{args.model}' at {target.where} has no receipt yet; "
                           "push a version and let the deployer measure it")
     return model_sizes(receipt, args.memory), [
         f"{args.model} v{receipt.version}: MODELLED, not measured. The local stack runs every version on this",

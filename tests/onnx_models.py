@@ -67,6 +67,25 @@ def nudged_mlp(seed: int, scale: float = 0.05, noise_seed: int = 99) -> bytes:
     return mlp_model(weights=weights).SerializeToString()
 
 
+def swap_outputs(model_bytes: bytes, manifest: Manifest) -> tuple[bytes, Manifest]:
+    """Any classifier with its first output's two columns swapped (a Gather after the graph's last
+    node), and its manifest with golden outputs computed from the swapped graph: self-consistent,
+    so only the answers callers get are wrong."""
+    model = onnx.load_model_from_string(model_bytes)
+    final = model.graph.output[0].name
+    for node in model.graph.node:
+        node.output[:] = [f"{final}_unswapped" if o == final else o for o in node.output]
+    model.graph.initializer.append(numpy_helper.from_array(np.array([1, 0], np.int64), "swap_columns"))
+    model.graph.node.append(helper.make_node("Gather", [f"{final}_unswapped", "swap_columns"], [final], axis=1))
+    data = model.SerializeToString()
+    doc = manifest.to_dict()
+    for example in doc["golden"]:
+        feed = {k: np.asarray(v, np.float32) for k, v in example["inputs"].items()}
+        example["outputs"] = {k: v.tolist() for k, v in run(data, feed).items()}
+    doc.update(sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+    return data, Manifest.from_dict(doc)
+
+
 def run(model_bytes: bytes, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     session = ort.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]

@@ -57,10 +57,10 @@ def price(receipt: Receipt, prices: Prices, cold_fraction: float) -> Priced:
 
 def read_from(endpoint: str | None, stack: str | None, region: str | None) -> tuple[dict[str, Any] | None, str]:
     """GET /models from the stack, or None and why it could not be read."""
-    from ..client import ClientError, ControlClient, resolve_target
+    from ..client import ControlClient, ControlError, resolve_target
 
     try:
         target = resolve_target(endpoint, stack, region)
         return ControlClient(target, timeout=10.0).models(), target.where
-    except ClientError as exc:
+    except ControlError as exc:
         return None, exc.message

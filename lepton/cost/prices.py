@@ -2,6 +2,6 @@
 file the deployer prices each version's receipt from, so the two never disagree."""
 from __future__ import annotations
 
-from lepton_deploy.prices import ARCHES, PRICE_FILE, Price, PriceFileError, Prices, load, parse
+from lepton_deploy.prices import PRICE_FILE, Price, PriceFileError, Prices, load, parse
 
-__all__ = ["ARCHES", "PRICE_FILE", "Price", "PriceFileError", "Prices", "load", "parse"]
+__all__ = ["PRICE_FILE", "Price", "PriceFileError", "Prices", "load", "parse"]

@@ -3,8 +3,8 @@ put them into the function's CloudWatch log group, here the local one (moto).
 
 Only capture records go (lepton_serving/capture.py: each line starts with its MARKER), as
 only they match the template's filter pattern; moto does not evaluate filter patterns. The
-stack's functions hand their records to `feed` instead of stdout (function_host.py gives each
-model handler this writer), so no record is lost to whatever holds stdout. moto
+local stack runs it in its capture agent's process (capture_agent.py); tests run it beside moto
+in their own. moto
 then runs the rest of the path for real: the subscription filter hands each put to the model's
 Firehose stream, which writes it to the capture bucket (capture_setup.py). Lines are gathered
 for a second and put in one call per function (`Gatherer`), as Lambda batches its log delivery.

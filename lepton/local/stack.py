@@ -21,9 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from lepton_deploy.functions import ALIAS, LambdaFunctions
+from lepton_deploy.outcomes import Outcome
 from lepton_deploy.registry import Registry
 from lepton_serving.table import DeploymentsTable
 
+from ..decisions import wait_for_decision
 from .aliases import POLL_SECONDS, LiveAliases
 from .artifacts import ensure_artifacts, publish_models
 from .authorizers import LocalAuthorizers
@@ -37,9 +39,9 @@ from .gateway import LocalGateway, asgi_app
 from .lambda_api import LocalLambda
 from .layer_mounts import LayerMounts
 from .issuer import LOCAL_AUDIENCE, LocalIssuer
+from .capture_agent import CaptureAgent
 from .capture_setup import capture_bucket_name, provision_captures
 from .local_aws import REGION, LocalAws, port_open
-from .log_delivery import LogDelivery
 from .template import FunctionSpec, Template
 from .template_watch import TemplateWatch
 from .worker import DeployWorker
@@ -112,7 +114,7 @@ class LocalStack:
     deploy_env: dict[str, str] = field(default_factory=dict)
     api: LocalGateway | None = None
     watch: TemplateWatch | None = None
-    logs: LogDelivery | None = None
+    logs: CaptureAgent | None = None
 
     def client(self, service: str) -> Any:
         return self.aws.client(service)
@@ -185,14 +187,15 @@ class LocalStack:
         self.watch.start()
 
     def wait_for_deployments(self, published: dict[str, int], timeout: float = 120.0) -> dict[str, str]:
-        """Block until the deployer has decided on every published version; return what is live."""
+        """Block until the deployer has decided on every published version (a failure, too: the
+        feed says why); return what is live."""
         deadline = time.monotonic() + timeout
-        pending = dict(published)
-        while pending and time.monotonic() < deadline:
-            for model, version in list(pending.items()):
-                if any(a.version == version for a in self.registry.list_deployments(model, limit=5)):
-                    del pending[model]
-            time.sleep(0.1)
+        pending = []
+        for model, version in published.items():
+            if wait_for_decision(lambda m=model: self.registry.list_deployments(m, limit=5), version=version,
+                                 outcomes=set(Outcome), timeout=max(0.0, deadline - time.monotonic()),
+                                 every=0.1) is None:
+                pending.append(model)
         if pending:
             log.warning("no deployment decision after %.0f s for %s", timeout, ", ".join(sorted(pending)))
         return {p.model: str(p.live.version) for p in self.registry.list_live()}
@@ -248,9 +251,9 @@ class LocalStack:
             sys.stdout = EmfTee(sys.stdout, self.emf)
 
     def deliver_captures(self) -> None:
-        """Do what Lambda does with the functions' capture records: put them into their log groups
-        in the local AWS, whose subscription filters send them on to the local S3 (captures/)."""
-        self.logs = LogDelivery(self.client("logs"))
+        """Do what Lambda, CloudWatch Logs and Firehose do with the functions' capture records, in
+        a process of their own (capture_agent.py): they land in the local S3 under captures/."""
+        self.logs = CaptureAgent(self.aws.endpoint, self.settings.root, PREFIX)
         self.logs.start()
         self.host.capture_output = self.logs.feed
 

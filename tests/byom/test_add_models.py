@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import own_models
+from lepton.byom.cli import add_model
 from lepton_serving.manifest import Manifest
 from onnx_models import run
 

@@ -11,8 +11,8 @@ import boto3
 import pytest
 
 from control_names import FUNCTIONS
-from lepton.deploy_setup import ROOT
-from lepton.template import Template
+from lepton.local.deploy_setup import ROOT
+from lepton.local.template import Template
 
 BATCH_BUCKET = "lepton-batch-control"
 

@@ -119,7 +119,7 @@ def test_a_time_window_and_the_replayable_filter(aws):
 
 def test_a_record_round_trips_every_field_of_the_contract():
     doc = json.loads(record_line("id-1"))
-    assert list(doc) == ["lepton_capture", "id", "time", "model", "version", "function", "function_version",
+    assert list(doc) == ["lepton_capture", "model", "function", "function_version", "id", "time", "version",
                          "route", "status", "latency_ms", "error", "inputs", "outputs"]
     record = CaptureRecord.from_dict(doc)
     assert datetime.now(UTC) - timedelta(seconds=10) < record.at <= datetime.now(UTC)

@@ -63,7 +63,7 @@ class BatchJobs:
         job = f"{model}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
         prefix = f"{JOBS_PREFIX}{job}/"
         document = {
-            "job": job, "model": model, "model_version": pinned.model_version, "function_version": alias.version,
+            "job": job, "model": model, "model_version": pinned.pins.version, "function_version": alias.version,
             "function": f"{_function_arn(machine, function)}:{alias.version}",
             "input": {"bucket": bucket, "key": key, "format": fmt},
             "output": {"bucket": bucket, "prefix": prefix, "rows": f"{prefix}rows/", "results": f"{prefix}results"},

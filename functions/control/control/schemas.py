@@ -1,12 +1,22 @@
-"""Request and response bodies of the control API (they are also its OpenAPI schemas)."""
+"""Request and response bodies of the control API (they are also its OpenAPI schemas).
+
+What the API returns of the deployment core's records (an attempt, a canary, a tensor) is
+derived from the core's own dataclasses by `derived`: their fields, types and defaults, so a
+field the core gains reaches the API, and none is dropped by a copy that was not updated.
+"""
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import dataclasses
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any, Literal, get_type_hints
 
 from annotated_types import Ge, Le
+from lepton_deploy.outcomes import Outcome
 from lepton_deploy.receipt import Receipt
+from lepton_deploy.registry import Attempt, Canary, Release
+from lepton_serving.manifest import TensorSpec
 from lepton_serving.receipts import PUBLIC_FIELDS
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, create_model
 
 
 def _whole(value: Any) -> Any:
@@ -47,26 +57,34 @@ class ErrorResponse(BaseModel):
                                                                          "by one: where (loc), what (msg), which rule (type).")
 
 
-class TensorSpecOut(BaseModel):
-    name: str
-    datatype: str
-    shape: list[int]
+def derived(name: str, *sources: type, only: Iterable[str] | None = None, describe: Mapping[str, str] | None = None,
+            doc: str = "") -> type[BaseModel]:
+    """A response schema with the fields of the ``sources`` dataclasses (every field, or those in
+    ``only``), in their order, with their types and defaults. Build it from the core's object
+    with ``model_validate(obj, from_attributes=True)``."""
+    fields: dict[str, Any] = {}
+    for source in sources:
+        hints = get_type_hints(source)
+        for field in dataclasses.fields(source):
+            if (only is not None and field.name not in only) or field.name in fields:
+                continue
+            info: dict[str, Any] = {"description": (describe or {}).get(field.name)}
+            if field.default is not dataclasses.MISSING:
+                info["default"] = field.default
+            elif field.default_factory is not dataclasses.MISSING:
+                info["default_factory"] = field.default_factory
+            fields[field.name] = (hints[field.name], Field(**info))
+    return create_model(name, __doc__=doc or None, **fields)
 
 
-class CanaryOut(BaseModel):
-    version: int
-    function_version: str
-    weight: float = Field(description="Share of requests the canary version answers (0..1).")
-    started_at: str
-    promote_after: str
+TensorSpecOut = derived("TensorSpecOut", TensorSpec)
 
+_CANARY = {"weight": "Share of requests the canary version answers (0..1)."}
+#: A canary's version and function version (its release's) with its weight and times.
+CanaryOut = derived("CanaryOut", Release, Canary, only=("version", "function_version", "weight", "started_at",
+                                                       "promote_after"), describe=_CANARY)
 
-class LastDeployment(BaseModel):
-    version: int
-    outcome: str
-    reason: str
-    actor: str
-    created_at: str
+LastDeployment = derived("LastDeployment", Attempt, only=("version", "outcome", "reason", "actor", "created_at"))
 
 
 class ModelSummary(BaseModel):
@@ -104,7 +122,7 @@ class VersionInfo(BaseModel):
     labels: list[str] | None = None
     inputs: list[TensorSpecOut] = Field(default_factory=list)
     outputs: list[TensorSpecOut] = Field(default_factory=list)
-    outcome: str | None = Field(default=None, description="The newest deployment attempt's outcome for this version.")
+    outcome: Outcome | None = Field(default=None, description="The newest deployment attempt's outcome for this version.")
     reason: str | None = None
     problem: str | None = Field(default=None, description="Why the manifest could not be read, when it could not.")
     receipt: Receipt | None = Field(default=None, description="What the version measured when it was published "
@@ -124,38 +142,20 @@ class ModelDetail(ModelSummary):
     notes: list[str] = Field(default_factory=list)
 
 
-class CheckOut(BaseModel):
-    """One check on a published version, before any traffic moved to it (deployer/checks.py)."""
-
-    name: str = Field(description="pre_traffic or replay")
-    outcome: str = Field(description="passed, failed or skipped")
-    summary: str = Field(description="The figure and its limit, or why the check was skipped or failed.")
-    figures: dict[str, Any] = Field(default_factory=dict, description="What was measured, and the thresholds.")
-    ms: float = 0.0
-
-
-class AttemptOut(BaseModel):
-    model: str
-    version: int
-    outcome: str
-    reason: str
-    function_name: str = ""
-    function_version: str = ""
-    check: str = ""
-    actor: str = ""
-    timings_ms: dict[str, float] = Field(default_factory=dict)
-    source: dict[str, Any] = Field(default_factory=dict, description="bucket, key, etag, version_id of the upload")
-    model_source: str = Field(default="", description="A promotion's choice: layer (the model travels in the "
-                                                      "function version) or s3 (fetched at cold start).")
-    checks: list[CheckOut] = Field(default_factory=list, description="The checks on the published version, in "
-                                                                     "order: pre-traffic, the replay, the receipt.")
-    receipt: Receipt | None = Field(default=None, description="The version's receipt, when this attempt measured it.")
-    created_at: str
-    attempt_id: str
+AttemptOut = derived("AttemptOut", Attempt, doc="One deployment attempt, every field the registry records.", describe={
+    "check": "The gate check that refused the version, when one did.",
+    "source": "bucket, key, etag, version_id of the upload",
+    "model_source": "A promotion's choice: layer (the model travels in the function version) or s3 (fetched at "
+                    "cold start).",
+    "checks": "The checks on the published version, in order (pre-traffic, the replay of captured requests, "
+              "the receipt), each {name, outcome: passed | failed | skipped, summary, figures, ms}.",
+    "receipt": "What the version measured when this attempt published it (its cold start, warm p50/p99, "
+               "memory, cost; the fields of Receipt), or {} when it was not measured.",
+})
 
 
 class ReplayRequest(_Request):
-    version: int = Field(ge=1, description="A published version of the model, compared with the live one.")
+    version: Version = Field(description="A published version of the model, compared with the live one.")
     requests: int = Field(default=200, ge=1, le=1000, description="How many of the live version's newest captured "
                                                                    "requests to send.")
 
@@ -248,11 +248,8 @@ class ModelCard(BaseModel):
     receipt: dict[str, Any] | None = Field(default=None, description=PUBLIC_RECEIPT_TEXT)
 
 
-class PublicCanary(BaseModel):
-    version: int
-    weight: float = Field(description="Share of requests the canary version answers (0..1).")
-    started_at: str
-    promote_after: str
+PublicCanary = derived("PublicCanary", Release, Canary, only=("version", "weight", "started_at", "promote_after"),
+                       describe=_CANARY)
 
 
 class PublicModel(BaseModel):
@@ -263,22 +260,21 @@ class PublicModel(BaseModel):
     receipt: dict[str, Any] | None = Field(default=None, description=PUBLIC_RECEIPT_TEXT)
 
 
+#: What anyone may see of an attempt (control.public): no actor, function version or source.
 class PublicCheck(BaseModel):
     name: str
     outcome: str
     summary: str = Field(description="Its figure and limit (or why it was skipped), names replaced as in reason.")
 
 
-class PublicAttempt(BaseModel):
-    model: str
-    version: int
-    outcome: str
-    check: str = Field(default="", description="The gate check that refused the version, when one did.")
-    reason: str = Field(description="The recorded reason, with bucket, table and function names, ARNs and "
-                                    "account ids replaced by placeholders.")
+class PublicAttempt(derived("PublicAttemptFields", Attempt,
+                            only=("model", "version", "outcome", "check", "reason", "created_at"),
+                            describe={"check": "The gate check that refused the version, when one did.",
+                                      "reason": "The recorded reason, with bucket, table and function names, ARNs "
+                                                "and account ids replaced by placeholders."})):
     checks: list[PublicCheck] = Field(default_factory=list, description="The checks on the published version: "
-                                                                        "pre-traffic, the replay of captured traffic.")
-    created_at: str
+                                                                        "pre-traffic, the replay of captured traffic; "
+                                                                        "no figures.")
 
 
 class PublicStatus(BaseModel):

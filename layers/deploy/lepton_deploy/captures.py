@@ -19,6 +19,8 @@ import gzip
 import json
 import zlib
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from itertools import islice
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,6 +33,8 @@ from lepton_serving.manifest import V2_TO_NUMPY
 
 #: How far back a read looks when no window is given.
 DEFAULT_LOOKBACK = timedelta(days=14)
+#: Objects read at once: S3 answers each in a round trip, and a window may span hundreds.
+_READ_THREADS = 8
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -194,12 +198,15 @@ class CaptureStore:
         end = end or datetime.now(UTC)
         start = start or end - DEFAULT_LOOKBACK
         # Firehose files a record by its arrival, a little after the request: look one hour later too.
-        for key in self.keys(model, start, end + timedelta(hours=1)):
-            for record in reversed(self.read(key)):
-                if record.model != model or (version is not None and record.version != str(version)):
-                    continue
-                if start <= record.at <= end:
-                    yield record
+        keys = self.keys(model, start, end + timedelta(hours=1))
+        with ThreadPoolExecutor(max_workers=_READ_THREADS) as pool:
+            while chunk := list(islice(keys, _READ_THREADS)):  # a few objects at a time, newest first
+                for found in pool.map(self.read, chunk):
+                    for record in reversed(found):
+                        if record.model != model or (version is not None and record.version != str(version)):
+                            continue
+                        if start <= record.at <= end:
+                            yield record
 
     def latest(self, model: str, version: str | int, count: int, *, replayable: bool = True,
                start: datetime | None = None) -> list[CaptureRecord]:

@@ -30,10 +30,10 @@ from lepton_serving.table import LIVE_SK, ConditionFailed, DeploymentsTable, mod
 
 from .clock import now_iso
 from .errors import PointerConflict
+from .outcomes import Outcome
 from .receipt import Receipt, receipt_of
 
 KIND_INDEX = "by-kind"
-OUTCOMES = ("promoted", "canary", "rejected", "skipped", "rolled_back", "failed")
 HISTORY_LIMIT = 20
 ATTEMPTS_SEARCHED = 200  # how far back `receipt` looks for a version that left the pointer's history
 
@@ -103,7 +103,7 @@ class Attempt:
 
     model: str
     version: int
-    outcome: str
+    outcome: Outcome
     reason: str
     function_name: str = ""
     function_version: str = ""
@@ -121,13 +121,21 @@ class Attempt:
     receipt: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.outcome not in OUTCOMES:
-            raise ValueError(f"outcome must be one of {OUTCOMES}, got {self.outcome!r}")
+        try:
+            self.outcome = Outcome(self.outcome)
+        except ValueError:
+            raise ValueError(f"outcome must be one of {', '.join(Outcome)}, got {self.outcome!r}") from None
         self.created_at = self.created_at or now_iso()
         self.attempt_id = self.attempt_id or uuid.uuid4().hex[:12]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Attempt:
+        """An attempt as stored or as the control API returns it; fields this code does not know are left out."""
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 class Registry:
@@ -176,7 +184,7 @@ class Registry:
         else:
             items = self.table.query("kind = :k", {":k": "attempt"}, index=KIND_INDEX, newest_first=True,
                                      limit=limit)
-        return [_attempt_from_item(i) for i in items]
+        return [Attempt.from_dict(i) for i in items]
 
     # -- receipts ----------------------------------------------------------------------------------
     def receipt(self, model: str, version: int) -> Receipt | None:
@@ -234,8 +242,3 @@ def _pointer_from_item(d: dict[str, Any]) -> LivePointer:
         generation=int(d.get("generation", 0)), alias_revision=d.get("alias_revision", ""),
         updated_at=d.get("updated_at", ""),
     )
-
-
-def _attempt_from_item(d: dict[str, Any]) -> Attempt:
-    known = Attempt.__dataclass_fields__
-    return Attempt(**{k: v for k, v in d.items() if k in known})

@@ -19,14 +19,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import binary, clients
-from .capture import Capture, CaptureSettings
-from .config import ModelRef, ServingConfig
+from .capture import Capture
+from .config import ServingConfig
 from .dataplane import DataPlane, LiveResolver
 from .errors import (InvalidRequest, LeptonError, ModelNotReady, PayloadTooLarge, UnsupportedMediaType, kind_of,
                      status_for)
 from .model import Model
 from .observability import Telemetry, tracing_on
 from .origin import deployer_origin
+from .pins import ModelPins
 from .protocol import EncodedResponse, dumps
 from .routes import Request, Response, Routes
 from .store import ModelStore
@@ -136,7 +137,7 @@ class Handler:
                                resolve_live=resolve_live,
                                receipts=self._receipt_from_table if self.config.deployments_table else None)
         self.routes = build_routes(self.plane)
-        self.capture = Capture(CaptureSettings.from_env(env), self.config.model_name,
+        self.capture = Capture(self.config.capture, self.config.model_name,
                                env.get("AWS_LAMBDA_FUNCTION_NAME", ""), env.get("AWS_LAMBDA_FUNCTION_VERSION", ""))
 
     def warm(self) -> None:
@@ -229,10 +230,10 @@ class Handler:
 
         return ModelBucket(self.aws("s3"), name)
 
-    def _live_from_table(self, config: ServingConfig) -> ModelRef | None:
+    def _live_from_table(self, config: ServingConfig) -> ModelPins | None:
         table = DeploymentsTable(self.aws("dynamodb"), config.deployments_table)
         try:
-            return table.live_model_ref(config.model_name, config.bucket)
+            return table.live_model_ref(config.model_name, config.pins.bucket)
         except TableError as exc:
             raise ModelNotReady(f"cannot read which version of '{config.model_name}' is live: {exc.message}") from exc
 

@@ -8,8 +8,8 @@ capture bucket under ``captures/<model>/YYYY/MM/DD/HH/``. docs/captures.md is th
 
 A record (schema 1), keys in this order::
 
-    {"lepton_capture": 1, "id": "<API Gateway request id>", "time": "2026-12-07T10:00:00.123Z",
-     "model": "tabular", "version": "3", "function": "<function name>", "function_version": "7",
+    {"lepton_capture": 1, "model": "tabular", "function": "<function name>", "function_version": "7",
+     "id": "<API Gateway request id>", "time": "2026-12-07T10:00:00.123Z", "version": "3",
      "route": "infer" | "predict", "status": 200, "latency_ms": 1.234, "error": null | "<kind>",
      "inputs": [<tensor>, ...], "outputs": [<tensor>, ...]}
 
@@ -125,6 +125,9 @@ class Capture:
         self.output = write
         self.clock = clock
         self.draw = draw
+        # What every record of this function says the same: serialised once, the line's start.
+        self._head = orjson.dumps({"lepton_capture": SCHEMA, "model": model, "function": function,
+                                   "function_version": function_version})[:-1] + b","
 
     @property
     def on(self) -> bool:
@@ -147,32 +150,30 @@ class Capture:
             _current.reset(exchange._token)
             exchange._token = None
         exchange.version = exchange.version or version
-        line = self.record_line(exchange, status, latency_s, error)
-        (self.output or sys.stdout.write)(line + "\n")
+        (self.output or sys.stdout.write)(self.record_line(exchange, status, latency_s, error))
 
     def record_line(self, exchange: Exchange, status: int, latency_s: float, error: str | None) -> str:
-        """The record as one line. Capturing never fails a request: tensors that cannot be
-        recorded leave a record without them, naming why."""
+        """The record as one line, with its newline. Capturing never fails a request: tensors
+        that cannot be recorded leave a record without them, naming why."""
         ok = status == 200 and exchange.inputs is not None and exchange.outputs is not None
         try:
             record = self._record(exchange, status, latency_s, error, self.settings.max_tensor_bytes, ok)
-            line = orjson.dumps(record, option=orjson.OPT_SERIALIZE_NUMPY)
-            if len(line) > MAX_RECORD_BYTES:  # too large for one log event: keep every tensor's hash only
-                line = orjson.dumps(self._record(exchange, status, latency_s, error, 0, ok))
+            rest = orjson.dumps(record, option=_NUMPY_LINE)
+            if len(rest) > MAX_RECORD_BYTES:  # too large for one log event: keep every tensor's hash only
+                rest = orjson.dumps(self._record(exchange, status, latency_s, error, 0, ok), option=_NUMPY_LINE)
         except Exception as exc:  # noqa: BLE001 - a tensor orjson or numpy cannot take
             record = self._record(exchange, status, latency_s, error, 0, False)
             record["capture_error"] = f"{type(exc).__name__}: {exc}"[:200]
-            line = orjson.dumps(record)
-        return line.decode()
+            rest = orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+        return (self._head + rest[1:]).decode()
 
     def _record(self, exchange: Exchange, status: int, latency_s: float, error: str | None, max_bytes: int,
                 with_tensors: bool) -> dict[str, Any]:
-        stamp = datetime.fromtimestamp(exchange.started, UTC).isoformat(timespec="milliseconds")
+        """The fields that differ from record to record (the rest is ``_head``)."""
         record: dict[str, Any] = {
-            "lepton_capture": SCHEMA, "id": exchange.request_id, "time": stamp.replace("+00:00", "Z"),
-            "model": self.model, "version": exchange.version, "function": self.function,
-            "function_version": self.function_version, "route": exchange.route, "status": status,
-            "latency_ms": round(latency_s * 1000.0, 3), "error": error, "inputs": [], "outputs": [],
+            "id": exchange.request_id, "time": _timestamp(exchange.started), "version": exchange.version,
+            "route": exchange.route, "status": status, "latency_ms": round(latency_s * 1000.0, 3), "error": error,
+            "inputs": [], "outputs": [],
         }
         if with_tensors:
             assert exchange.inputs is not None and exchange.outputs is not None
@@ -184,12 +185,12 @@ class Capture:
 
 def tensor(name: str, array: np.ndarray, max_bytes: int, redacted: bool = False) -> dict[str, Any]:
     """One tensor as a record holds it: its data, or (redacted, too large, not text) without it."""
-    array = np.asarray(array)
-    entry: dict[str, Any] = {"name": name, "datatype": datatype_of(array), "shape": list(array.shape)}
+    datatype = datatype_of(array)
+    entry: dict[str, Any] = {"name": name, "datatype": datatype, "shape": list(array.shape)}
     if redacted:
         entry["omitted"] = "redacted"
         return entry
-    if entry["datatype"] == "BYTES":
+    if datatype == "BYTES":
         texts = [_text(v) for v in array.reshape(-1).tolist()]
         size = sum(len(t.encode("utf-8")) for t in texts if t is not None)
         if None in texts or size > max_bytes:
@@ -198,15 +199,21 @@ def tensor(name: str, array: np.ndarray, max_bytes: int, redacted: bool = False)
         return entry
     if array.nbytes > max_bytes:
         return {**entry, "omitted": "size", "sha256": tensor_sha256(array)}
-    flat = np.ascontiguousarray(array).reshape(-1)
-    entry["data"] = flat.astype(np.float32) if flat.dtype == np.float16 else flat  # orjson has no float16
+    flat = array.reshape(-1)  # a copy only when the array is not contiguous
+    entry["data"] = flat.astype(np.float32) if datatype == "FP16" else flat  # orjson has no float16
     return entry
 
 
+_NUMPY_LINE = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
+# dtype objects, built once: `dtype.name` formats the name on every call, microseconds a tensor.
+_V2_OF = {np.dtype(name): v2 for name, v2 in NUMPY_TO_V2.items() if name != "object"}
+
+
 def datatype_of(array: np.ndarray) -> str:
-    if array.dtype.kind in "OUS":
-        return "BYTES"
-    return NUMPY_TO_V2.get(array.dtype.name, array.dtype.name.upper())
+    found = _V2_OF.get(array.dtype)
+    if found is not None:
+        return found
+    return "BYTES" if array.dtype.kind in "OUS" else str(array.dtype).upper()
 
 
 def tensor_sha256(array: np.ndarray) -> str:
@@ -222,6 +229,17 @@ def tensor_sha256(array: np.ndarray) -> str:
     else:
         digest.update(np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes())
     return digest.hexdigest()
+
+
+_second: list[Any] = [None, ""]  # the last whole second formatted, and its text
+
+
+def _timestamp(moment: float) -> str:
+    """ISO 8601 in UTC with milliseconds: "2026-12-07T10:00:00.123Z" (the second formatted once)."""
+    whole = int(moment)
+    if _second[0] != whole:
+        _second[:] = [whole, datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")]
+    return f"{_second[1]}.{int((moment - whole) * 1000):03d}Z"
 
 
 def _text(value: Any) -> str | None:
