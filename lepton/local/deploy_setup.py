@@ -172,7 +172,17 @@ def _parsed(path: str, mtime_ns: int) -> Template:
 
 def _factory(clients: ClientFactory | Mapping[str, Any] | Any) -> ClientFactory:
     if isinstance(clients, Mapping):
-        return lambda service: clients[service]
+        made = dict(clients)
+
+        def client(service: str) -> Any:
+            if service not in made:  # a service the caller did not make (logs, firehose): the same region's
+                import boto3
+
+                region = next(iter(made.values())).meta.region_name if made else None
+                made[service] = boto3.client(service, region_name=region)
+            return made[service]
+
+        return client
     if callable(clients):
         return clients
     return clients.client  # a boto3 Session

@@ -207,8 +207,8 @@ def test_captured_traffic_refuses_a_version_with_swapped_outputs_and_passes_a_re
     code, table, _ = lepton(stack, capsys, "deployments", "tabular", "--limit", "1")
     assert all(word in table for word in ("pre-traffic", "passed", "replay", "0.00"))
     # AND `lepton replay` shows the same comparison on demand, as a table
-    code, table, _ = lepton(stack, capsys, "replay", "tabular", "--version", str(refused))
-    assert code == 1 and "agreement" in table and "classifier" in table and "disagreeing cases" in table
+    code, table, err = lepton(stack, capsys, "replay", "tabular", "--version", str(refused))
+    assert code == 1 and "agreement" in table and "classifier" in table and "disagreeing cases" in table, err
     # AND a retrain that learnt nearly the same function goes live
     retrain = nudged_mlp(seed)
     write_artifact(tmp_path / "retrain", retrain, manifest_for(retrain, metrics={"accuracy": 0.93}))

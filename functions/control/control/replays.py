@@ -71,7 +71,7 @@ class Replays:
         release = pointer.release(version)
         if release is not None:
             return release.function_version
-        found = [c.version for c in self.functions.versions(function) if c.model_version == str(version)]
+        found = [c.version for c in self.functions.versions(function) if c.pins.version == str(version)]
         if not found:
             raise NotFound(f"version {version} of '{model}' was never published to its function (the deployer "
                            "publishes a version once the gate accepts it); see lepton deployments")

@@ -125,11 +125,11 @@ class ReplayCheck:
         if self.captures is None:
             return CheckResult(self.name, CheckOutcome.SKIPPED, "payload capture is not configured "
                                                                 "(LEPTON_CAPTURE_BUCKET): no captured requests")
+        records = self.captures.latest(manifest.name, live.version, self.settings.requests)
         budget = min(self.settings.max_seconds, self.time_left() - RESERVE_SECONDS)
-        if budget < MIN_REPLAY_SECONDS:
+        if budget < MIN_REPLAY_SECONDS and len(records) >= self.settings.min_requests:
             raise NoTimeLeft(f"only {max(0.0, budget):.1f} s left for the replay of captured requests (the deployer "
                              f"keeps {RESERVE_SECONDS:g} s for the alias move); retried with a fresh timeout")
-        records = self.captures.latest(manifest.name, live.version, self.settings.requests)
         settings = ReplaySettings(self.settings.requests, self.settings.min_requests, budget,
                                   _batch_rows(published.function, self.settings.batch_rows))
         replay = Replay(self.invoke, manifest, published.function.name, published.qualifier, settings, self.clock)
