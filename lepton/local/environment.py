@@ -147,5 +147,9 @@ def _forward(stream: IO[str] | None, log: IO[str] | None) -> None:
     if stream is None:
         return
     for line in stream:
-        if log is not None:
+        if log is None:
+            continue
+        try:
             log.write(line if line.endswith("\n") else line + "\n")
+        except ValueError:  # the log was closed (the stack is stopping): the rest goes nowhere
+            log = None
