@@ -202,6 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_cost(sub)
     register_tune(sub)
+    from .batch import register as register_batch  # batch scoring jobs
+
+    register_batch(sub)
     return parser
 
 

@@ -80,6 +80,19 @@ class LocalLambda:
             answer["LogResult"] = base64.b64encode(report.encode()[-TAIL_BYTES:]).decode()
         return answer
 
+    # -- as the local AWS's Invoke route runs it (lambda_invoke.py: the aws CLI, moto's Step Functions)
+    def hosts(self, function_name: str) -> bool:
+        return function_name in self.host.physical_names.values()
+
+    def run(self, function_name: str, qualifier: str, event: dict[str, Any]) -> tuple[str, Any]:
+        """The version ``qualifier`` names (a number, an alias, or $LATEST) run on ``event`` in this
+        process, as the API serves it: callers' work, not the deployer's measurements."""
+        if qualifier != "$LATEST" and not qualifier.isdigit():
+            qualifier = self.functions.alias(function_name, qualifier).version
+        config = self._config(function_name, qualifier)
+        return qualifier, self.host.invoke(self.host.logical_id(function_name), event, env=config["environment"],
+                                           version=qualifier)
+
     def close(self) -> None:
         """End every environment (the stack stops)."""
         with self._lock:

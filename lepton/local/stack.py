@@ -332,6 +332,8 @@ def provision(settings: StackSettings, aws: LocalAws) -> LocalStack:
                         physical_names={lid: names[lid] for lid in functions})
     host.lambda_api = LocalLambda(host, LambdaFunctions(lam))  # the deployer's calls of published versions
     host.mounts = LayerMounts(host.lambda_api.functions, aws.client("s3"), settings.state / "layers").environment
+    if aws.server is not None:  # Invoke on the local AWS (aws CLI, moto's Step Functions tasks) runs them too
+        aws.server.invocations = host.lambda_api
     registry = Registry(DeploymentsTable(aws.client("dynamodb"), deploy_env["LEPTON_DEPLOYMENTS_TABLE"]))
     return LocalStack(settings, aws, template, host, names, registry, role_arn=role["Role"]["Arn"],
                       deploy_env=deploy_env)

@@ -294,7 +294,7 @@ class BatchJobRequest(_Request):
     max_concurrency: Annotated[int, Ge(1), Le(10_000)] | None = Field(
         default=None, description="Batches in flight at once; at most (and by default) the stack's BatchMaxConcurrency.")
     batch_size: Annotated[int, Ge(1), Le(10_000)] | None = Field(
-        default=None, description="Rows per invocation; at most (and by default) the pinned version's batch limit.")
+        default=None, description="Rows per invocation; by default the pinned version's batch limit, at most 16 times it.")
 
 
 class BatchCounts(BaseModel):
