@@ -14,7 +14,7 @@ log. Figures it reports:
     init_wall_ms   the same in wall time, from the parent's clock reading at spawn
                    (CLOCK_MONOTONIC is system-wide)
     cpu_ms, wall_ms  each invocation
-    max_memory_mb  this process's peak resident memory so far (ru_maxrss), what Lambda reports
+    max_memory_mb  this process's peak resident memory so far (VmHWM), what Lambda reports
 
 Only the standard library is imported before the handler, so nothing here inflates the init
 or the memory it measures.
@@ -55,7 +55,16 @@ def _cpu_ms() -> float:
 
 
 def _memory_mb() -> int:
-    return -(-resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)  # KiB -> MiB, rounded up
+    """This process's peak resident memory, MiB rounded up: VmHWM. Not ru_maxrss, which Linux
+    carries over an exec from the process that forked this one (here the whole local stack)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return -(-int(line.split()[1]) // 1024)  # kB -> MiB
+    except OSError:
+        pass
+    return -(-resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)  # elsewhere (KiB on Linux)
 
 
 def main() -> int:
