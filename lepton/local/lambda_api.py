@@ -114,7 +114,7 @@ class LocalLambda:
                 str(uuid.uuid4()), 0.0, 1, self._memory(function_name, config), None),
                 {"init": f"not measured: {exc}", "memory": f"not measured: {exc}"})
         assert environment.init is not None
-        where = f"the environment of version {qualifier} (pid {environment.init.pid})"
+        where = f"the environment of function version {qualifier} (pid {environment.init.pid})"
         sources = {"duration": f"{where}: CPU time of the call (wall {call.wall_ms:.2f} ms)",
                    "memory": f"{where}: peak resident memory so far"}
         init = None
