@@ -26,6 +26,7 @@ from .measure import MeasureError, Meter, Send, Side, Workload, measure
 from .prices import Prices
 from .pricing import DEFAULT_COLD_FRACTION, billed_ms, per_million
 from .receipt import Receipt, receipt_of
+from .report_line import InvokeReport
 from .regression import Figures, Thresholds, Verdict, judge, p99_exceeds
 from .registry import Release
 
@@ -97,7 +98,7 @@ def _figures(side: Side, meter: Meter, name: str, function: FunctionConfig) -> F
     memory = cold.memory_mb if cold else (side.rounds[0][0].memory_mb if side.requests else function.memory_mb)
     return Figures(side.version, side.p(99) if side.requests else None,
                    tuple(side.p(99, i) for i in range(len(side.rounds)) if side.rounds[i]),
-                   cold.init_ms if cold else None, "this run", peak, memory)
+                   _init(cold), "this run", peak, memory)
 
 
 def _live_figures(sides: list[Side], live: Release | None, meter: Meter, name: str) -> Figures | None:
@@ -105,7 +106,7 @@ def _live_figures(sides: list[Side], live: Release | None, meter: Meter, name: s
         return None
     side = sides[0]
     cold = meter.cold(name, side.qualifier)
-    init, init_from = (cold.init_ms, "this run") if cold else (None, "")
+    init, init_from = (_init(cold), "this run") if cold else (None, "")
     if init is None:
         stored = receipt_of(live.receipt)
         if stored is not None and stored.init_ms is not None:
@@ -116,16 +117,16 @@ def _live_figures(sides: list[Side], live: Release | None, meter: Meter, name: s
                    init, init_from, side.peak_memory, memory)
 
 
-def _receipt(model: str, side: Side, cold: Any, mine: Figures, function: FunctionConfig, workload: Workload,
+def _receipt(model: str, side: Side, cold: InvokeReport | None, mine: Figures, function: FunctionConfig, workload: Workload,
              facts: ModelFacts, prices: Prices) -> Receipt:
     arch = function.architectures[0] if function.architectures else DEFAULT_ARCH
     memory_mb = mine.memory_mb or function.memory_mb
     billed = side.billed_mean
-    init = cold.init_ms if cold is not None else None
+    init = _init(cold)
     parts = per_million(prices, arch, memory_mb, billed, billed_ms(init) if init else 0.0, DEFAULT_COLD_FRACTION)
     warm_source = side.rounds[0][0].source("duration") if side.requests else "not measured"
     sources = {
-        "init": cold.source("init") if cold is not None else "not measured: no call of this version was cold",
+        "init": _init_source(cold),
         "warm": f"Duration of {side.requests} REPORT lines, interleaved with the live version's; {warm_source}",
         "memory": cold.source("memory") if cold is not None else side.rounds[0][0].source("memory"),
         "requests": workload.describe(),
@@ -141,6 +142,21 @@ def _receipt(model: str, side: Side, cold: Any, mine: Figures, function: Functio
         max_memory_mb=mine.max_memory_mb, memory_mb=memory_mb, model_bytes=facts.size, sha256=facts.sha256,
         opset=facts.opset, onnxruntime=facts.onnxruntime, arch=arch, usd_per_million=round(sum(parts.values()), 6),
         cost_parts={k: round(v, 6) for k, v in parts.items()}, sources=sources)
+
+
+def _init(cold: InvokeReport | None) -> float | None:
+    """The cold start's init: Init Duration, or under SnapStart the snapshot's Restore Duration."""
+    if cold is None:
+        return None
+    return cold.init_ms if cold.init_ms is not None else cold.restore_ms
+
+
+def _init_source(cold: InvokeReport | None) -> str:
+    if cold is None:
+        return "not measured: no call of this version was cold"
+    if cold.init_ms is None and cold.restore_ms is not None:
+        return f"Restore Duration of the first call (SnapStart restored a snapshot); {cold.source('init')}"
+    return cold.source("init")
 
 
 def _read_date(prices: Prices, arch: str) -> str:
