@@ -205,8 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     register_byom(sub)
     register_ops(sub)
     from .cost.cli import register as register_cost
+    from .tune import register as register_tune
 
     register_cost(sub)
+    register_tune(sub)
     from .batch import register as register_batch  # batch scoring jobs
 
     register_batch(sub)

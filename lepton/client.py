@@ -49,6 +49,14 @@ def resolve_target(endpoint: str | None = None, stack: str | None = None, region
 
 
 def stack_api_url(stack: str, region: str | None = None) -> str:
+    outputs = stack_outputs(stack, region)
+    if "ApiUrl" not in outputs:
+        raise ControlError(f"stack '{stack}' has no ApiUrl output; is it a Lepton stack?")
+    return outputs["ApiUrl"].rstrip("/")
+
+
+def stack_outputs(stack: str, region: str | None = None) -> dict[str, str]:
+    """A deployed stack's CloudFormation outputs (ApiUrl, ModelBucketName, DeploymentsTableName, ...)."""
     import boto3
     from botocore.exceptions import BotoCoreError
     from botocore.exceptions import ClientError
@@ -58,10 +66,7 @@ def stack_api_url(stack: str, region: str | None = None) -> str:
         found = boto3.client("cloudformation", region_name=region).describe_stacks(StackName=stack)["Stacks"][0]
     except (ClientError, BotoCoreError) as exc:
         raise ControlError(f"cannot read stack '{stack}': {error_message(exc)}") from exc
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in found.get("Outputs", [])}
-    if "ApiUrl" not in outputs:
-        raise ControlError(f"stack '{stack}' has no ApiUrl output; is it a Lepton stack ({found.get('StackStatus')})?")
-    return outputs["ApiUrl"].rstrip("/")
+    return {o["OutputKey"]: o["OutputValue"] for o in found.get("Outputs", [])}
 
 
 def _default_region() -> str:

@@ -81,7 +81,11 @@ def cmd_models(args: argparse.Namespace, client: ControlClient, out: Console) ->
     body = client.models()
     if args.json:
         return _json(out, body)
-    table = Table("model", "live", "canary", "function", "last deployment", title=f"Models at {client.target.where}")
+    table = Table(title=f"Models at {client.target.where}")
+    for name in ("model", "live", "canary", "function"):  # names are never cut short
+        table.add_column(name, no_wrap=True)
+    table.add_column("receipt (live version)")
+    table.add_column("last deployment")
     for m in body["models"]:
         canary = m.get("canary")
         last = m.get("last_deployment")
@@ -90,6 +94,7 @@ def cmd_models(args: argparse.Namespace, client: ControlClient, out: Console) ->
             m["name"], _v(m.get("live_version")) + source,
             f"v{canary['version']} at {canary['weight']:.0%} until {canary['promote_after'][:19]}" if canary else "-",
             m.get("function_name") or "-",
+            _receipt(m.get("live_receipt"), short=True),
             f"v{last['version']} [{STYLE.get(last['outcome'], '')}]{last['outcome']}[/] {last['reason']}" if last else "-",
         )
     out.print(table)
@@ -100,21 +105,31 @@ def cmd_versions(args: argparse.Namespace, client: ControlClient, out: Console) 
     body = client.model(args.model)
     if args.json:
         return _json(out, body)
-    table = Table("version", "state", "created", "sha256", "size", "metrics", "quantized", "last decision",
-                  title=f"{body['name']} ({body.get('function_name') or 'no function'}): live {_v(body.get('live_version'))}")
+    table = Table(title=f"{body['name']} ({body.get('function_name') or 'no function'}): live {_v(body.get('live_version'))}")
+    for name in ("version", "state", "created", "sha256", "size"):
+        table.add_column(name)
+    table.add_column("metrics", min_width=18)  # "ndcg_at_10 0.411," whole on one line
+    for name in ("quantized", "receipt", "last decision"):
+        table.add_column(name)
     for v in body["versions"]:
         metrics = ", ".join(f"{k} {val:.3g}" if isinstance(val, float) else f"{k} {val}"
                             for k, val in (v.get("metrics") or {}).items())
         decision = f"{v['outcome']}: {v['reason']}" if v.get("outcome") else (v.get("problem") or "-")
         table.add_row(_v(v["version"]), f"[{STYLE.get(v['state'], '')}]{v['state']}[/]", (v.get("created_at") or "-")[:19],
                       (v.get("sha256") or "-")[:12], _size(v.get("size")), metrics or "-",
-                      "yes" if v.get("quantized") else "no", decision)
+                      "yes" if v.get("quantized") else "no", _receipt(v.get("receipt"), short=True), decision)
     out.print(table)
     live = body.get("manifest")
     if live:
         signature = lambda specs: ", ".join(f"{t['name']} {t['datatype']}{t['shape']}" for t in specs)  # noqa: E731
         out.print(f"live v{live['version']}: inputs {signature(live['inputs'])} -> outputs {signature(live['outputs'])}"
                   + (f"; labels {', '.join(live['labels'])}" if live.get("labels") else ""), highlight=False)
+    receipt = body.get("live_receipt")
+    if receipt:
+        out.print(f"live v{receipt['version']} receipt, measured {receipt['measured_at'][:19]}: {_receipt(receipt)}",
+                  highlight=False)
+        for figure, source in (receipt.get("sources") or {}).items():
+            out.print(f"  {figure}: {source}", highlight=False, soft_wrap=True)
     for note in body.get("notes") or []:
         out.print(f"[yellow]note:[/yellow] {note}")
     return 0
@@ -269,6 +284,16 @@ def _attempt(args: argparse.Namespace, out: Console, attempt: dict[str, Any]) ->
 def _json(out: Console, body: Any) -> int:
     out.print_json(json.dumps(body))
     return 0
+
+
+def _receipt(data: Any, short: bool = False) -> str:
+    """A receipt in one line (lepton_deploy/receipt.py), or "-" for a version never measured."""
+    from lepton_deploy.receipt import receipt_of
+
+    receipt = receipt_of(data)
+    if receipt is None:
+        return "-"
+    return receipt.short() if short else receipt.line()
 
 
 def _v(version: Any) -> str:

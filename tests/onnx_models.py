@@ -126,3 +126,36 @@ def _spec(value: onnx.ValueInfoProto) -> TensorSpec:
     tensor = value.type.tensor_type
     shape = [d.dim_value if d.HasField("dim_value") else -1 for d in tensor.shape.dim]
     return TensorSpec(value.name, _ELEM[tensor.elem_type], shape)
+
+
+def with_noop_chain(model: onnx.ModelProto, operators: int, width: int = 1) -> onnx.ModelProto:
+    """The same model, much slower: its output passed through ``operators`` Relu nodes in a row.
+    Relu is the identity on probabilities (never negative), so every answer is the same; but
+    onnxruntime keeps each node (no optimisation removes a Relu), so each call runs them all.
+    With ``width`` above 1 the output is first broadcast to that many copies along a new last
+    axis (each Relu then has ``width`` times the work) and reduced back with ReduceMax, whose
+    maximum of equal copies is the value itself (opset 17's ReduceMax: axes as an attribute)."""
+    slow = onnx.ModelProto()
+    slow.CopyFrom(model)
+    graph = slow.graph
+    output = graph.output[0].name
+    producer = next(node for node in graph.node if output in node.output)
+    chain_in = f"{output}_noop_in"
+    producer.output[list(producer.output).index(output)] = chain_in
+    first = f"{output}_noop_0"
+    if width > 1:
+        graph.initializer.append(numpy_helper.from_array(np.array([-1], np.int64), f"{output}_noop_axis"))
+        graph.initializer.append(numpy_helper.from_array(np.array([1, 1, width], np.int64), f"{output}_noop_width"))
+        graph.node.append(helper.make_node("Unsqueeze", [chain_in, f"{output}_noop_axis"], [f"{output}_noop_one"]))
+        graph.node.append(helper.make_node("Expand", [f"{output}_noop_one", f"{output}_noop_width"], [first]))
+    else:
+        graph.node.append(helper.make_node("Identity", [chain_in], [first]))
+    for i in range(operators):
+        graph.node.append(helper.make_node("Relu", [f"{output}_noop_{i}"], [f"{output}_noop_{i + 1}"]))
+    last = f"{output}_noop_{operators}"
+    if width > 1:
+        graph.node.append(helper.make_node("ReduceMax", [last], [output], axes=[-1], keepdims=0))
+    else:
+        graph.node.append(helper.make_node("Identity", [last], [output]))
+    onnx.checker.check_model(slow, full_check=True)
+    return slow

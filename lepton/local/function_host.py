@@ -30,9 +30,9 @@ class FunctionHost:
         self._bases: dict[str, Handler] = {}
         self._configured: dict[tuple[str, object], Handler] = {}
         self._lock = threading.Lock()
-        #: How a handler that invokes other functions' versions (the deployer's pre-traffic
-        #: check) reaches them: set by the local stack to run them in this process.
-        self.invoker: Callable[[str, str, dict[str, Any]], Any] | None = None
+        #: What answers Invoke for a handler that calls other functions' versions (the deployer's
+        #: checks, `lepton replay`): set by the local stack (lambda_api.LocalLambda).
+        self.lambda_api: Any = None
         #: (function name, published version) -> what its layers add to its environment (where
         #: its model layer is mounted): set by the local stack (layers.LayerMounts.environment).
         self.mounts: Callable[[str, str], dict[str, str]] | None = None
@@ -102,8 +102,8 @@ class FunctionHost:
                     if self.mounts is not None and version and version != "$LATEST":
                         overrides.update(self.mounts(self.function_name(logical_id), version))
                     handler = base.with_environment(self.environment(logical_id, overrides))
-                    if self.invoker is not None and hasattr(handler, "with_invoker"):
-                        handler = handler.with_invoker(self.invoker)
+                    if self.lambda_api is not None and hasattr(handler, "with_lambda_api"):
+                        handler = handler.with_lambda_api(self.lambda_api)
                     if self.capture_output is not None and hasattr(handler, "with_capture_output"):
                         handler = handler.with_capture_output(self.capture_output)
                     self._configured[key] = handler

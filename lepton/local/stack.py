@@ -36,7 +36,7 @@ from .feed import DeploymentFeed
 from .function_log import BACKUPS, MAX_BYTES, FunctionLog
 from .function_host import FunctionHost
 from .gateway import LocalGateway, asgi_app
-from .invoke import InProcessInvoker
+from .lambda_api import LocalLambda
 from .layer_mounts import LayerMounts
 from .issuer import LOCAL_AUDIENCE, LocalIssuer
 from .capture_agent import CaptureAgent
@@ -267,6 +267,8 @@ class LocalStack:
         for piece in (self.watch, self.aliases, self.worker, self.feed, self.logs, self.aws):
             if piece is not None:
                 piece.stop()
+        if self.host.lambda_api is not None:
+            self.host.lambda_api.close()  # the versions' execution environments (processes)
 
 
 def boot(settings: StackSettings, *, feed: bool = False, models: bool = True, watch: bool = False) -> LocalStack:
@@ -304,8 +306,8 @@ def attach(settings: StackSettings) -> LocalStack:
     template = Template(settings.root / "template.yaml", names=names, parameters=settings.parameters)
     host = FunctionHost(template, base_env=_function_env(aws, settings),
                         physical_names={lid: names[lid] for lid in functions})
-    host.invoker = InProcessInvoker(host, LambdaFunctions(aws.client("lambda")))
-    host.mounts = LayerMounts(host.invoker.functions, aws.client("s3"), settings.state / "layers").environment
+    host.lambda_api = LocalLambda(host, LambdaFunctions(aws.client("lambda")))
+    host.mounts = LayerMounts(host.lambda_api.functions, aws.client("s3"), settings.state / "layers").environment
     registry = Registry(DeploymentsTable(aws.client("dynamodb"), f"{PREFIX}-deployments"))
     return LocalStack(settings, aws, template, host, names, registry)
 
@@ -332,10 +334,10 @@ def provision(settings: StackSettings, aws: LocalAws) -> LocalStack:
         create_function(lam, role["Role"]["Arn"], names[logical_id], spec, deploy_env)
     host = FunctionHost(template, base_env={**_function_env(aws, settings), **deploy_env},
                         physical_names={lid: names[lid] for lid in functions})
-    host.invoker = InProcessInvoker(host, LambdaFunctions(lam))  # the deployer's pre-traffic check
-    host.mounts = LayerMounts(host.invoker.functions, aws.client("s3"), settings.state / "layers").environment
+    host.lambda_api = LocalLambda(host, LambdaFunctions(lam))  # the deployer's calls of published versions
+    host.mounts = LayerMounts(host.lambda_api.functions, aws.client("s3"), settings.state / "layers").environment
     if aws.server is not None:  # Invoke on the local AWS (aws CLI, moto's Step Functions tasks) runs them too
-        aws.server.invocations = host.invoker
+        aws.server.invocations = host.lambda_api
     registry = Registry(DeploymentsTable(aws.client("dynamodb"), deploy_env["LEPTON_DEPLOYMENTS_TABLE"]))
     return LocalStack(settings, aws, template, host, names, registry, role_arn=role["Role"]["Arn"],
                       deploy_env=deploy_env)
@@ -345,7 +347,7 @@ def create_function(lam: Any, role_arn: str, name: str, spec: FunctionSpec, depl
     """One template function in the local AWS, with version 1 and its `live` alias, as SAM makes it."""
     lam.create_function(FunctionName=name, Runtime="python3.12", Role=role_arn, Handler=spec.handler,
                         Code={"ZipFile": placeholder_zip()}, Environment={"Variables": {**spec.environment, **deploy_env}},
-                        MemorySize=spec.memory_mb, Timeout=spec.timeout_s)
+                        MemorySize=spec.memory_mb, Timeout=spec.timeout_s, Architectures=list(spec.architectures))
     version = lam.publish_version(FunctionName=name)["Version"]
     lam.create_alias(FunctionName=name, Name=ALIAS, FunctionVersion=version)
 

@@ -282,6 +282,26 @@ def test_a_canary_in_the_status_shows_in_the_panel_with_its_version_and_weight(p
     expect(page.locator('#live tr[data-model="digits"] .canary')).to_have_text("none")
 
 
+def test_every_live_version_shows_its_receipt_in_the_panel_and_beside_its_form(page, stack):
+    # GIVEN the stack's promoted versions, each with the receipt its deployment measured
+    status = requests.get(f"{page.base_url}/status", timeout=10).json()
+    receipts = {m["name"]: m["receipt"] for m in status["models"]}
+    page.goto(f"{page.base_url}/#sentiment")
+    # THEN each model's row shows its live version's init, p50, p99, memory and price, and says how on hover
+    for name, receipt in receipts.items():
+        cell = page.locator(f'#live tr[data-model="{name}"] .live-receipt .receipt')
+        expect(cell).to_contain_text(f"{receipt['max_memory_mb']} of {receipt['memory_mb']} MB")
+        shown = re.fullmatch(r"init (\d+) ms · p50 ([\d.]+) ms · p99 ([\d.]+) ms · \d+ of \d+ MB · "
+                             r"\$([\d.]+) per million", cell.inner_text())
+        assert shown, cell.inner_text()
+        init, p50, p99, usd = map(float, shown.groups())
+        assert (init, p50, p99, usd) == pytest.approx(
+            (receipt["init_ms"], receipt["p50_ms"], receipt["p99_ms"], receipt["usd_per_million"]), abs=0.51)
+        assert "a fresh process" in cell.get_attribute("title")
+    # AND the chosen model's form says what its version measured
+    expect(page.locator("#model-receipt")).to_contain_text("Receipt of v1: init ")
+
+
 # ------------------------------------------------------------------------------------ access and a11y
 def test_a_typed_bearer_token_goes_with_each_call_and_is_kept_nowhere(page):
     open_model(page, "sentiment")

@@ -17,7 +17,7 @@ import pytest
 from lepton.local.deploy_setup import provision
 from lepton.local.stack import LOCAL_PARAMETERS, placeholder_zip
 from lepton.local.worker import DeployWorker
-from in_process import in_process_invoker
+from in_process import local_lambda
 from lepton_deploy.registry import Registry
 from lepton_serving import clients
 from lepton_serving.table import DeploymentsTable
@@ -97,10 +97,10 @@ def world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[World]:
             monkeypatch.setenv(key, value)
         from deployer import handler as deployer_handler
 
-        # The deployer's pre-traffic check runs the published versions in-process, as the local stack does.
-        invoker = in_process_invoker(made["lambda"], names, {LOGICAL[m]: f for m, f in FUNCTIONS.items()},
-                                     tmp_path / "cache", made["s3"])
-        monkeypatch.setattr(deployer_handler.lambda_handler, "invoker", invoker)
+        # The deployer's calls of published versions run them in-process, as the local stack does.
+        api = local_lambda(made["lambda"], names, {LOGICAL[m]: f for m, f in FUNCTIONS.items()},
+                           tmp_path / "cache", made["s3"])
+        monkeypatch.setattr(deployer_handler.lambda_handler, "lambda_api", api)
         yield World(made["s3"], made["sqs"], made["lambda"], env["LEPTON_DEPLOY_QUEUE_URL"], control_env,
                     Registry(DeploymentsTable(made["dynamodb"], env["LEPTON_DEPLOYMENTS_TABLE"])))
         clients.reset()

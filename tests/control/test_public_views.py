@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from lepton_serving.manifest import GoldenExample
+from lepton_serving.receipts import PUBLIC_FIELDS
 from onnx_models import manifest_for, mlp_model
 
 from control_names import BUCKET, FUNCTIONS
@@ -35,11 +36,14 @@ def test_the_card_has_labels_feature_names_metrics_and_the_first_golden_input_bu
     response = api.get("/models/tabular/card")
     assert response.status_code == 200, response.text
     card = response.json()
-    created = card.pop("created_at")
+    created, receipt = card.pop("created_at"), card.pop("receipt")
     assert card == {"name": "tabular", "version": 1, "family": "tabular", "labels": ["malignant", "benign"],
                     "preprocessing": {"feature_names": ["worst radius", "worst smoothness", "worst texture"]},
                     "metrics": {"accuracy": 0.93}, "example": {"features": [[0.5, -1.0, 0.2]]}}
     assert created.startswith("20") and leaks(world, response.text) == []
+    # the live version's receipt, without its sha256 and function version
+    assert receipt["version"] == 1 and receipt["p50_ms"] > 0 and receipt["requests"] == 100
+    assert set(receipt) == set(PUBLIC_FIELDS)
 
 
 def test_the_card_follows_the_live_version(world, api):
@@ -87,7 +91,9 @@ def test_status_shows_live_and_canary_versions_and_attempts_with_only_public_fie
     status = response.json()
     models = {m["name"]: m for m in status["models"]}
     assert set(models) == {"tabular", "digits"}
-    assert models["digits"] == {"name": "digits", "live_version": None, "canary": None, "updated_at": None}
+    assert models["digits"] == {"name": "digits", "live_version": None, "canary": None, "updated_at": None,
+                                "receipt": None}
+    assert models["tabular"]["receipt"]["version"] == 1  # the live version's: version 2 is a canary
     assert models["tabular"]["live_version"] == 1
     assert (models["tabular"]["canary"]["version"], models["tabular"]["canary"]["weight"]) == (2, 0.25)
     assert [(a["version"], a["outcome"]) for a in status["deployments"]] == [(2, "canary"), (1, "promoted")]
@@ -95,7 +101,8 @@ def test_status_shows_live_and_canary_versions_and_attempts_with_only_public_fie
                for a in status["deployments"])
     # each check on the published version by name, outcome and summary only: no figures, no function versions
     assert [[(c["name"], c["outcome"]) for c in a["checks"]] for a in status["deployments"]] == [
-        [("pre_traffic", "passed"), ("replay", "skipped")], [("pre_traffic", "passed"), ("replay", "skipped")]]
+        [("pre_traffic", "passed"), ("replay", "skipped"), ("receipt", "passed")],
+        [("pre_traffic", "passed"), ("replay", "skipped"), ("receipt", "passed")]]
     assert all(set(c) == {"name", "outcome", "summary"} for a in status["deployments"] for c in a["checks"])
     assert "lepton deployments" in status["hidden"]
     assert leaks(world, response.text) == []

@@ -218,5 +218,5 @@ def test_captured_traffic_refuses_a_version_with_swapped_outputs_and_passes_a_re
     assert f"tabular v{refused + 1}: promoted" in out and "replay: agreement" in out
     assert served(stack, str(refused + 1))["model_version"] == str(refused + 1)
     status = requests.get(f"{stack.base_url}/status", timeout=10).json()["deployments"]
-    assert [c["name"] for c in status[0]["checks"]] == ["pre_traffic", "replay"]
+    assert [c["name"] for c in status[0]["checks"]] == ["pre_traffic", "replay", "receipt"]
     assert "s3://<bucket>/replays/" in next(a for a in status if a["version"] == refused)["checks"][1]["summary"]

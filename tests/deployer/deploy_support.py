@@ -25,7 +25,7 @@ from deployer.config import DeployerConfig
 from deployer import handler as deployer_handler
 from deployer.pipeline import Deployer, Services
 from eventfiles import load_event
-from in_process import in_process_invoker
+from in_process import local_lambda
 from lepton.local.context import LambdaContext
 from lepton.local.deploy_setup import provision
 from lepton.local.layer_mounts import LayerMounts
@@ -72,7 +72,7 @@ class DeployStack:
         """The deployer's pipeline, configured from the environment as its handler configures it."""
         config = DeployerConfig.from_env(os.environ)
         services = Services(self.s3, self.lam, self.dynamodb, self.sqs, self.cloudwatch)
-        deployer = Deployer(config, services, invoker=deployer_handler.lambda_handler.invoker)
+        deployer = Deployer(config, services, lambda_api=deployer_handler.lambda_handler.lambda_api)
         if wait is not None:
             deployer.rollout = Rollout(deployer.registry, deployer.functions, wait=wait, layers=deployer.layers)
         return deployer
@@ -204,17 +204,20 @@ def emf_to_cloudwatch(cloudwatch: Any) -> Iterator[None]:
     forwarder.flush()
 
 
-class MetricsForwardingInvoker:
-    """The pre-traffic invoker, with the invoked version's EMF lines forwarded to CloudWatch as in
-    Lambda: the deployer's own calls reach the same metrics users' traffic does."""
+class MetricsForwardingLambda:
+    """The deployer's Lambda API, with the invoked version's EMF lines forwarded to CloudWatch as
+    in Lambda: the deployer's own calls reach the same metrics users' traffic does."""
 
-    def __init__(self, invoker: Any, cloudwatch: Any):
-        self.invoker = invoker
+    def __init__(self, api: Any, cloudwatch: Any):
+        self.api = api
         self.cloudwatch = cloudwatch
 
-    def __call__(self, function_name: str, qualifier: str, event: dict[str, Any]) -> dict[str, Any]:
+    def invoke(self, **kwargs: Any) -> dict[str, Any]:
         with emf_to_cloudwatch(self.cloudwatch):
-            return self.invoker(function_name, qualifier, event)
+            return self.api.invoke(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.api, name)
 
 
 ROLE_POLICY = ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
@@ -223,8 +226,9 @@ ROLE_POLICY = ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
 
 @contextmanager
 def provisioned(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model: str = "tabular",
-                function: str = FUNCTION) -> Iterator[DeployStack]:
-    """moto with the redeploy path and one model function (``model``'s, from template.yaml)."""
+                function: str = FUNCTION, fresh_processes: bool = False) -> Iterator[DeployStack]:
+    """moto with the redeploy path and one model function (``model``'s, from template.yaml).
+    ``fresh_processes``: cold starts measured in processes of their own (tests/in_process.py)."""
     logical_id = f"{model.capitalize()}Function"
     with mock_aws():
         clients.reset()
@@ -247,13 +251,16 @@ def provisioned(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model: str = "t
         deployer_env = {**template_environment("DeployerFunction", names, parameters=LOCAL_PARAMETERS), **env}
         for key, value in deployer_env.items():
             monkeypatch.setenv(key, value)
-        # The pre-traffic check runs the published version in-process, as the local stack does.
-        invoker = MetricsForwardingInvoker(in_process_invoker(made["lambda"], names, {logical_id: function},
-                                                              tmp_path / "cache", made["s3"]), made["cloudwatch"])
-        monkeypatch.setattr(deployer_handler.lambda_handler, "invoker", invoker)
+        # The deployer's calls of the published version run it in-process, as the local stack does,
+        # its EMF lines forwarded to CloudWatch as in Lambda.
+        api = local_lambda(made["lambda"], names, {logical_id: function}, tmp_path / "cache", made["s3"],
+                           fresh_processes=fresh_processes)
+        monkeypatch.setattr(deployer_handler.lambda_handler, "lambda_api",
+                            MetricsForwardingLambda(api, made["cloudwatch"]))
         yield DeployStack(made["s3"], made["sqs"], made["lambda"], made["dynamodb"], made["cloudwatch"],
                           env["LEPTON_DEPLOY_QUEUE_URL"], names["DeployDeadLetterQueueUrl"],
                           env["LEPTON_DEPLOYMENTS_TABLE"], deployer_env, function_env, tmp_path / "cache")
+        api.close()
         clients.reset()
 
 

@@ -105,6 +105,9 @@ def test_a_retrain_that_answers_the_same_goes_live_with_its_figure_recorded(stac
     assert check["summary"].startswith("agreement ") and "on 50 captured requests, 200 rows (min 0.90)" in check["summary"]
     assert "replay: agreement" in stack.registry.list_deployments("tabular")[0].reason
     assert stack.registry.get_live("tabular").live.version == 2
+    # the receipt measured both versions on the same captured requests too, beside the golden examples
+    receipt = stack.registry.get_live("tabular").live.receipt
+    assert receipt["sources"]["requests"] == "2 golden examples and 50 captured requests"
 
 
 def test_with_too_few_captured_requests_the_replay_is_skipped_with_its_reason_never_passed_in_silence(stack):

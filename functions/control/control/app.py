@@ -59,7 +59,7 @@ def current_settings(app: FastAPI) -> Settings:
 def _service(request: Request) -> ControlService:
     settings = current_settings(request.app)
     return ControlService(settings, backends.build(settings, environment(request.app),
-                                                   invoker=request.app.state.invoker))
+                                                   lambda_api=request.app.state.lambda_api))
 
 
 # Module level: FastAPI resolves these annotations (postponed, PEP 563) from the module's globals.
@@ -76,7 +76,7 @@ def create_app(env: Mapping[str, str] | None = None) -> FastAPI:
                                 {"name": "inference (friendly)", "description": "Served by each model's function"},
                                 {"name": "public", "description": "Open views for the playground page"}])
     app.state.env = dict(env) if env is not None else None
-    app.state.invoker = None  # Lambda's Invoke API; the local stack sets its in-process one (with_invoker)
+    app.state.lambda_api = None  # Lambda's client; the local stack sets its stand-in (with_lambda_api)
 
     @app.get("/models", tags=["control"], operation_id="listModels", response_model=ModelsResponse)
     def list_models(svc: Service) -> ModelsResponse:

@@ -11,7 +11,7 @@ from typing import Any
 
 from lepton_deploy.captures import CaptureStore
 from lepton_deploy.functions import LambdaFunctions
-from lepton_deploy.invoke import Invoker, LambdaInvoker
+from lepton_deploy.invoke import LambdaInvoker
 from lepton_deploy.registry import Registry
 from lepton_deploy.rollout import Rollout
 from lepton_serving import clients
@@ -25,9 +25,9 @@ from control.settings import Settings
 
 
 def build(settings: Settings, env: Mapping[str, str], aws: Callable[[str], Any] = clients.client,
-          invoker: Invoker | None = None) -> Backends:
-    """``invoker``: how `lepton replay` calls a published version (default: Lambda's Invoke API; the
-    local stack runs it in-process)."""
+          lambda_api: Any = None) -> Backends:
+    """``lambda_api``: what answers `lepton replay`'s calls of a published version (default:
+    Lambda's client; the local stack's stand-in with the same ``invoke``)."""
     registry = Registry(DeploymentsTable(aws("dynamodb"), settings.table))
     functions = LambdaFunctions(aws("lambda"))
     presign = presigner(env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL"),
@@ -35,7 +35,8 @@ def build(settings: Settings, env: Mapping[str, str], aws: Callable[[str], Any] 
     batch = BatchJobs(settings, functions, aws("stepfunctions"), ModelBucket(aws("s3"), settings.batch_bucket, presign))
     models = ModelBucket(aws("s3"), settings.bucket, presign)
     captures = CaptureStore(aws("s3"), settings.capture_bucket) if settings.capture_bucket else None
-    replays = Replays(settings, registry, functions, models, captures, invoker or LambdaInvoker(aws("lambda")))
+    replays = Replays(settings, registry, functions, models, captures,
+                      LambdaInvoker(lambda_api if lambda_api is not None else aws("lambda")))
     return Backends(registry, Rollout(registry, functions), functions, models, batch, replays)
 
 

@@ -2,7 +2,8 @@
 
 The playground page is served to anyone who can reach the API, so it can only read open routes.
 These build their answers from an allow-list: the fields a request form needs from a manifest,
-and of a deployment attempt its model, version, outcome, check, time and reason. A reason can
+the live version's receipt without its sha256 and function version, and of a deployment attempt
+its model, version, outcome, check, time and reason. A reason can
 quote the bucket, a function or an ARN ("uploads are accepted from bucket X"), so those are
 replaced by placeholders (lepton_serving.redaction: the one Redactor every open route uses); so
 are the checks' summaries (a replay's names where its disagreeing cases are), and their figures
@@ -12,9 +13,12 @@ are left out. Who made a move, function versions and upload sources stay behind 
 from __future__ import annotations
 
 import json
+from typing import Any
 
+from lepton_deploy.receipt import receipt_of
 from lepton_deploy.registry import Attempt, LivePointer
 from lepton_serving.manifest import Manifest
+from lepton_serving.receipts import public_view
 from lepton_serving.redaction import Redactor
 
 from control.schemas import ModelCard, PublicAttempt, PublicCanary, PublicCheck, PublicModel
@@ -27,14 +31,21 @@ HIDDEN = ("Who made each move, the Lambda function versions and the upload sourc
           "they need IAM. Run `lepton deployments` (or GET /deployments, SigV4-signed) to see them.")
 
 
-def model_card(manifest: Manifest) -> ModelCard:
+def model_card(manifest: Manifest, receipt: dict[str, Any] | None = None) -> ModelCard:
     prep = manifest.preprocessing or {}
     example = manifest.golden[0].inputs if manifest.golden else None
     if example is not None and len(json.dumps(example)) > MAX_EXAMPLE_BYTES:
         example = None
     return ModelCard(name=manifest.name, version=manifest.version, family=manifest.family or None,
                      labels=manifest.labels, preprocessing={k: prep[k] for k in PUBLIC_PREPROCESSING if k in prep},
-                     metrics=dict(manifest.metrics), example=example, created_at=manifest.created_at or None)
+                     metrics=dict(manifest.metrics), example=example, created_at=manifest.created_at or None,
+                     receipt=public_receipt(receipt))
+
+
+def public_receipt(receipt: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A stored receipt through the allow-list (lepton_serving/receipts.py); None when there is none."""
+    found = receipt_of(receipt)
+    return public_view(found.to_dict()) if found is not None else None
 
 
 def public_model(name: str, pointer: LivePointer | None) -> PublicModel:
@@ -43,7 +54,8 @@ def public_model(name: str, pointer: LivePointer | None) -> PublicModel:
         name=name, live_version=pointer.live.version if pointer else None,
         canary=PublicCanary(version=canary.release.version, weight=canary.weight, started_at=canary.started_at,
                             promote_after=canary.promote_after) if canary else None,
-        updated_at=(pointer.updated_at or None) if pointer else None)
+        updated_at=(pointer.updated_at or None) if pointer else None,
+        receipt=public_receipt(pointer.live.receipt) if pointer else None)
 
 
 def public_attempt(redact: Redactor, attempt: Attempt) -> PublicAttempt:

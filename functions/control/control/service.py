@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 from lepton_deploy.clock import iso
 from lepton_deploy.errors import RolloutError
 from lepton_deploy.functions import ALIAS, LambdaFunctions
-from lepton_deploy.registry import Attempt, LivePointer, Registry
+from lepton_deploy.receipt import Receipt, receipt_of
+from lepton_deploy.registry import Attempt, LivePointer, Registry, Release
 from lepton_deploy.rollout import Rollout
 from lepton_serving.bucket import ModelBucket, StoredVersion
 from lepton_serving.errors import (Conflict, InvalidRequest, LeptonError, ModelIntegrityError, ModelNotReady,
@@ -86,9 +87,18 @@ class ControlService:
         pointer = self._require_known(name)
         attempts = self.registry.list_deployments(name, limit=ATTEMPTS_PER_MODEL)
         latest: dict[int, Attempt] = {}
+        receipts: dict[int, Receipt] = {}
         for attempt in attempts:  # newest first: the first one seen per version is its latest
             latest.setdefault(attempt.version, attempt)
-        versions = [self._version(stored, pointer, latest.get(stored.version)) for stored in self.bucket.versions(name)]
+            found = receipt_of(attempt.receipt)
+            if found is not None:
+                receipts.setdefault(attempt.version, found)
+        for release in _releases(pointer):  # the pointer's copy wins: it is the one that was promoted
+            found = receipt_of(release.receipt)
+            if found is not None:
+                receipts[release.version] = found
+        versions = [self._version(stored, pointer, latest.get(stored.version), receipts.get(stored.version))
+                    for stored in self.bucket.versions(name)]
         summary = self._summary(name, pointer, attempts[0] if attempts else None)
         live = next((v for v in versions if pointer and v.version == pointer.live.version), None)
         alias, notes = self._alias(summary.function_name, pointer)
@@ -137,7 +147,7 @@ class ControlService:
             raise ModelNotReady(f"the manifest of {name} v{version} is missing from the model bucket") from exc
         except ModelIntegrityError as exc:
             raise ModelNotReady(f"the manifest of {name} v{version} is not valid") from exc
-        return model_card(manifest)
+        return model_card(manifest, pointer.live.receipt)
 
     def status(self, limit: int) -> PublicStatus:
         """Every model's live version and canary, and the newest attempts, without infrastructure names."""
@@ -247,10 +257,12 @@ class ControlService:
                              promote_after=canary.promote_after) if canary else None,
             last_deployment=LastDeployment.model_validate(last, from_attributes=True) if last else None,
             updated_at=pointer.updated_at if pointer else None,
+            live_receipt=receipt_of(pointer.live.receipt) if pointer else None,
         )
 
     @staticmethod
-    def _version(stored: StoredVersion, pointer: LivePointer | None, last: Attempt | None) -> VersionInfo:
+    def _version(stored: StoredVersion, pointer: LivePointer | None, last: Attempt | None,
+                 receipt: Receipt | None) -> VersionInfo:
         v = stored.version
         if pointer and pointer.live.version == v:
             state = "live"
@@ -264,7 +276,7 @@ class ControlService:
             state = "pending" if stored.manifest else "incomplete"
         info = _manifest_summary(stored.manifest) if stored.manifest else {}
         return VersionInfo(version=v, state=state, problem=stored.problem, outcome=last.outcome if last else None,
-                           reason=last.reason if last else None, **info)
+                           reason=last.reason if last else None, receipt=receipt, **info)
 
     def _alias(self, function_name: str | None, pointer: LivePointer | None) -> tuple[AliasOut | None, list[str]]:
         """The alias as Lambda has it: the registry says what should serve, this says what does."""
@@ -295,3 +307,10 @@ def _manifest_summary(manifest: Manifest) -> dict[str, object]:
 
 def _attempt(attempt: Attempt) -> AttemptOut:
     return AttemptOut.model_validate(attempt, from_attributes=True)
+
+
+def _releases(pointer: LivePointer | None) -> list[Release]:
+    """Every release the pointer remembers, oldest first: history, live, canary."""
+    if pointer is None:
+        return []
+    return [*reversed(pointer.history), pointer.live, *((pointer.canary.release,) if pointer.canary else ())]

@@ -6,7 +6,10 @@ deployment attempt with its figures (`CheckResult`), whatever it decided:
 
 1. ``pre_traffic``: the manifest's golden requests, answered within its tolerance (verify.py);
 2. ``replay``: the requests callers sent the live version, captured, answered as the live
-   version answered them, within the task's thresholds (lepton_deploy.replay).
+   version answered them, within the task's thresholds (lepton_deploy.replay);
+3. ``receipt``: the version measured beside the live one with the same requests (its cold start,
+   warm p50/p99, memory, cost: lepton_deploy.receipt_check), and refused when much slower,
+   slower to start or hungrier (lepton_deploy.regression).
 
 A check that fails refuses the version (`Rejected` with its name) and nothing moves; a check
 that cannot judge (nothing live yet, too few captured requests) is recorded as skipped with
@@ -24,11 +27,15 @@ from typing import Any, Protocol
 from lepton_deploy.captures import CaptureStore
 from lepton_deploy.errors import Rejected, RolloutError
 from lepton_deploy.functions import FunctionConfig
-from lepton_deploy.invoke import Invoker
+from lepton_deploy.invoke import Invoker, infer_event
+from lepton_deploy.measure import MeasureError, Meter, Workload
+from lepton_deploy.prices import Prices
+from lepton_deploy.receipt_check import ModelFacts, ReceiptSettings, take_receipt
 from lepton_deploy.registry import Release
 from lepton_deploy.replay import Replay, ReplaySettings, write_cases
 from lepton_serving.errors import LeptonError
 from lepton_serving.manifest import Manifest
+from lepton_serving.origin import RECEIPT
 
 from deployer.verify import verify
 
@@ -136,6 +143,63 @@ class ReplayCheck:
                 if "cases_key" in figures else ""
             return CheckResult(self.name, CheckOutcome.FAILED, result.reason + where, figures)
         return CheckResult(self.name, CheckOutcome(result.outcome), result.reason, figures)
+
+
+class ReceiptCheck:
+    """The version's receipt, measured beside the live version's; refused on a regression."""
+
+    name = "receipt"
+
+    def __init__(self, invoke: Invoker, meter: Meter, captures: CaptureStore | None, settings: ReceiptSettings,
+                 prices: Prices, facts: ModelFacts, time_left: Callable[[], float]):
+        """``meter`` holds the REPORT lines of every call ``invoke`` made (the first of the new
+        version, its cold start, came from the pre-traffic check); ``captures``: the live
+        version's captured requests join the golden examples, when there are some."""
+        self.invoke = invoke
+        self.meter = meter
+        self.captures = captures
+        self.settings = settings
+        self.prices = prices
+        self.facts = facts
+        self.time_left = time_left
+
+    def __call__(self, published: Published) -> CheckResult:
+        manifest, live = published.manifest, published.live
+        captured = _captured_bodies(self.captures, manifest.name, live, self.settings.requests) if live else []
+        workload = Workload.of(manifest, captured)
+
+        def event_for(body: dict[str, Any], i: int) -> dict[str, Any]:
+            return infer_event(manifest.name, {"id": f"receipt-{i}", **body}, RECEIPT)
+
+        try:
+            taken = take_receipt(self.invoke, self.meter, model=manifest.name, version=manifest.version,
+                                 function=published.function, qualifier=published.qualifier, live=live,
+                                 workload=workload, event_for=event_for, facts=self.facts, settings=self.settings,
+                                 prices=self.prices, time_left=lambda: self.time_left() - RESERVE_SECONDS)
+        except MeasureError as exc:
+            return CheckResult(self.name, CheckOutcome.SKIPPED, f"not measured: {exc}")
+        figures = {"receipt": taken.receipt.to_dict(), **taken.figures()}
+        if taken.verdict.refused:
+            was = (f"regresses against version {live.version}, which is live" if live
+                   else "is over budget (a first version, nothing live to compare with)")
+            return CheckResult(self.name, CheckOutcome.FAILED,
+                               f"version {manifest.version} {was}: {taken.verdict.reason}", figures)
+        return CheckResult(self.name, CheckOutcome.PASSED, taken.verdict.reason, figures)
+
+
+def receipt_of_results(results: Sequence[CheckResult]) -> dict[str, Any] | None:
+    """The receipt the receipt check took, if it ran and measured."""
+    return next((r.figures["receipt"] for r in results if r.name == ReceiptCheck.name and "receipt" in r.figures),
+                None)
+
+
+def _captured_bodies(captures: CaptureStore | None, model: str, live: Release, count: int) -> list[dict[str, Any]]:
+    """The live version's newest replayable captured requests, as V2 infer bodies."""
+    if captures is None:
+        return []
+    return [{"inputs": [{"name": t.name, "datatype": t.datatype, "shape": list(t.shape), "data": t.data}
+                        for t in record.inputs]}
+            for record in captures.latest(model, live.version, count)]
 
 
 def run_checks(checks: Sequence[Check], published: Published, results: list[CheckResult]) -> None:

@@ -23,6 +23,12 @@ LEPTON_CAPTURE_BUCKET        where the model functions' captured requests land (
 LEPTON_REPLAY_REQUESTS       how many of the live version's newest captured requests a replay sends (N)
 LEPTON_REPLAY_MIN_REQUESTS   fewer captured requests than this: the replay is skipped, with its reason
 LEPTON_REPLAY_MAX_SECONDS    the most a replay may take (also bounded by the deployer's remaining time)
+LEPTON_RECEIPT_REQUESTS      warm requests per version and round when a published version is measured
+LEPTON_RECEIPT_ROUNDS        rounds at most: one whose p99 is over the limit is measured again
+LEPTON_RECEIPT_P99_RATIO     refused when the warm p99 is above this many times the live version's
+LEPTON_RECEIPT_INIT_RATIO    refused when the init is above this many times the live version's ...
+LEPTON_RECEIPT_MAX_INIT_MS   ... or above this budget (a first version: the budget alone)
+LEPTON_RECEIPT_MEMORY_HEADROOM  refused when max memory used is above (1 - this) x the configured memory
 """
 from __future__ import annotations
 
@@ -33,6 +39,8 @@ from typing import Any
 
 from lepton_deploy.canary import CanaryPolicy
 from lepton_deploy.model_layer import DEFAULT_MAX_BYTES
+from lepton_deploy.receipt_check import ReceiptSettings
+from lepton_deploy.regression import Thresholds
 from lepton_deploy.replay import ReplaySettings
 from lepton_deploy.settings import functions_from, json_object, table_from
 from lepton_serving.errors import ConfigError
@@ -60,6 +68,7 @@ class DeployerConfig:
     model_layer_max_bytes: int = DEFAULT_MAX_BYTES
     capture_bucket: str = ""
     replay: ReplaySettings = ReplaySettings()
+    receipt: ReceiptSettings = ReceiptSettings()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> DeployerConfig:
@@ -92,6 +101,7 @@ class DeployerConfig:
             model_layer_max_bytes=int(_number(env, "LEPTON_MODEL_LAYER_MAX_BYTES", DEFAULT_MAX_BYTES)),
             capture_bucket=env.get("LEPTON_CAPTURE_BUCKET", "").strip(),
             replay=replay_settings(env),
+            receipt=receipt_settings(env),
         )
 
     def policy_for(self, model: str) -> Policy:
@@ -109,6 +119,26 @@ def replay_settings(env: Mapping[str, str]) -> ReplaySettings:
     if not 1.0 <= seconds <= 600.0:
         raise ConfigError(f"LEPTON_REPLAY_MAX_SECONDS must be from 1 to 600, got {seconds:g}")
     return ReplaySettings(requests, least, seconds)
+
+
+def receipt_settings(env: Mapping[str, str]) -> ReceiptSettings:
+    """How a published version is measured and the regression gate's thresholds (lepton_deploy.regression)."""
+    default, limits = ReceiptSettings(), Thresholds()
+    p99 = _number(env, "LEPTON_RECEIPT_P99_RATIO", limits.p99_ratio)
+    init = _number(env, "LEPTON_RECEIPT_INIT_RATIO", limits.init_ratio)
+    for name, ratio in (("LEPTON_RECEIPT_P99_RATIO", p99), ("LEPTON_RECEIPT_INIT_RATIO", init)):
+        if not 1.0 <= ratio <= 1000.0:  # below 1, a version exactly as fast as the live one is refused
+            raise ConfigError(f"{name} must be from 1 to 1000 (times the live version's), got {ratio:g}")
+    budget = _number(env, "LEPTON_RECEIPT_MAX_INIT_MS", limits.init_budget_ms)
+    if not 1.0 <= budget <= 900_000.0:
+        raise ConfigError(f"LEPTON_RECEIPT_MAX_INIT_MS must be from 1 to 900000 ms, got {budget:g}")
+    headroom = _number(env, "LEPTON_RECEIPT_MEMORY_HEADROOM", limits.memory_headroom)
+    if not 0.0 <= headroom < 1.0:
+        raise ConfigError(f"LEPTON_RECEIPT_MEMORY_HEADROOM must be in [0, 1) (0.2 keeps a fifth of the memory "
+                          f"free), got {headroom:g}")
+    return ReceiptSettings(requests=_whole(env, "LEPTON_RECEIPT_REQUESTS", default.requests, 10, 10_000),
+                           rounds=_whole(env, "LEPTON_RECEIPT_ROUNDS", default.rounds, 1, 10),
+                           thresholds=Thresholds(p99, init, budget, headroom))
 
 
 def _whole(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:

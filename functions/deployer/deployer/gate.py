@@ -72,6 +72,8 @@ class GateReport:
     load_ms: float = 0.0
     golden_max_error: float = 0.0
     golden_examples: int = 0
+    opset: int | None = None  # the default (ai.onnx) domain's
+    onnxruntime: str = ""  # the version that loaded it
 
     @contextmanager
     def timed(self, stage: str) -> Iterator[None]:
@@ -274,6 +276,8 @@ def validate(manifest: Manifest, data: bytes, policy: Policy, report: GateReport
         check_bytes(manifest, data, policy)
     admitted = admission.admit(data, manifest, stage=report.timed)
     report.load_ms = admitted.load_ms
+    report.opset = admitted.opsets.get("", admitted.opsets.get("ai.onnx"))
+    report.onnxruntime = admission.runtime_version()
     if report.load_ms > policy.max_load_ms:
         raise Rejected("load_time", f"onnxruntime took {report.load_ms:.0f} ms to load the model; the budget is "
                                     f"{policy.max_load_ms:.0f} ms (LEPTON_MAX_LOAD_MS)")

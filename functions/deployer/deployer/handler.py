@@ -13,7 +13,6 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from lepton_deploy.invoke import Invoker
 from lepton_serving import clients
 from lepton_serving.errors import ConfigError, LeptonError
 
@@ -32,24 +31,25 @@ class DeployerHandler:
     instance, which is how the local stack runs functions side by side in one process."""
 
     def __init__(self, env: Mapping[str, str] | None = None, aws: Callable[[str], Any] = clients.client,
-                 invoker: Invoker | None = None):
-        """``invoker`` runs a published version for the pre-traffic check: Lambda's Invoke API
-        (None), or in-process where Lambda cannot run code (the local stack, tests)."""
+                 lambda_api: Any = None):
+        """``lambda_api`` answers the deployer's calls of a published version (the checks before
+        traffic moves): Lambda's own client (None), or, where Lambda cannot run code (the local
+        stack, tests), a stand-in with the same ``invoke`` (lepton/local/lambda_api.py)."""
         self.env = dict(env) if env is not None else None
         self.aws = aws
-        self.invoker = invoker
+        self.lambda_api = lambda_api
 
     def with_environment(self, env: Mapping[str, str]) -> DeployerHandler:
-        return DeployerHandler(env, self.aws, self.invoker)
+        return DeployerHandler(env, self.aws, self.lambda_api)
 
-    def with_invoker(self, invoker: Invoker) -> DeployerHandler:
-        return DeployerHandler(self.env, self.aws, invoker)
+    def with_lambda_api(self, lambda_api: Any) -> DeployerHandler:
+        return DeployerHandler(self.env, self.aws, lambda_api)
 
     def deployer(self) -> Deployer:
         config = DeployerConfig.from_env(os.environ if self.env is None else self.env)
         aws = self.aws
         return Deployer(config, Services(aws("s3"), aws("lambda"), aws("dynamodb"), aws("sqs"), aws("cloudwatch")),
-                        invoker=self.invoker)
+                        lambda_api=self.lambda_api)
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         return _handle(event, context, self)

@@ -19,8 +19,12 @@ from lepton_deploy.clock import seconds_until
 from lepton_deploy.errors import NothingToDo, Rejected, Retry, RolloutError
 from lepton_deploy.functions import FunctionConfig, LambdaFunctions
 from lepton_deploy.model_layer import ModelLayers
-from lepton_deploy.invoke import Invoker, LambdaInvoker
+from lepton_deploy.invoke import LambdaInvoker
+from lepton_deploy.measure import Meter
 from lepton_deploy.outcomes import NoMove, Outcome
+from lepton_deploy.prices import Prices
+from lepton_deploy.prices import load as load_prices
+from lepton_deploy.receipt_check import ModelFacts
 from lepton_deploy.registry import Attempt, Registry, Release
 from lepton_deploy.rollout import Candidate, Move, Rollout
 from lepton_serving.bucket import ModelBucket
@@ -29,7 +33,8 @@ from lepton_serving.manifest import Manifest, ManifestError, parse_manifest_key
 from lepton_serving.table import DeploymentsTable
 
 from deployer import gate
-from deployer.checks import Check, CheckResult, PreTraffic, Published, ReplayCheck, run_checks, summary
+from deployer.checks import (Check, CheckResult, PreTraffic, Published, ReceiptCheck, ReplayCheck,
+                             receipt_of_results, run_checks, summary)
 from deployer.config import MAX_SQS_DELAY, DeployerConfig
 from deployer.events import CanaryCheck, Message, Upload
 from deployer.idempotency import run_once
@@ -49,8 +54,10 @@ class Services:
 
 class Deployer:
     def __init__(self, config: DeployerConfig, aws: Services, rollout: Rollout | None = None,
-                 invoker: Invoker | None = None):
-        """``invoker`` runs a published version for the pre-traffic check (default: Lambda's Invoke)."""
+                 lambda_api: Any = None):
+        """``lambda_api``: what answers Invoke for the checks on a published version (default:
+        Lambda's client; the local stack's stand-in where Lambda cannot run code). Every call
+        carries ``LogType=Tail`` and the meter keeps its REPORT line, for the receipt."""
         self.config = config
         self.aws = aws
         self.functions = LambdaFunctions(aws.lam)
@@ -58,7 +65,9 @@ class Deployer:
         self.layers = ModelLayers(self.functions, config.model_layer_prefix, config.model_layer_max_bytes)
         self.rollout = rollout or Rollout(self.registry, self.functions, lease_seconds=config.lease_seconds,
                                           layers=self.layers)
-        self.invoker = invoker or LambdaInvoker(aws.lam)
+        self.meter = Meter()
+        self._prices: Prices | None = None
+        self.invoker = LambdaInvoker(lambda_api if lambda_api is not None else aws.lam, self.meter)
         self.captures = CaptureStore(aws.s3, config.capture_bucket) if config.capture_bucket else None
 
     # -- entry points ------------------------------------------------------------------------
@@ -108,7 +117,7 @@ class Deployer:
                 candidate = Candidate(model, version, upload.bucket, manifest.model_key, manifest.sha256,
                                       verdict.manifest_sha256, verdict.files)
                 live = submission.pointer.live if submission.pointer else None
-                checks = self._checks(time_left or _unlimited)
+                checks = self._checks(time_left or _unlimited, _facts(manifest, verdict.report))
                 move = self._promote(candidate, function, manifest, timings, Checks(checks, live, results))
                 attempt.outcome, attempt.function_version = move.outcome, move.release.function_version
                 attempt.model_source = move.release.model_source
@@ -128,6 +137,7 @@ class Deployer:
         timings["total"] = round((time.perf_counter() - started) * 1000.0, 3)
         attempt.timings_ms = timings
         attempt.checks = [r.to_dict() for r in results]
+        attempt.receipt = receipt_of_results(results) or {}
         # record
         return self._finish(attempt)
 
@@ -135,20 +145,30 @@ class Deployer:
         name = self.config.functions.get(model)
         return self.functions.config(name) if name else None
 
-    def _checks(self, time_left: Callable[[], float]) -> list[Check]:
+    def _checks(self, time_left: Callable[[], float], facts: ModelFacts) -> list[Check]:
         """The checks on a published version, in the order they run (deployer/checks.py)."""
         return [PreTraffic(self.invoker),
-                ReplayCheck(self.invoker, self.captures, self.config.replay, time_left)]
+                ReplayCheck(self.invoker, self.captures, self.config.replay, time_left),
+                ReceiptCheck(self.invoker, self.meter, self.captures, self.config.receipt, self.prices, facts,
+                             time_left)]
+
+    @property
+    def prices(self) -> Prices:
+        """The price list the receipts are priced with (lepton_deploy/prices.json), read once."""
+        if self._prices is None:
+            self._prices = load_prices()
+        return self._prices
 
     def _promote(self, candidate: Candidate, function: FunctionConfig, manifest: Manifest,
                  timings: dict[str, float], checks: Checks) -> Move:
         started = time.perf_counter()
 
-        def on_published(function_version: str) -> None:
+        def on_published(function_version: str) -> dict[str, Any] | None:
             try:
                 run_checks(checks.checks, Published(manifest, function, function_version, checks.live), checks.results)
             finally:
                 timings.update({r.name: r.ms for r in checks.results})
+            return receipt_of_results(checks.results)  # kept with the release in the live pointer
 
         try:
             return self.rollout.promote(candidate, function, canary_weight=self.config.canary_weight,
@@ -242,6 +262,10 @@ class Checks:
     checks: list[Check]
     live: Release | None
     results: list[CheckResult]
+
+
+def _facts(manifest: Manifest, report: gate.GateReport) -> ModelFacts:
+    return ModelFacts(manifest.size, manifest.sha256, report.opset, report.onnxruntime)
 
 
 def _unlimited() -> float:

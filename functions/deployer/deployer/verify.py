@@ -7,7 +7,7 @@ The gate ran the model file under onnxruntime; this runs the exact code, configu
 model that will serve (the published version, by qualifier), so a model the function cannot
 set up (a bad preprocessing value, a signature its code does not read) is refused here, never
 answered with a 503 to users. The version is called as lepton_deploy/invoke.py calls it: through
-the Lambda API, or in-process where Lambda cannot run code (the local stack, lepton/local/invoke.py).
+the Lambda API, or in-process where Lambda cannot run code (the local stack, lepton/local/lambda_api.py).
 """
 from __future__ import annotations
 

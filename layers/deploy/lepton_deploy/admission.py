@@ -138,6 +138,13 @@ def admit(data: bytes, manifest: Manifest | None = None,
                     load_ms)
 
 
+def runtime_version() -> str:
+    """The onnxruntime that admits models: the shared layer's, the one the model functions run."""
+    import onnxruntime
+
+    return str(onnxruntime.__version__)
+
+
 # -- the checks, each usable alone ------------------------------------------------------------------
 def parse(data: bytes) -> onnx.ModelProto:
     try:

@@ -4,7 +4,7 @@ The pre-traffic check and the replay of captured requests send a version V2 infe
 through Lambda's Invoke API (by qualifier), each event built as API Gateway's HTTP API builds
 one and marked with its origin, so the function answers it like any request but neither counts
 it for a canary nor captures it (lepton_serving/origin.py). Where Lambda cannot run code (moto,
-the local stack), an in-process invoker with the same signature stands in (lepton/local/invoke.py).
+the local stack), its stand-in for the Invoke API answers (lepton/local/lambda_api.py).
 """
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from typing import Any
 from lepton_serving.clients import error_message
 from lepton_serving.errors import UpstreamFailure
 
+from .measure import Meter
+
 #: (function name, qualifier, API Gateway event) -> the handler's response, as Lambda returns it.
 Invoker = Callable[[str, str, dict[str, Any]], dict[str, Any]]
 
@@ -25,19 +27,29 @@ class InvokeFailed(UpstreamFailure):
 
 
 class LambdaInvoker:
-    """Invoke a published version through the Lambda API (RequestResponse)."""
+    """Invoke a published version through the Lambda API (RequestResponse).
 
-    def __init__(self, lambda_client: Any):
+    ``lambda_client`` is boto3's, or the local stack's stand-in with the same ``invoke``
+    (lepton/local/lambda_api.py). With a ``meter``, every call asks for the log's tail
+    (``LogType=Tail``) and the meter keeps its REPORT line (measure.py): what a version's
+    receipt is made of, whichever check made the call.
+    """
+
+    def __init__(self, lambda_client: Any, meter: Meter | None = None):
         self.client = lambda_client
+        self.meter = meter
 
     def __call__(self, function_name: str, qualifier: str, event: dict[str, Any]) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError
 
+        tail = {"LogType": "Tail"} if self.meter is not None else {}
         try:
             answer = self.client.invoke(FunctionName=function_name, Qualifier=qualifier,
-                                        InvocationType="RequestResponse", Payload=json.dumps(event).encode())
+                                        InvocationType="RequestResponse", Payload=json.dumps(event).encode(), **tail)
         except (ClientError, BotoCoreError) as exc:
             raise InvokeFailed(f"cannot invoke {function_name}:{qualifier}: {error_message(exc)}") from exc
+        if self.meter is not None:
+            self.meter.record(function_name, qualifier, answer.get("LogResult"))
         payload = answer["Payload"].read()
         if answer.get("FunctionError"):  # the version crashed: a 502, as API Gateway would answer it
             detail = payload.decode("utf-8", "replace")[:300]

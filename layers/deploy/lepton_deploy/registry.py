@@ -31,9 +31,11 @@ from lepton_serving.table import LIVE_SK, ConditionFailed, DeploymentsTable, mod
 from .clock import now_iso
 from .errors import PointerConflict
 from .outcomes import Outcome
+from .receipt import Receipt, receipt_of
 
 KIND_INDEX = "by-kind"
 HISTORY_LIMIT = 20
+ATTEMPTS_SEARCHED = 200  # how far back `receipt` looks for a version that left the pointer's history
 
 
 @dataclass(frozen=True)
@@ -47,12 +49,14 @@ class Release:
     sha256: str
     manifest_sha256: str = ""  # the validated manifest's bytes
     model_source: str = ""  # where its cold starts read the model: "layer" or "s3" ("" before layers)
+    receipt: dict[str, Any] = field(default_factory=dict, compare=False)  # measured at publish (receipt.py)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Release:
+        receipt = data.get("receipt")
         return cls(int(data["version"]), str(data["function_version"]), str(data.get("bucket", "")),
                    str(data["model_key"]), str(data.get("sha256", "")), str(data.get("manifest_sha256", "")),
-                   str(data.get("model_source", "")))
+                   str(data.get("model_source", "")), dict(receipt) if isinstance(receipt, dict) else {})
 
 
 @dataclass(frozen=True)
@@ -111,8 +115,10 @@ class Attempt:
     attempt_id: str = ""
     model_source: str = ""  # a promotion's: "layer" (in the function version) or "s3" (fetched at cold start)
     #: The checks on the published version, in order, each {name, outcome, summary, figures, ms}
-    #: (deployer/checks.py): pre-traffic, replay.
+    #: (deployer/checks.py): pre-traffic, replay, receipt.
     checks: list[dict[str, Any]] = field(default_factory=list)
+    #: The version's receipt, when it was measured (promoted, or refused by the regression gate).
+    receipt: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         try:
@@ -179,6 +185,18 @@ class Registry:
             items = self.table.query("kind = :k", {":k": "attempt"}, index=KIND_INDEX, newest_first=True,
                                      limit=limit)
         return [Attempt.from_dict(i) for i in items]
+
+    # -- receipts ----------------------------------------------------------------------------------
+    def receipt(self, model: str, version: int) -> Receipt | None:
+        """A version's receipt: from the live pointer (live, canary or earlier), else its newest
+        attempt that carries one. None when it was never measured."""
+        pointer = self.get_live(model, consistent=False)
+        release = pointer.release(version) if pointer else None
+        found = receipt_of(release.receipt) if release else None
+        if found is None:
+            found = next((r for r in (receipt_of(a.receipt) for a in self.list_deployments(model, ATTEMPTS_SEARCHED)
+                                      if a.version == version) if r is not None), None)
+        return found
 
     # -- the per-model lease -------------------------------------------------------------------
     def acquire_lease(self, model: str, owner: str, purpose: str, seconds: int) -> dict[str, Any] | None:

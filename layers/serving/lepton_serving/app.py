@@ -142,7 +142,8 @@ class Handler:
             resolve_live = self._live_from_table
         store = ModelStore(self.config.cache_dir, open_bucket=self._open_bucket)
         self.plane = DataPlane(model_factory(self.config.model_name), self.config, self.telemetry, store,
-                               resolve_live=resolve_live)
+                               resolve_live=resolve_live,
+                               receipts=self._receipt_from_table if self.config.deployments_table else None)
         self.routes = build_routes(self.plane)
         # What an error body may say: this deployment's bucket, table and function are named in
         # S3 and DynamoDB messages (a 503's reason), and every caller may read it.
@@ -272,6 +273,10 @@ class Handler:
             return table.live_model_ref(config.model_name, config.pins.bucket)
         except TableError as exc:
             raise ModelNotReady(f"cannot read which version of '{config.model_name}' is live: {exc.message}") from exc
+
+
+    def _receipt_from_table(self, model: str, version: str) -> dict[str, Any] | None:
+        return DeploymentsTable(self.aws("dynamodb"), self.config.deployments_table).release_receipt(model, version)
 
 
 #: Content types a body may declare: JSON, the binary tensor extension's octet stream, and what

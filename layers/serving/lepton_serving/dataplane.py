@@ -21,10 +21,16 @@ from .observability import Telemetry
 from .pins import ModelPins
 from .protocol import (EncodedResponse, check_rows, encode_infer_response, loads, model_metadata,
                        parse_infer_request, select_outputs)
+from .receipts import public_view
 from .store import ModelStore
 
 #: Finds the live version when the function's environment names none (the deployments table).
 LiveResolver = Callable[[ServingConfig], ModelPins | None]
+#: (model, version) -> that version's receipt as the deployer stored it, or None (not yet measured).
+ReceiptLookup = Callable[[str, str], "dict[str, Any] | None"]
+#: How long a version with no receipt yet waits before the metadata route looks again (the
+#: deployer writes it when the version goes live, moments after its first calls).
+RECEIPT_RETRY_SECONDS = 60.0
 
 
 #: After a failed load, the next try waits 1 s, then 2, 4, ... up to this: a model that cannot
@@ -34,7 +40,8 @@ MAX_BACKOFF_SECONDS = 30.0
 
 class DataPlane:
     def __init__(self, model: Model, config: ServingConfig, telemetry: Telemetry, store: ModelStore,
-                 resolve_live: LiveResolver | None = None, clock: Callable[[], float] = time.monotonic):
+                 resolve_live: LiveResolver | None = None, clock: Callable[[], float] = time.monotonic,
+                 receipts: ReceiptLookup | None = None):
         self.model = model
         self.config = config
         self.telemetry = telemetry
@@ -46,6 +53,9 @@ class DataPlane:
         self._failures = 0
         self._retry_at = 0.0
         self._last_failure: LeptonError | None = None
+        self.receipts = receipts
+        self._receipt: dict[str, Any] | None = None  # once found, a version's receipt never changes
+        self._receipt_checked = -RECEIPT_RETRY_SECONDS
 
     # -- lifecycle ---------------------------------------------------------------------------
     def load(self) -> Model:
@@ -114,8 +124,25 @@ class DataPlane:
         return model
 
     def metadata(self, name: str, version: str | None = None) -> dict[str, Any]:
+        """V2 model metadata; ``parameters.receipt`` is what the version measured when it was published."""
         model = self.check_target(name, version)
-        return model_metadata(model.name, model.version, model.inputs, model.outputs)
+        metadata = model_metadata(model.name, model.version, model.inputs, model.outputs)
+        receipt = self._version_receipt(model)
+        if receipt is not None:
+            metadata["parameters"] = {"receipt": public_view(receipt)}
+        return metadata
+
+    def _version_receipt(self, model: Model) -> dict[str, Any] | None:
+        if self._receipt is not None or self.receipts is None:
+            return self._receipt
+        if self.clock() - self._receipt_checked < RECEIPT_RETRY_SECONDS:
+            return None
+        self._receipt_checked = self.clock()
+        try:
+            self._receipt = self.receipts(model.name, model.version)
+        except LeptonError as exc:  # metadata answers without it: the receipt is extra, never a reason to fail
+            self.telemetry.logger.warning("receipt not read", extra={"reason": exc.message})
+        return self._receipt
 
     def infer(self, name: str, body: bytes, header_length: int | None = None,
               version: str | None = None) -> EncodedResponse:

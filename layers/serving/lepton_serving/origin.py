@@ -3,9 +3,10 @@
 API Gateway builds an HTTP API event's requestContext from a fixed set of keys (a Lambda or JWT
 authorizer's answer goes under requestContext.authorizer), and the local gateway does the same
 (lepton/events.py), so nothing an HTTP caller sends can put a key of its own there. The
-deployer's own calls (the pre-traffic check, the replay of captured traffic) go through
-Lambda's Invoke API, which needs lambda:InvokeFunction on the function, and carry
-``requestContext.lepton = {"origin": "pre-traffic"}`` (or "replay"). The function answers them
+deployer's own calls (the pre-traffic check, the replay of captured traffic, the measurement
+of a version's receipt, `lepton tune`) go through Lambda's Invoke API, which needs
+lambda:InvokeFunction on the function, and carry ``requestContext.lepton = {"origin":
+"pre-traffic"}`` (or "replay", "receipt"). The function answers them
 like any request and leaves them out of the counts a canary is judged on (observability.py).
 """
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any
 KEY = "lepton"
 PRE_TRAFFIC = "pre-traffic"
 REPLAY = "replay"
-DEPLOYER_ORIGINS = frozenset({PRE_TRAFFIC, REPLAY})
+RECEIPT = "receipt"
+DEPLOYER_ORIGINS = frozenset({PRE_TRAFFIC, REPLAY, RECEIPT})
 
 
 def deployer_origin(event: dict[str, Any]) -> str | None:

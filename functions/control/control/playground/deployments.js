@@ -1,7 +1,9 @@
-// The deployments panel: what is live (POST /v2/repository/index), canaries and the newest
-// attempts (GET /status, an open view without resource names), refreshed every few seconds.
+// The deployments panel: what is live (POST /v2/repository/index), canaries, each live version's
+// receipt and the newest attempts (GET /status, an open view without resource names), refreshed
+// every few seconds.
 import {call} from "./api.js";
 import {el, percent} from "./dom.js";
+import {receipt} from "./receipt.js";
 
 const EVERY_MS = 2500;
 
@@ -13,14 +15,17 @@ export function followDeployments(onIndex) {
 
   async function refresh() {
     const [index, status] = await Promise.all([call("POST", "v2/repository/index", {}), call("GET", "status")]);
-    const canaries = Object.fromEntries((status.ok ? status.data.models : []).map((m) => [m.name, m.canary]));
+    const models = status.ok ? status.data.models : [];
+    const canaries = Object.fromEntries(models.map((m) => [m.name, m.canary]));
+    const receipts = Object.fromEntries(models.map((m) => [m.name, m.receipt]));
     if (index.ok) onIndex(index.data, canaries);
     if (index.ok) {
       live.replaceChildren(...index.data.map((model) => el("tr", {"data-model": model.name},
         el("th", {scope: "row", text: model.name}),
         el("td", {class: "live-version", text: model.version ? `v${model.version}` : model.state.toLowerCase(),
                   title: model.reason || null}),
-        el("td", {class: "canary", text: canaryText(canaries[model.name])}))));
+        el("td", {class: "canary", text: canaryText(canaries[model.name])}),
+        el("td", {class: "live-receipt"}, receipt(receipts[model.name])))));
     }
     if (status.ok) {
       attempts.replaceChildren(...status.data.deployments.map(attempt));
