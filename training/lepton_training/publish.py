@@ -1,8 +1,8 @@
 """Publish an artifact directory to the model bucket as the next version.
 
-Layout (lepton_serving.manifest): ``models/<name>/<version>/model.onnx`` then
-``models/<name>/<version>/manifest.json``. The manifest goes LAST: its arrival tells the
-deployer the version is complete. Both writes are conditional (If-None-Match: *), so two
+Layout (lepton_serving.manifest): ``models/<name>/<version>/model.onnx`` (and the
+``reference.json`` profile the manifest pins) then ``models/<name>/<version>/manifest.json``.
+The manifest goes LAST: its arrival tells the deployer the version is complete. Both writes are conditional (If-None-Match: *), so two
 publishers racing for the same version cannot overwrite each other; the loser moves on to the
 next number.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lepton_serving.bucket import ModelBucket
-from lepton_serving.manifest import MANIFEST_FILE, Manifest
+from lepton_serving.manifest import MANIFEST_FILE, REFERENCE_FILE, Manifest
 
 from .manifest_writer import file_digest
 
@@ -54,6 +54,10 @@ def load_artifact(artifact_dir: Path) -> tuple[Manifest, Path]:
             f"{model_path} does not match its manifest (sha256 {sha256[:12]}.. size {size} vs "
             f"{manifest.sha256[:12]}.. size {manifest.size})"
         )
+    if manifest.reference is not None:
+        reference = artifact_dir / REFERENCE_FILE
+        if not reference.is_file() or file_digest(reference) != (manifest.reference.sha256, manifest.reference.size):
+            raise PublishError(f"{artifact_dir} has no {REFERENCE_FILE} matching the one its manifest pins")
     return manifest, model_path
 
 
@@ -80,6 +84,9 @@ def publish(
                 raise PublishError(f"{published.model_key} already exists")
             log.info("%s: version %d was taken concurrently; retrying", manifest.name, number)
             continue
+        if published.reference_key is not None and not target.put_new(
+                published.reference_key, (Path(artifact_dir) / REFERENCE_FILE).read_bytes(), "application/json", meta):
+            raise PublishError(f"{published.reference_key} appeared while publishing")
         manifest_body = (published.to_json() + "\n").encode("utf-8")
         if not target.put_new(published.manifest_key, manifest_body, "application/json", meta):
             raise PublishError(f"{published.manifest_key} appeared while publishing")

@@ -8,6 +8,8 @@ pk                     sk                          item
 ``model#<name>``       ``live``                    the live pointer: live release, canary, history
 ``model#<name>``       ``attempt#<time>#<id>``     one deployment attempt and its outcome
 ``model#<name>``       ``lease``                   held while one deployer moves the alias
+``model#<name>``       ``drift``                   the newest drift check of its live version
+``model#<name>``       ``baseline#<version>``      a first-window drift baseline (lepton_drift.baseline)
 ``idempotency#...``    <hash>                      Powertools idempotency records (TTL ``expiration``)
 =====================  ==========================  ==============================================
 
@@ -121,6 +123,32 @@ class Attempt:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class DriftStatus:
+    """The newest drift check of a model's live version (the drift function writes it): its level
+    (ok, warning, alarm, not_enough_data, no_reference), its one-line message, the feature that
+    moved most, and each measured feature's PSI."""
+
+    model: str
+    version: str
+    level: str
+    message: str
+    checked_at: str
+    rows: int = 0
+    reference: str = ""  # training, reference data, first captured window ("" when there is none)
+    worst_feature: str = ""
+    worst_psi: float | None = None
+    features: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DriftStatus:
+        worst = data.get("worst_psi")
+        return cls(str(data["model"]), str(data["version"]), str(data["level"]), str(data.get("message", "")),
+                   str(data.get("checked_at", "")), int(data.get("rows", 0)), str(data.get("reference", "")),
+                   str(data.get("worst_feature", "")), float(worst) if worst is not None else None,
+                   {str(k): float(v) for k, v in (data.get("features") or {}).items()})
+
+
 class Registry:
     def __init__(self, table: DeploymentsTable):
         self.table = table
@@ -183,6 +211,26 @@ class Registry:
         except ConditionFailed:
             return None
         return item
+
+    # -- drift -------------------------------------------------------------------------------------
+    def put_drift(self, status: DriftStatus) -> None:
+        self.table.put({"pk": model_pk(status.model), "sk": "drift", **asdict(status)})
+
+    def get_drift(self, model: str) -> DriftStatus | None:
+        item = self.table.get(model_pk(model), "drift", consistent=False)
+        return DriftStatus.from_dict(item) if item else None
+
+    def put_baseline(self, model: str, version: str, profile: str) -> None:
+        """A first-window baseline (JSON text), written once: the first one made stays."""
+        try:
+            self.table.put({"pk": model_pk(model), "sk": f"baseline#{version}", "profile": profile,
+                            "created_at": now_iso()}, "attribute_not_exists(pk)")
+        except ConditionFailed:
+            pass
+
+    def get_baseline(self, model: str, version: str) -> str | None:
+        item = self.table.get(model_pk(model), f"baseline#{version}")
+        return str(item["profile"]) if item else None
 
     def lease_holder(self, model: str) -> dict[str, Any] | None:
         return self.table.get(model_pk(model), "lease")

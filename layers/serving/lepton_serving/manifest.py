@@ -14,6 +14,9 @@ from typing import Any
 MODELS_PREFIX = "models/"
 MODEL_FILE = "model.onnx"
 MANIFEST_FILE = "manifest.json"
+#: The reference profile beside the model: what its inputs and predictions looked like in
+#: training (lepton_drift.profile), pinned by the manifest's `reference`.
+REFERENCE_FILE = "reference.json"
 SCHEMA_VERSION = 1
 
 # Names become URL path segments, S3 prefixes and Lambda function suffixes.
@@ -57,7 +60,7 @@ _FIELD_TYPES: dict[str, tuple[Any, ...]] = {
     "name": (str,), "version": (int,), "sha256": (str,), "size": (int,), "family": (str,),
     "labels": (list, None), "preprocessing": (dict,), "metrics": (dict,), "golden": (list,),
     "golden_tolerance": (float, int), "training_data_sha256": (str,), "framework": (dict,), "quantized": (bool,),
-    "created_at": (str,), "model_file": (str,), "schema_version": (int,),
+    "created_at": (str,), "model_file": (str,), "schema_version": (int,), "reference": (dict, None),
 }
 _JSON_NAMES = {str: "a string", int: "a whole number", float: "a number", list: "a list", dict: "an object",
                bool: "true or false"}
@@ -144,6 +147,28 @@ class GoldenExample:
         return cls(dict(data["inputs"]), dict(data["outputs"]), request)
 
 
+@dataclass(frozen=True)
+class ReferenceFile:
+    """The reference profile beside the model: its bytes' sha256 and size, which the deployer
+    checks on upload and the drift check checks on every read, and the rows it was computed on."""
+
+    sha256: str
+    size: int
+    rows: int
+    file: str = REFERENCE_FILE
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ReferenceFile:
+        sha256, size, rows = data.get("sha256"), data.get("size"), data.get("rows")
+        if not isinstance(sha256, str) or not re.fullmatch(r"[0-9a-f]{64}", sha256):
+            raise ManifestError("reference.sha256 must be 64 lower-case hex digits")
+        if type(size) is not int or size < 1 or type(rows) is not int or rows < 1:
+            raise ManifestError("reference.size and reference.rows must be whole numbers of at least 1")
+        if data.get("file", REFERENCE_FILE) != REFERENCE_FILE:
+            raise ManifestError(f"reference.file must be {REFERENCE_FILE!r}: it lives beside the model, under that name")
+        return cls(sha256, size, rows)
+
+
 @dataclass
 class Manifest:
     name: str
@@ -164,6 +189,8 @@ class Manifest:
     created_at: str = ""
     model_file: str = MODEL_FILE
     schema_version: int = SCHEMA_VERSION
+    #: the reference profile drift is measured against (None: a model trained or added without one)
+    reference: ReferenceFile | None = None
 
     def __post_init__(self) -> None:
         if not valid_name(self.name):
@@ -185,6 +212,10 @@ class Manifest:
     @property
     def manifest_key(self) -> str:
         return manifest_key(self.name, self.version)
+
+    @property
+    def reference_key(self) -> str | None:
+        return version_prefix(self.name, self.version) + REFERENCE_FILE if self.reference else None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
@@ -217,6 +248,8 @@ class Manifest:
             raise ManifestError(f"golden_tolerance must be a number in (0, 1], got {tolerance!r}")
         if kwargs.get("labels") is not None and not all(isinstance(x, str) for x in kwargs["labels"]):
             raise ManifestError("labels must be a list of strings")
+        if kwargs.get("reference") is not None:
+            kwargs["reference"] = ReferenceFile.from_dict(kwargs["reference"])
         if kwargs.get("model_file", MODEL_FILE) != MODEL_FILE:
             raise ManifestError(f"model_file must be {MODEL_FILE!r}: the model lives beside its manifest, under "
                                 "that one name")
@@ -234,6 +267,8 @@ class Manifest:
         data = asdict(self)
         data["inputs"] = [t.to_dict() for t in self.inputs]
         data["outputs"] = [t.to_dict() for t in self.outputs]
+        if data["reference"] is None:  # absent rather than null: a manifest without one reads (and hashes) as before
+            del data["reference"]
         return data
 
     def to_json(self) -> str:
