@@ -23,6 +23,8 @@ from lepton_deploy.errors import Rejected, Skipped
 from lepton_deploy.functions import FunctionConfig
 from lepton_deploy.model_layer import ModelFiles
 from lepton_deploy.registry import LivePointer
+from lepton_drift.errors import ProfileError
+from lepton_drift.reference import read_reference
 from lepton_serving.bucket import ManifestDocument, ModelBucket
 from lepton_serving.errors import LimitExceeded, ModelIntegrityError, ObjectMissing
 from lepton_serving.manifest import NUMPY_TO_V2, V2_TO_NUMPY, Manifest, ManifestError, TensorSpec, manifest_key
@@ -125,6 +127,8 @@ def _inspect(sub: Submission, policy: Policy, bucket: ModelBucket, report: GateR
     assert sub.function is not None  # check_target
     check_function_bucket(sub.function, sub.bucket)
     check_expected_signature(manifest, expectation(sub, bucket))
+    with report.timed("reference"):
+        check_reference(bucket, manifest)
     with report.timed("download"):
         data = read_model(bucket, manifest, policy)
     validate(manifest, data, policy, report)
@@ -238,6 +242,17 @@ def check_expected_signature(manifest: Manifest, expected: Expectation | None) -
     problems = (_diff("input", expected.inputs, manifest.inputs) + _diff("output", expected.outputs, manifest.outputs))
     if problems:
         raise Rejected("signature", f"the signature differs from {expected.source}: {'; '.join(problems)}")
+
+
+def check_reference(bucket: ModelBucket, manifest: Manifest) -> None:
+    """The reference profile the manifest pins (if any): there, the pinned bytes, and a profile
+    of this model's own features (lepton_drift.reference, as the drift check reads it)."""
+    try:
+        read_reference(bucket, manifest)
+    except ObjectMissing as exc:
+        raise Rejected("reference", f"{exc.message}; upload the reference profile before its manifest") from exc
+    except ProfileError as exc:
+        raise Rejected("reference", exc.message) from exc
 
 
 # -- checks on the model file --------------------------------------------------------------------
