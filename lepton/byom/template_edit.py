@@ -25,6 +25,7 @@ from ruamel.yaml.error import CommentMark
 from ruamel.yaml.tokens import CommentToken
 
 FUNCTION_TYPE = "AWS::Serverless::Function"
+STATE_MACHINE_TYPE = "AWS::Serverless::StateMachine"
 FUNCTIONS_ENV = "LEPTON_FUNCTIONS"
 
 
@@ -174,12 +175,13 @@ class TemplateFile:
         return index + 1 if index < len(keys) and keys[index] == log_group_id(logical_id) else index
 
     def _model_arn_lists(self, models: dict[str, str]) -> list[CommentedSeq]:
-        """Every IAM statement's Resource list that names one of ``models``' functions (or its
-        versions) by ARN."""
+        """Every IAM statement's Resource list (of a function or a state machine) that names one of
+        ``models``' functions (or its versions) by ARN."""
         wanted = {f"{lid}.Arn" for lid in models} | {f"${{{lid}.Arn}}:*" for lid in models}
         lists = []
-        for lid, resource in self.functions().items():
-            if lid in models:
+        # the functions' roles, and the batch state machine's (it invokes the model functions' versions)
+        for lid, resource in self.resources.items():
+            if lid in models or resource.get("Type") not in (FUNCTION_TYPE, STATE_MACHINE_TYPE):
                 continue
             for policy in resource["Properties"].get("Policies") or []:
                 for statement in (policy.get("Statement") or []) if isinstance(policy, dict) else []:

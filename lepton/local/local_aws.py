@@ -36,6 +36,7 @@ class LocalAws:
         self.server: MotoServer | None = None
         self._clients: dict[str, Any] = {}
         self._saved_env: dict[str, str | None] = {}
+        self._undo_interpreter: Any = None
 
     def every(self, poll_seconds: float) -> float:
         """How often a follower looks unasked: ``poll_seconds`` against an external endpoint,
@@ -58,8 +59,11 @@ class LocalAws:
         elif port_open(self.host, self.port):
             raise SystemExit(f"port {self.port} is already in use; stop what runs there or pass --aws-port")
         else:
+            from .step_functions import enable_interpreter
+
             self.server = MotoServer(self.host, self.port, self.changes)
             self.server.start()
+            self._undo_interpreter = enable_interpreter(self.port)  # moto runs state machines here
         self.activate()
 
     def activate(self) -> None:
@@ -82,6 +86,8 @@ class LocalAws:
     def stop(self) -> None:
         if self.server:
             self.server.stop()
+        if self._undo_interpreter is not None:
+            self._undo_interpreter()
         for key, value in self._saved_env.items():  # leave the process as we found it
             if value is None:
                 os.environ.pop(key, None)

@@ -286,6 +286,7 @@ def attach(settings: StackSettings) -> LocalStack:
 def provision(settings: StackSettings, aws: LocalAws) -> LocalStack:
     """Create in the local AWS what template.yaml declares, named as a deployed stack would be."""
     from .deploy_setup import provision as provision_redeploy
+    from .step_functions import provision as provision_batch
 
     template = Template(settings.root / "template.yaml", parameters=settings.parameters)
     functions = template.functions()
@@ -294,6 +295,9 @@ def provision(settings: StackSettings, aws: LocalAws) -> LocalStack:
     deploy_env = provision_redeploy(aws.client, settings.bucket, model_functions, template=template, prefix=PREFIX)
     names.update(deploy_env.pop("_names", {}))
     names["DeployQueue"] = names["DeployQueueUrl"]  # CloudFormation's !Ref of a queue is its URL
+    batch = provision_batch(aws.client, template, PREFIX)  # LEPTON_BATCH_UNAVAILABLE if moto cannot run it
+    names.update(batch.pop("_names"))
+    deploy_env.update(batch)
     template = Template(settings.root / "template.yaml", names=names, parameters=settings.parameters)
     lam = aws.client("lambda")
     role = aws.client("iam").create_role(RoleName=f"{PREFIX}-function", AssumeRolePolicyDocument=ROLE_POLICY)

@@ -16,7 +16,8 @@ from starlette.exceptions import HTTPException
 
 from control import backends, site
 from control.openapi import build_openapi
-from control.schemas import (AttemptOut, DeploymentsResponse, ErrorResponse, ModelCard, ModelDetail, ModelsResponse,
+from control.schemas import (AttemptOut, BatchInputRequest, BatchInputUpload, BatchJobOut, BatchJobRequest,
+                             BatchJobsResponse, DeploymentsResponse, ErrorResponse, ModelCard, ModelDetail, ModelsResponse,
                              PromoteRequest, PublicStatus, RepositoryIndexRequest, RepositoryModel, RollbackRequest,
                              ServerLive, ServerMetadata, ServerReady, UploadRequest, UploadResponse)
 from control.service import ControlService
@@ -115,6 +116,41 @@ def create_app(env: Mapping[str, str] | None = None) -> FastAPI:
                     limit: Annotated[int, Query(ge=1, le=500)] = 50) -> DeploymentsResponse:
         """Deployment attempts (uploads, promotions, rollbacks), newest first."""
         return svc.deployments(model, limit)
+
+    # -- batch scoring (control/batch_jobs.py) ---------------------------------------------------
+    batch_errors: dict[int | str, dict[str, Any]] = {
+        **ERRORS, 400: {"model": ErrorResponse, "description": "The input is not in the batch bucket, or no format"},
+        503: {"model": ErrorResponse, "description": "This stack cannot run batch jobs (the message says why)"}}
+
+    @app.post("/models/{name}/batch-jobs", tags=["control"], operation_id="startBatchJob", response_model=BatchJobOut,
+              status_code=202, responses=batch_errors)
+    def start_batch_job(name: str, svc: Service, body: Annotated[BatchJobRequest, Body()]) -> BatchJobOut:
+        """Score every row of an S3 object with the model's live version, pinned for the whole job."""
+        return svc.batch.start(name, body)
+
+    @app.post("/batch-inputs", tags=["control"], operation_id="stageBatchInput", response_model=BatchInputUpload,
+              responses=batch_errors)
+    def stage_batch_input(svc: Service, body: Annotated[BatchInputRequest, Body()]) -> BatchInputUpload:
+        """A presigned upload into the batch bucket for a local file of rows (lepton batch --input FILE)."""
+        return svc.batch.stage_input(body)
+
+    @app.get("/batch-jobs", tags=["control"], operation_id="listBatchJobs", response_model=BatchJobsResponse,
+             responses=batch_errors)
+    def list_batch_jobs(svc: Service, limit: Annotated[int, Query(ge=1, le=100)] = 20) -> BatchJobsResponse:
+        """Batch jobs, newest first, with their progress."""
+        return svc.batch.list(limit)
+
+    @app.get("/batch-jobs/{job}", tags=["control"], operation_id="getBatchJob", response_model=BatchJobOut,
+             responses=batch_errors)
+    def get_batch_job(job: str, svc: Service) -> BatchJobOut:
+        """One batch job: its pinned version, status and row counts (read, scored, failed)."""
+        return svc.batch.get(job)
+
+    @app.post("/batch-jobs/{job}/cancel", tags=["control"], operation_id="cancelBatchJob", response_model=BatchJobOut,
+              responses=batch_errors)
+    def cancel_batch_job(job: str, svc: Service, request: Request) -> BatchJobOut:
+        """Stop a running batch job; batches already written stay."""
+        return svc.batch.cancel(job, caller(request))
 
     # -- open views for the playground page (control.public decides what they show) ------------
     @app.get("/models/{name}/card", tags=["public"], operation_id="modelCard", response_model=ModelCard,

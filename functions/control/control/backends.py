@@ -16,6 +16,7 @@ from lepton_serving import clients
 from lepton_serving.bucket import ModelBucket
 from lepton_serving.table import DeploymentsTable
 
+from control.batch_jobs import BatchJobs
 from control.service import Backends
 from control.settings import Settings
 
@@ -25,7 +26,9 @@ def build(settings: Settings, env: Mapping[str, str], aws: Callable[[str], Any] 
     functions = LambdaFunctions(aws("lambda"))
     presign = presigner(env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL"),
                         env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"))
-    return Backends(registry, Rollout(registry, functions), functions, ModelBucket(aws("s3"), settings.bucket, presign))
+    batch = BatchJobs(settings, functions, aws("stepfunctions"), ModelBucket(aws("s3"), settings.batch_bucket, presign))
+    return Backends(registry, Rollout(registry, functions), functions, ModelBucket(aws("s3"), settings.bucket, presign),
+                    batch)
 
 
 @lru_cache(maxsize=4)

@@ -230,3 +230,57 @@ class PublicStatus(BaseModel):
     models: list[PublicModel]
     deployments: list[PublicAttempt] = Field(description="The newest deployment attempts of every model.")
     hidden: str = Field(description="What this open view leaves out, and where to see it.")
+
+
+# -- batch scoring jobs (control/batch_jobs.py) ----------------------------------------------------
+S3_URI = r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/.+$"
+
+
+class BatchJobRequest(_Request):
+    input: str = Field(pattern=S3_URI, max_length=1100,
+                       description="The rows: one JSON Lines (.jsonl) or CSV (.csv) object in the stack's batch bucket.")
+    format: Literal["jsonl", "csv"] | None = Field(default=None, description="Default: from the key's suffix.")
+    max_concurrency: Annotated[int, Ge(1), Le(10_000)] | None = Field(
+        default=None, description="Batches in flight at once; at most (and by default) the stack's BatchMaxConcurrency.")
+    batch_size: Annotated[int, Ge(1), Le(10_000)] | None = Field(
+        default=None, description="Rows per invocation; at most (and by default) the pinned version's batch limit.")
+
+
+class BatchCounts(BaseModel):
+    read: int = Field(description="Rows the map run has read so far (all of them once it ends).")
+    scored: int = Field(description="Rows answered (outputs or the row's own error), written under the output prefix.")
+    failed: int = Field(description="Rows in batches that failed after retries.")
+    pending: int
+    running: int
+
+
+class BatchJobOut(BaseModel):
+    job: str = Field(description="The job id, also the Step Functions execution's name.")
+    model: str
+    model_version: str = Field(description="The model version the pinned function version serves.")
+    function_version: str = Field(description="The function version scoring every row: the live one at the start.")
+    status: str = Field(description="RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED (the execution's).")
+    input: str
+    format: str
+    output: str = Field(description="s3:// prefix of the answers: rows/part-<first line>.jsonl, and results/.")
+    batch_size: int
+    max_concurrency: int
+    started_at: str = ""
+    stopped_at: str = ""
+    counts: BatchCounts | None = None
+    error: str = ""
+    execution_arn: str = ""
+
+
+class BatchJobsResponse(BaseModel):
+    jobs: list[BatchJobOut]
+
+
+class BatchInputRequest(_Request):
+    filename: str = Field(pattern=r"^[A-Za-z0-9._\-]{1,200}\.(jsonl|ndjson|csv)$",
+                          description="The local file's name; its suffix says the format.")
+
+
+class BatchInputUpload(BaseModel):
+    input: str = Field(description="The s3:// URI to start the job with once the upload is done.")
+    upload: PresignedUpload

@@ -20,6 +20,7 @@ from lepton_serving.errors import (Conflict, InvalidRequest, LeptonError, ModelI
                                   NotFound, ObjectMissing, StorageUnavailable, UpstreamFailure)
 from lepton_serving.manifest import MANIFEST_FILE, MODEL_FILE, Manifest, manifest_key, model_key, valid_name
 
+from control.batch_jobs import BatchJobs, BatchUnavailable
 from control.public import HIDDEN, Redactor, model_card, public_model
 from control.schemas import (AliasOut, AttemptOut, CanaryOut, DeploymentsResponse, LastDeployment, ModelCard,
                              ModelDetail, ModelsResponse, ModelSummary, PresignedUpload, PromoteRequest, PublicStatus,
@@ -41,6 +42,7 @@ class Backends:
     rollout: Rollout
     functions: LambdaFunctions
     bucket: ModelBucket
+    batch: BatchJobs | None = None
 
 
 class ControlService:
@@ -50,7 +52,14 @@ class ControlService:
         self.rollout = backends.rollout
         self.functions = backends.functions
         self.bucket = backends.bucket
+        self._batch = backends.batch
         self.redact = Redactor(settings.bucket, settings.table, settings.functions.values())
+
+    @property
+    def batch(self) -> BatchJobs:
+        if self._batch is None:
+            raise BatchUnavailable("batch jobs are not configured on this stack")
+        return self._batch
 
     # -- reads -------------------------------------------------------------------------------
     def list_models(self) -> ModelsResponse:

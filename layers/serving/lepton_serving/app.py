@@ -122,8 +122,9 @@ class Handler:
         self.model_factory = model_factory
         self.aws = aws
         self.config = ServingConfig.from_env(env)
+        self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION", "")
         self.telemetry = Telemetry(service=self.config.model_name or "lepton-model",
-                                   function_version=env.get("AWS_LAMBDA_FUNCTION_VERSION", ""),
+                                   function_version=self.function_version,
                                    tracing=tracing_on(env))
         self.telemetry.bind(model_name=self.config.model_name)
         if resolve_live is None and self.config.deployments_table:
@@ -147,12 +148,37 @@ class Handler:
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         self.telemetry.start_invocation(getattr(context, "aws_request_id", None))
         started = time.perf_counter()
+        batch = isinstance(event, dict) and "lepton_batch" in event  # a direct invocation, not API Gateway
         try:
-            return self.answer(event).to_event()
+            return self.score_batch(event, context) if batch else self.answer(event).to_event()
         finally:
             self.telemetry.count("Invocations")
-            self.telemetry.latency("Request", time.perf_counter() - started)
+            self.telemetry.latency("Batch" if batch else "Request", time.perf_counter() - started)
             self.telemetry.flush()
+
+    def score_batch(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        """A batch of rows (batch.py): each row judged by `answer`, the same boundary as a request."""
+        from . import batch
+
+        try:
+            model = self.plane.load()
+        except LeptonError as exc:
+            raise batch.BatchFailed(f"model '{self.config.model_name}' cannot load: {exc.message}") from exc
+        signature = batch.Signature(
+            model=model.name, version=model.version, max_batch=self.plane.max_batch,
+            inputs={s.name: (s.datatype, list(s.shape)) for s in model.inputs},
+            feature_names=[str(f) for f in (model.manifest.preprocessing.get("feature_names") or [])]
+            if model.manifest else [])
+        request_id = str(getattr(context, "aws_request_id", "") or "batch")
+
+        def answer(method: str, path: str, body: bytes) -> Response:
+            return self.answer({"version": "2.0", "rawPath": path, "body": body.decode(), "isBase64Encoded": False,
+                                "headers": {"content-type": "application/json"},
+                                "requestContext": {"http": {"method": method}, "requestId": request_id,
+                                                   "stage": "$default"}})
+
+        version = str(getattr(context, "function_version", "") or self.function_version or "$LATEST")
+        return batch.score(event, signature, answer, version)
 
     def answer(self, event: dict[str, Any]) -> Response:
         """The route's answer to one event; every failure becomes its status from the one table."""
