@@ -36,6 +36,8 @@ def register(subparsers: Any) -> None:
     add.add_argument("--labels", type=Path, help="a text file, one label per line, for a score output")
     add.add_argument("--sample", type=Path, help='a request for the golden example: {"instances": [...]}, '
                                                   '{"inputs": {name: rows}} or a V2 body (default: generated)')
+    add.add_argument("--reference", type=Path, help="inputs like those the model should expect (.npy or .jsonl): its "
+                                                     "reference profile for drift (default: the first captured window)")
     add.add_argument("--memory", type=int, default=1024, help="the function's memory in MB (default 1024)")
     _stack_options(add)
     add.set_defaults(func=cmd_add)
@@ -53,17 +55,22 @@ def _stack_options(parser: argparse.ArgumentParser) -> None:
 
 def cmd_add(args: argparse.Namespace) -> int:
     from lepton_deploy.clock import now_iso
+    from lepton_drift.baseline import BASELINE_ROWS
 
     out = Console(highlight=False)
     started = now_iso()
     try:
         root = find_root()
-        added = add_model(root, args.name, args.model, args.labels, args.sample, args.memory)
+        added = add_model(root, args.name, args.model, args.labels, args.sample, args.memory, args.reference)
     except Refused as exc:
         return _refused("add", args.name, exc)
     out.print(f"[bold]{args.name}[/bold]: {added['model'].path.name} checked and ready to serve", soft_wrap=True)
     for line in added["model"].summary():
         out.print(f"  {line}", soft_wrap=True, markup=False)
+    reference = added["manifest"].reference
+    out.print(f"  drift     reference profile of {reference.rows:,} rows from {args.reference.name}" if reference else
+              f"  drift     no --reference: its first {BASELINE_ROWS:,} captured rows will be its baseline (drift "
+              "since it went live, not from its training data)", soft_wrap=True, markup=False)
     out.print(f"  wrote     {added['function']}/ (handler and a model.py hook file), {added['artifact']}/, "
               f"template.yaml ({added['logical_id']}, its routes, policy and {added['parameter']} parameter)",
               soft_wrap=True)
@@ -87,11 +94,13 @@ def _refused(command: str, name: str, exc: Refused) -> int:
 
 # -- the steps -------------------------------------------------------------------------------------
 def add_model(root: Path, name: str, model_path: Path, labels_path: Path | None = None,
-              sample_path: Path | None = None, memory_mb: int = 1024) -> dict[str, Any]:
+              sample_path: Path | None = None, memory_mb: int = 1024,
+              reference_path: Path | None = None) -> dict[str, Any]:
     """Check everything, then write the artifact, the function and template.yaml (in that order)."""
     # Here, not at the top: onnx and onnxruntime load only when a model is added, not for every command.
     from . import golden, names, scaffold
     from .inspection import inspect_model
+    from .reference import reference_profile, write_reference
     from .template_edit import TemplateFile
 
     template = TemplateFile(root / "template.yaml")
@@ -101,13 +110,16 @@ def add_model(root: Path, name: str, model_path: Path, labels_path: Path | None 
     inputs = golden.sample_inputs(sample_path, model) if sample_path else golden.generated_inputs(model)
     outputs = golden.run(model, inputs, "sample" if sample_path else "generated")
     manifest = golden.build_manifest(name, model, labels, inputs, outputs)
+    reference = reference_profile(reference_path, model, manifest) if reference_path else None
     template.add_model(fn, f"Model {name} (ONNX, added with lepton add), served by the generic model; "
                            f"hooks in functions/{name}/{fn.package}/model.py.")
     artifact = root / ".lepton" / "artifacts" / name
     written: list[Path] = []
     try:
-        golden.write_artifact(artifact, model, manifest, inputs)
         written.append(artifact)
+        if reference is not None:
+            write_reference(artifact, reference)
+        golden.write_artifact(artifact, model, manifest, inputs)
         written.append(scaffold.write_function(root, fn, manifest))
         template.save()  # last: a running stack reacts to it
     except BaseException:

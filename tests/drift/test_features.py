@@ -74,14 +74,25 @@ def test_any_other_model_gets_features_from_its_signature() -> None:
     outputs = [TensorSpec("label_scores", "FP32", [-1, 3]), TensorSpec("value", "FP32", [-1, 1])]
     extractor = GenericFeatures(inputs, outputs, ["a", "b", "c"])
     names = [f.name for f in extractor.features]
-    assert names == ["x[0]", "x[1]", "pixels.mean", "pixels.std", "note.length", "age", "prediction", "value.mean"]
+    assert names == ["x[0]", "x[1]", "pixels.mean", "pixels.std", "note.length", "age", "prediction", "value"]
     found = extractor.columns(
         {"x": np.asarray([[1, 2]], np.float32), "pixels": np.full((1, 28, 28), 3.0), "note": np.asarray(["hello"], object),
          "age": np.asarray([40])},
         {"label_scores": np.asarray([[0.1, 0.7, 0.2]]), "value": np.asarray([[2.5]])})
     assert {k: (v.tolist()) for k, v in found.items()} == {
         "x[0]": [1.0], "x[1]": [2.0], "pixels.mean": [3.0], "pixels.std": [0.0], "note.length": [5.0], "age": [40.0],
-        "prediction": ["b"], "value.mean": [2.5]}
+        "prediction": ["b"], "value": [2.5]}
+
+
+def test_an_unlabelled_classifier_predicts_class_indices_and_its_class_ids_are_categories() -> None:
+    # GIVEN a scikit-learn-style export: a label output and a probabilities output, no labels file
+    outputs = [TensorSpec("label", "INT64", [-1]), TensorSpec("probabilities", "FP32", [-1, 2])]
+    extractor = GenericFeatures([TensorSpec("X", "FP32", [-1, 2])], outputs, None)
+    assert [(f.name, f.kind) for f in extractor.features] == [
+        ("X[0]", "numeric"), ("X[1]", "numeric"), ("label", "categorical"), ("prediction", "categorical")]
+    found = extractor.columns({"X": np.zeros((2, 2))}, {"label": np.asarray([1, 0]),
+                                                        "probabilities": np.asarray([[0.2, 0.8], [0.9, 0.1]])})
+    assert found["label"].tolist() == ["1", "0"] and found["prediction"].tolist() == ["1", "0"]
 
 
 def test_a_recommender_profile_without_its_users_is_refused() -> None:

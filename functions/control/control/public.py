@@ -13,10 +13,10 @@ import json
 import re
 from collections.abc import Iterable
 
-from lepton_deploy.registry import Attempt, LivePointer
+from lepton_deploy.registry import Attempt, DriftStatus, LivePointer
 from lepton_serving.manifest import Manifest
 
-from control.schemas import ModelCard, PublicAttempt, PublicCanary, PublicModel
+from control.schemas import ModelCard, PublicAttempt, PublicCanary, PublicDrift, PublicModel
 
 #: Manifest preprocessing fields a form may use; a vocabulary or a data seed is not among them.
 PUBLIC_PREPROCESSING = ("feature_names", "height", "width", "max_value", "ink", "num_users", "num_items",
@@ -40,13 +40,13 @@ def model_card(manifest: Manifest) -> ModelCard:
                      metrics=dict(manifest.metrics), example=example, created_at=manifest.created_at or None)
 
 
-def public_model(name: str, pointer: LivePointer | None) -> PublicModel:
+def public_model(name: str, pointer: LivePointer | None, drift: PublicDrift | None = None) -> PublicModel:
     canary = pointer.canary if pointer else None
     return PublicModel(
         name=name, live_version=pointer.live.version if pointer else None,
         canary=PublicCanary(version=canary.release.version, weight=canary.weight, started_at=canary.started_at,
                             promote_after=canary.promote_after) if canary else None,
-        updated_at=(pointer.updated_at or None) if pointer else None)
+        updated_at=(pointer.updated_at or None) if pointer else None, drift=drift)
 
 
 class Redactor:
@@ -63,6 +63,12 @@ class Redactor:
         for placeholder, name in [*self.names, *(("<bucket>", n) for n in also if n)]:
             text = text.replace(name, placeholder)
         return _ACCOUNT.sub("<account>", text)
+
+    def drift(self, status: DriftStatus) -> PublicDrift:
+        """A drift check's level and message (a message can quote where a profile is kept)."""
+        return PublicDrift(version=status.version, level=status.level, message=self(status.message),
+                           checked_at=status.checked_at, reference=status.reference,
+                           worst_feature=status.worst_feature, worst_psi=status.worst_psi)
 
     def attempt(self, attempt: Attempt) -> PublicAttempt:
         return PublicAttempt(model=attempt.model, version=attempt.version, outcome=attempt.outcome,

@@ -209,11 +209,22 @@ class PublicCanary(BaseModel):
     promote_after: str
 
 
+class PublicDrift(BaseModel):
+    version: str = Field(description="The version that was checked (the live one at the time).")
+    level: Literal["ok", "warning", "alarm", "not_enough_data", "no_reference"]
+    message: str = Field(description="One line: what the check found.")
+    checked_at: str
+    reference: str = Field(description="What it was compared with: training, reference data, first captured window.")
+    worst_feature: str = ""
+    worst_psi: float | None = None
+
+
 class PublicModel(BaseModel):
     name: str
     live_version: int | None = Field(description="None until a version has been promoted.")
     canary: PublicCanary | None = None
     updated_at: str | None = None
+    drift: PublicDrift | None = Field(default=None, description="The newest drift check (the drift function's).")
 
 
 class PublicAttempt(BaseModel):

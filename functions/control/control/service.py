@@ -132,8 +132,9 @@ class ControlService:
         with self._open_view():
             pointers = {p.model: p for p in self.registry.list_live()}
             attempts = self.registry.list_deployments(None, limit=limit)
+            drift = {d.model: self.redact.drift(d) for d in self.registry.list_drift()}
         names = sorted(set(self.settings.functions) | set(pointers))
-        return PublicStatus(models=[public_model(name, pointers.get(name)) for name in names],
+        return PublicStatus(models=[public_model(name, pointers.get(name), drift.get(name)) for name in names],
                             deployments=[self.redact.attempt(a) for a in attempts], hidden=HIDDEN)
 
     @contextmanager

@@ -13,8 +13,8 @@ pk                     sk                          item
 ``idempotency#...``    <hash>                      Powertools idempotency records (TTL ``expiration``)
 =====================  ==========================  ==============================================
 
-Attempts and pointers carry ``kind`` and ``created_at``, the keys of the sparse ``by-kind`` index:
-"newest attempts across all models" is one Query, no Scan.
+Attempts, pointers and drift checks carry ``kind`` and ``created_at``, the keys of the sparse
+``by-kind`` index: "newest attempts across all models" is one Query, no Scan.
 
 The live pointer keeps the live release's fields (version, function_version, bucket,
 model_key, sha256) at the top of its item: a model function whose environment names no model
@@ -214,11 +214,17 @@ class Registry:
 
     # -- drift -------------------------------------------------------------------------------------
     def put_drift(self, status: DriftStatus) -> None:
-        self.table.put({"pk": model_pk(status.model), "sk": "drift", **asdict(status)})
+        self.table.put({"pk": model_pk(status.model), "sk": "drift", "kind": "drift",
+                        "created_at": status.checked_at, **asdict(status)})
 
     def get_drift(self, model: str) -> DriftStatus | None:
         item = self.table.get(model_pk(model), "drift", consistent=False)
         return DriftStatus.from_dict(item) if item else None
+
+    def list_drift(self) -> list[DriftStatus]:
+        """Every model's newest drift check: one Query."""
+        items = self.table.query("kind = :k", {":k": "drift"}, index=KIND_INDEX)
+        return sorted((DriftStatus.from_dict(i) for i in items), key=lambda d: d.model)
 
     def put_baseline(self, model: str, version: str, profile: str) -> None:
         """A first-window baseline (JSON text), written once: the first one made stays."""

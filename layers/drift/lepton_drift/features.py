@@ -13,7 +13,7 @@ measured the same way.
 | sentiment | words per text, out-of-vocabulary rate (the manifest's own tokeniser) | the predicted class |
 | recommender | known or unknown user (seen in training or not) | training popularity of the top 10 recommended items |
 | generator | the requested digit, the latent vector's length | |
-| any other model | per input: each column of a narrow table, else mean and spread of each row; text length | the predicted class (a score per label), else each output's mean |
+| any other model | per input: each column of a narrow table, else mean and spread of each row; text length | the predicted class (the first output with a score per class), each integer output's values, each number output's value, else its mean |
 """
 from __future__ import annotations
 
@@ -37,6 +37,8 @@ PREDICTION = "prediction"
 MAX_TABLE_COLUMNS = 32
 #: Cells at or above this share of the largest value count as ink (digits).
 INK_LEVEL = 0.25
+#: An output of at most this many scores per row, with no labels, is read as one score per class.
+MAX_CLASSES = 100
 #: How many recommended items the popularity feature looks at.
 TOP_ITEMS = 10
 
@@ -218,8 +220,9 @@ class GeneratorFeatures(Extractor):
 
 class GenericFeatures(Extractor):
     """Any model, from its signature: each input's columns (a narrow numeric table), or each row's
-    mean and spread (images, sequences), or a text's length; the predicted class when an output
-    has one score per label, else each output row's mean."""
+    mean and spread (images, sequences), or a text's length; of the outputs, the predicted class
+    (the first with one score per class: per label, else 2 to MAX_CLASSES scores), an integer
+    output's values (a class id), a number output's value, else each row's mean."""
 
     def __init__(self, inputs: Sequence[TensorSpec], outputs: Sequence[TensorSpec], labels: Sequence[str] | None,
                  names: Sequence[str] | None = None):
@@ -243,17 +246,33 @@ class GenericFeatures(Extractor):
                 for how in ("mean", "std"):
                     features.append(Feature(f"{spec.name}.{how}", NUMERIC, description=f"each row's {how} of '{spec.name}'"))
                     self.plan.append((features[-1].name, spec.name, how, None))
+        scored = False  # the first output with one score per class gives "prediction"
         for spec in outputs:
+            width = spec.shape[1] if len(spec.shape) == 2 else None
+            classes = list(labels) if labels and width in (-1, len(labels)) else (
+                [str(i) for i in range(width)] if width is not None and 2 <= width <= MAX_CLASSES else None)
             if spec.datatype == "BYTES":
                 continue
-            width = spec.shape[-1] if len(spec.shape) == 2 else None
-            if labels and width in (-1, len(labels)) and len(spec.shape) == 2:
-                features.append(_prediction_feature(labels))
-                self.plan.append(("prediction", spec.name, "argmax", list(labels)))
-                labels = None  # one output carries the labels
+            if not scored and classes and spec.datatype.startswith("FP"):
+                scored = True
+                features.append(_prediction_feature(classes))
+                self.plan.append(("prediction", spec.name, "argmax", classes))
+            elif len(spec.shape) <= 1 or (len(spec.shape) == 2 and spec.shape[1] == 1):
+                integer = not spec.datatype.startswith("FP")
+                features.append(Feature(spec.name, CATEGORICAL if integer else NUMERIC, PREDICTION,
+                                        description=f"the value of '{spec.name}'"))
+                self.plan.append((spec.name, spec.name, "category" if integer else "value", None))
             else:
                 features.append(Feature(f"{spec.name}.mean", NUMERIC, PREDICTION, description=f"each row's mean of '{spec.name}'"))
                 self.plan.append((features[-1].name, spec.name, "mean", None))
+        # An output named like an input (or like "prediction") keeps both features apart.
+        seen: set[str] = set()
+        for i, feature in enumerate(features):
+            if feature.name in seen:
+                renamed = f"{feature.name} ({feature.role})"
+                features[i] = Feature(renamed, feature.kind, feature.role, feature.categories, feature.description)
+                self.plan[i] = (renamed, *self.plan[i][1:])
+            seen.add(features[i].name)
         self.features = tuple(features)
         self.needs = tuple(dict.fromkeys(tensor for _, tensor, _, _ in self.plan))
 
@@ -268,6 +287,8 @@ class GenericFeatures(Extractor):
                                           for v in array.reshape(rows, -1)[:, 0].tolist()], dtype=np.float64)
             elif how == "argmax":
                 found[name] = _predicted(array.astype(np.float64), detail)
+            elif how == "category":
+                found[name] = array.reshape(rows, -1)[:, 0].astype(str).astype(object)
             else:
                 flat = array.astype(np.float64).reshape(rows, -1)
                 found[name] = {"value": lambda f: f[:, 0], "column": lambda f: f[:, detail],
