@@ -1,5 +1,5 @@
 """The import graph has floors and every arrow points down: layers/serving is the ground,
-layers/deploy stands on it, layers/drift on both, functions/ and training/ on those, lepton/
+layers/deploy (lepton_deploy, then lepton_drift) stands on it, functions/ and training/ on those, lepton/
 above, bench/ on top.
 Model functions never import the deployment core."""
 from __future__ import annotations
@@ -24,7 +24,7 @@ MODEL_FUNCTIONS = {
 FLOORS = {
     "layers/serving/lepton_serving": {"lepton_serving"},
     "layers/deploy/lepton_deploy": {"lepton_serving", "lepton_deploy"},
-    "layers/drift/lepton_drift": {"lepton_serving", "lepton_deploy", "lepton_drift"},
+    "layers/deploy/lepton_drift": {"lepton_serving", "lepton_deploy", "lepton_drift"},
     "training/lepton_training": {"lepton_serving", "lepton_deploy", "lepton_drift", "lepton_training"},
     "lepton": {"lepton_serving", "lepton_deploy", "lepton_drift", "lepton_training", "lepton", "deployer", "control"},
     "functions/deployer": {"lepton_serving", "lepton_deploy", "lepton_drift", "deployer"},
@@ -36,8 +36,7 @@ FLOORS = {
 #: Where each package is found (the sys.path entry Lambda or the venv gives it) -> its packages.
 PATH_ENTRIES = {
     ROOT / "layers" / "serving": ["lepton_serving"],
-    ROOT / "layers" / "deploy": ["lepton_deploy"],
-    ROOT / "layers" / "drift": ["lepton_drift"],
+    ROOT / "layers" / "deploy": ["lepton_deploy", "lepton_drift"],
     ROOT / "training": ["lepton_training"],
     ROOT: ["lepton", "bench"],
     **{ROOT / folder: [package] for folder, package in MODEL_FUNCTIONS.items()},

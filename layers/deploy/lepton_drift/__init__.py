@@ -1,5 +1,6 @@
-"""Lepton's drift check (the `lepton-drift` Lambda layer): how far a model's live requests have
-moved from its reference profile, feature by feature.
+"""Lepton's drift check: how far a model's live requests have moved from their reference profile,
+feature by feature. Pure Python on numpy; it travels in the DeployLayer beside lepton_deploy, and
+the drift function adds numpy and scipy (ScipyLayer).
 
 Used by training (it writes the reference profile), the deployer's gate (it checks the pinned
 one), the drift function (on a schedule, in AWS) and `lepton drift` (locally): one library, so
