@@ -102,6 +102,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
 def run_check(args: argparse.Namespace) -> Any:
     """The check, as the drift function would run it now, against the running local stack."""
     from lepton_deploy.captures import CaptureStore
+    from lepton_deploy.functions import LambdaFunctions
     from lepton_deploy.registry import Registry
     from lepton_drift.baseline import Baselines
     from lepton_drift.check import Thresholds
@@ -119,7 +120,10 @@ def run_check(args: argparse.Namespace) -> Any:
         function = next((lid for lid, s in stack.host.specs.items() if s.handler.startswith("drift.")), None)
         if function is None:
             raise SystemExit("template.yaml has no drift function (handler drift.handler.lambda_handler)")
-        settings = DriftSettings.from_env(stack.host.environment(function))
+        # The configuration the running stack gave the function's live version (its overrides too).
+        functions = LambdaFunctions(stack.client("lambda"))
+        name = stack.host.function_name(function)
+        settings = DriftSettings.from_env(functions.config(name, functions.alias(name).version).environment)
         chosen = settings.thresholds
         warning, alarm = args.warning or chosen.warning, args.alarm or chosen.alarm
         if warning > alarm:

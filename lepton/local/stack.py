@@ -38,6 +38,7 @@ from .invoke import InProcessInvoker
 from .layer_mounts import LayerMounts
 from .issuer import LOCAL_AUDIENCE, LocalIssuer
 from .local_aws import REGION, LocalAws, port_open
+from .schedules import Schedules, jobs_of
 from .template import FunctionSpec, Template
 from .template_watch import TemplateWatch
 from .worker import DeployWorker
@@ -61,6 +62,7 @@ class StackSettings:
     models: list[str] | None = None  # serve only these (default: every model function)
     external_aws: bool = False  # a moto server (or other endpoint) already runs at aws_port
     inference_auth: str | None = None  # the template's InferenceAuth: NONE, IAM or JWT (default: its default)
+    overrides: dict[str, str] = field(default_factory=dict)  # other template parameters, as sam deploy takes them
     log_max_bytes: int = MAX_BYTES  # functions.log is rotated at this size ...
     log_backups: int = BACKUPS  # ... keeping this many older files
 
@@ -77,10 +79,10 @@ class StackSettings:
     def parameters(self) -> dict[str, str]:
         """Template parameter overrides, as `sam deploy --parameter-overrides` would give them."""
         if not self.inference_auth:
-            return {}
+            return dict(self.overrides)
         mode = self.inference_auth.upper()
         local_jwt = {"JwtIssuer": self.issuer.issuer, "JwtAudience": LOCAL_AUDIENCE} if mode == "JWT" else {}
-        return {"InferenceAuth": mode, **local_jwt}
+        return {**self.overrides, "InferenceAuth": mode, **local_jwt}
 
     @property
     def artifacts(self) -> Path:
@@ -106,6 +108,7 @@ class LocalStack:
     deploy_env: dict[str, str] = field(default_factory=dict)
     api: LocalGateway | None = None
     watch: TemplateWatch | None = None
+    schedules: Schedules | None = None
 
     def client(self, service: str) -> Any:
         return self.aws.client(service)
@@ -128,6 +131,11 @@ class LocalStack:
                                        batch_size=int(sources[0].get("BatchSize", 10)) if sources else 10,
                                        memory_mb=spec.memory_mb, timeout_s=spec.timeout_s)
             self.worker.start()
+
+    def start_schedules(self) -> None:
+        """Run each function with a Schedule event at its rate (the drift function), as EventBridge does."""
+        self.schedules = Schedules(jobs_of(self.host.specs), self.invoke)
+        self.schedules.start()
 
     def _deployer(self) -> str | None:
         return next((lid for lid, s in self.host.specs.items() if s.handler.startswith("deployer.")), None)
@@ -239,7 +247,7 @@ class LocalStack:
     def stop(self) -> None:
         if self.emf is not None:
             self.emf.stop()
-        for piece in (self.watch, self.aliases, self.worker, self.feed, self.aws):
+        for piece in (self.watch, self.schedules, self.aliases, self.worker, self.feed, self.aws):
             if piece is not None:
                 piece.stop()
 
@@ -254,6 +262,7 @@ def boot(settings: StackSettings, *, feed: bool = False, models: bool = True, wa
     try:
         stack = provision(settings, aws)
         stack.start_worker()
+        stack.start_schedules()
         if feed:
             stack.feed = DeploymentFeed(stack.registry, aws.changes, every=aws.every(FEED_POLL_SECONDS))
             stack.feed.start()
