@@ -41,11 +41,13 @@ class LocalS3:
         self.server.stop()
 
     def publish(self, model: BenchModel) -> None:
-        """model.onnx then manifest.json under models/<name>/<version>/ (the manifest last, as
+        """model.onnx (and tokenizer.json) then manifest.json under models/<name>/<version>/ (the manifest last, as
         lepton_training.publish writes them; done by hand so TensorFlow stays out of this process)."""
         version = int(model.manifest["version"])
         prefix = f"models/{model.name}/{version}/"
         self.s3.put_object(Bucket=BUCKET, Key=prefix + "model.onnx", Body=model.model_path.read_bytes())
+        if model.tokenizer_path is not None:
+            self.s3.put_object(Bucket=BUCKET, Key=prefix + "tokenizer.json", Body=model.tokenizer_path.read_bytes())
         self.s3.put_object(Bucket=BUCKET, Key=prefix + "manifest.json",
                            Body=(model.artifact_dir / "manifest.json").read_bytes())
         model.key, model.version = prefix + "model.onnx", str(version)

@@ -15,6 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models", default="", help="comma-separated model names (default: every model function)")
     parser.add_argument("--no-peers", action="store_true", help="skip KServe and BentoML (no extra venvs)")
     parser.add_argument("--no-tf", action="store_true", help="skip the TensorFlow cold-start baseline")
+    parser.add_argument("--no-text", action="store_true",
+                        help="skip the added text models (a TF-IDF pipeline, a tokenizer model) in the cold starts")
     parser.add_argument("--no-train", action="store_true",
                         help="never train: use trained artifacts or the seed network built without TensorFlow")
     parser.add_argument("--out", type=Path, default=None, help="Markdown report (default docs/benchmarks.md)")
@@ -32,7 +34,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if unknown:
         raise SystemExit(f"unknown section(s) {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}")
     settings = Settings(quick=args.quick, sections=sections, peers=not args.no_peers, train=not args.no_train,
-                        tf_baseline=not args.no_tf,
+                        tf_baseline=not args.no_tf, text=not args.no_text,
                         families=tuple(m for m in args.models.split(",") if m),
                         out=args.out or ROOT / "docs" / "benchmarks.md", work=args.work or ROOT / ".lepton" / "bench")
     if args.report_only:

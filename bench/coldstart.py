@@ -54,6 +54,8 @@ def model_dir(model: BenchModel, work: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(model.model_path, folder / "model.onnx")
     shutil.copyfile(model.artifact_dir / "manifest.json", folder / "manifest.json")
+    if model.tokenizer_path is not None:
+        shutil.copyfile(model.tokenizer_path, folder / "tokenizer.json")
     return folder
 
 

@@ -25,6 +25,7 @@ class Settings:
     families: tuple[str, ...] = ()  # empty: every model function in template.yaml
     train: bool = True  # train missing models (False: the seed network built without TensorFlow)
     tf_baseline: bool = True  # the TensorFlow cold-start baseline (needs TensorFlow, ~10 s a run)
+    text: bool = True  # the added text models (bench/text.py) in the cold-start section
     out: Path = ROOT / "docs" / "benchmarks.md"
     work: Path = ROOT / ".lepton" / "bench"
     log: Any = field(default=None, repr=False)

@@ -19,7 +19,7 @@ from .models import BenchModel
 
 CHILD = Path(__file__).resolve().parent / "children" / "cold_imports.py"
 AT_INIT = ("numpy", "orjson", "powertools", "lepton_serving", "function", "onnxruntime")
-NOT_AT_INIT = ("boto3", "xray", "pillow", "resolver")
+NOT_AT_INIT = ("boto3", "xray", "pillow", "resolver", "tokenizers")
 _LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
 
 

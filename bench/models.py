@@ -29,6 +29,7 @@ class BenchModel:
     manifest: dict[str, Any]
     keras_path: Path | None = None
     event_path: Path | None = None
+    added: bool = False  # added with `lepton add` (bench/text.py), not a template's trained family
     # set once published to the local S3
     key: str = ""
     version: str = ""
@@ -36,6 +37,11 @@ class BenchModel:
     @property
     def model_path(self) -> Path:
         return self.artifact_dir / self.manifest.get("model_file", "model.onnx")
+
+    @property
+    def tokenizer_path(self) -> Path | None:
+        """The tokenizer.json the manifest pins, which travels with the model."""
+        return self.artifact_dir / "tokenizer.json" if self.manifest.get("tokenizer") else None
 
     @property
     def sha256(self) -> str:

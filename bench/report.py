@@ -263,6 +263,7 @@ IMPORT_STEPS = {
     "xray": ("Powertools' Tracer: the X-Ray SDK (with botocore)", "Tracing=Active only"),
     "pillow": ("Pillow", "digits' first image, generator's first PNG"),
     "resolver": ("Powertools' HTTP resolver (event_handler)", "never: replaced by routes.py"),
+    "tokenizers": ("Hugging Face tokenizers (the TokenizersLayer)", "a model with a tokenizer.json, on its load"),
 }
 
 

@@ -29,18 +29,26 @@ def run(settings: Settings, command: str = "lepton bench") -> dict[str, Any]:
     }}
     settings.say("preparing models")
     models = model_mod.discover(settings)
-    if not models:
+    # The added text models run in the cold-start section, side by side with the families.
+    added = []
+    if settings.text and "cold" in settings.sections:
+        from .text import text_models
+
+        settings.say("preparing the added text models")
+        added = text_models(settings)
+    if not models and not added:
         raise SystemExit("no model to benchmark: train one (lepton train tabular) or check template.yaml")
     results["meta"]["models"] = [m.name for m in models]
+    results["meta"]["added_models"] = [m.name for m in added]
     with LocalS3() as s3:
-        for model in models:
+        for model in models + added:
             s3.publish(model)
         if "cold" in settings.sections:
             results["meta"].setdefault("load_at", {})["cold"] = _load()
             settings.say("1. cold start")
             from . import coldstart
 
-            results["cold"] = coldstart.run(settings, s3, models)
+            results["cold"] = coldstart.run(settings, s3, models + added)
         if "overhead" in settings.sections:
             results["meta"].setdefault("load_at", {})["overhead"] = _load()
             settings.say("2. warm serving overhead")

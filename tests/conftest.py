@@ -71,3 +71,12 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     clients.reset()
     yield
     clients.reset()
+
+
+@pytest.fixture(scope="session")
+def text_models(tmp_path_factory: pytest.TempPathFactory):
+    """The text models users bring (tests/text_models.py), built once per session: a skl2onnx TF-IDF
+    pipeline, a WordPiece tokenizer.json and a Keras attention model over it."""
+    from bench.text_models import build_text_models
+
+    return build_text_models(tmp_path_factory.mktemp("text-models"))

@@ -5,8 +5,8 @@ The steps run in the order a cold start meets them, each importing only what the
 did not; a marker line goes to stderr (fd 2, unbuffered, like importtime's own lines) before
 each, so the parent can add up each step's top-level imports. Then, when CONFIG names one, an
 import a cold start does not make (each in its own process, so none is counted on top of
-another): the S3 path's boto3 and client, the tracer's X-Ray SDK, Pillow, or Powertools' HTTP
-resolver. Prints `BENCH_RESULT {json}` with each step's wall time too.
+another): the S3 path's boto3 and client, the tracer's X-Ray SDK, Pillow, Powertools' HTTP
+resolver, or Hugging Face tokenizers (only a model with a tokenizer.json loads it). Prints `BENCH_RESULT {json}` with each step's wall time too.
 """
 import time
 
@@ -55,7 +55,8 @@ step("function", handler)
 step("onnxruntime", lambda: __import__("onnxruntime"))  # on the model load
 # Not at init: one of them, on top of the above.
 EXTRA = {"boto3": s3_client, "xray": tracer, "pillow": lambda: __import__("PIL.Image"),
-         "resolver": lambda: __import__("aws_lambda_powertools.event_handler")}
+         "resolver": lambda: __import__("aws_lambda_powertools.event_handler"),
+         "tokenizers": lambda: __import__("tokenizers")}  # a tokenizer model's load
 if cfg.get("extra"):
     step(cfg["extra"], EXTRA[cfg["extra"]])
 os.write(2, b"BENCH_STEP end\n")

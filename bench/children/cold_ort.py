@@ -26,7 +26,7 @@ session = ort.InferenceSession(data, sess_options=options, providers=["CPUExecut
 stages["session"] = time.perf_counter() - p
 p = time.perf_counter()
 request = json.loads(cfg["body"])  # the graph's own tensors (the function's request, when they match)
-dtypes = {"FP32": np.float32, "FP64": np.float64, "INT64": np.int64, "INT32": np.int32}
+dtypes = {"FP32": np.float32, "FP64": np.float64, "INT64": np.int64, "INT32": np.int32, "BYTES": object}
 feed = {t["name"]: np.asarray(t["data"], dtype=dtypes[t["datatype"]]).reshape(t["shape"]) for t in request["inputs"]}
 outputs = session.run(None, feed)
 body = json.dumps({"outputs": [o.ravel().tolist() for o in outputs]})

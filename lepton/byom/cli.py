@@ -33,12 +33,22 @@ def register(subparsers: Any) -> None:
                                 description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add.add_argument("name", help="the model's name: lower-case letters, digits and '-', e.g. churn")
     add.add_argument("--model", required=True, type=Path, help="the .onnx file")
-    add.add_argument("--labels", type=Path, help="a text file, one label per line, for a score output")
+    add.add_argument("--labels", action="append", default=[], metavar="[OUTPUT=]FILE",
+                     help="a text file, one label per line, for a score output; with several score outputs, "
+                          "once per output as OUTPUT=FILE")
+    add.add_argument("--tokenizer", type=Path, help="the model's Hugging Face tokenizer.json: the function then "
+                                                    "takes text (the graph takes input_ids and attention_mask)")
+    add.add_argument("--max-length", type=int, help="most tokens per text, when neither the graph nor the "
+                                                    "tokenizer.json fixes it")
+    add.add_argument("--fix-locale", action="store_true",
+                     help="rewrite a StringNormalizer locale that Lambda's runtime lacks to C.UTF-8")
     add.add_argument("--sample", type=Path, help='a request for the golden example: {"instances": [...]}, '
-                                                  '{"inputs": {name: rows}} or a V2 body (default: generated)')
+                                                  '{"inputs": {name: rows}}, {"texts": [...]} or a V2 body '
+                                                  '(default: generated)')
     add.add_argument("--reference", type=Path, help="inputs like those the model should expect (.npy or .jsonl): its "
                                                      "reference profile for drift (default: the first captured window)")
-    add.add_argument("--memory", type=int, default=1024, help="the function's memory in MB (default 1024)")
+    add.add_argument("--memory", type=int, help="the function's memory in MB (default: measured from the "
+                                                "model's session footprint, printed)")
     _stack_options(add)
     add.set_defaults(func=cmd_add)
     remove = subparsers.add_parser("remove", help="take an added model out again: function, routes, template")
@@ -61,12 +71,17 @@ def cmd_add(args: argparse.Namespace) -> int:
     started = now_iso()
     try:
         root = find_root()
-        added = add_model(root, args.name, args.model, args.labels, args.sample, args.memory, args.reference)
+        added = add_model(root, args.name, args.model, args.labels, args.sample, args.memory,
+                          tokenizer_path=args.tokenizer, max_length=args.max_length, fix_locale=args.fix_locale,
+                          reference_path=args.reference)
     except Refused as exc:
         return _refused("add", args.name, exc)
     out.print(f"[bold]{args.name}[/bold]: {added['model'].path.name} checked and ready to serve", soft_wrap=True)
     for line in added["model"].summary():
         out.print(f"  {line}", soft_wrap=True, markup=False)
+    if added["tokenizer"] is not None:
+        out.print(f"  {added['tokenizer'].summary()}", soft_wrap=True, markup=False)
+    out.print(f"  memory    {added['memory']}", soft_wrap=True, markup=False)
     reference = added["manifest"].reference
     out.print(f"  drift     reference profile of {reference.rows:,} rows from {args.reference.name}" if reference else
               f"  drift     no --reference: its first {BASELINE_ROWS:,} captured rows will be its baseline (drift "
@@ -74,7 +89,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     out.print(f"  wrote     {added['function']}/ (handler and a model.py hook file), {added['artifact']}/, "
               f"template.yaml ({added['logical_id']}, its routes, policy and {added['parameter']} parameter)",
               soft_wrap=True)
-    return _publish_or_say(args, root, out, started)
+    return _publish_or_say(args, root, out, started, takes_text=added["takes_text"])
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
@@ -93,33 +108,55 @@ def _refused(command: str, name: str, exc: Refused) -> int:
 
 
 # -- the steps -------------------------------------------------------------------------------------
-def add_model(root: Path, name: str, model_path: Path, labels_path: Path | None = None,
-              sample_path: Path | None = None, memory_mb: int = 1024,
+def add_model(root: Path, name: str, model_path: Path, labels: list[str] | Path | None = None,
+              sample_path: Path | None = None, memory_mb: int | None = None, *, tokenizer_path: Path | None = None,
+              max_length: int | None = None, fix_locale: bool = False,
               reference_path: Path | None = None) -> dict[str, Any]:
     """Check everything, then write the artifact, the function and template.yaml (in that order)."""
     # Here, not at the top: onnx and onnxruntime load only when a model is added, not for every command.
-    from . import golden, names, scaffold
-    from .inspection import inspect_model
+    from lepton_deploy.admission import Refusal, check_tokenizer
+    from lepton_serving.text import string_input
+
+    from . import golden, memory, names, scaffold
+    from .inspection import inspect_model, refused
     from .reference import reference_profile, write_reference
     from .template_edit import TemplateFile
+    from .tokenizer import GOLDEN_TEXTS, golden_request, read_tokenizer
 
     template = TemplateFile(root / "template.yaml")
-    fn = names.check_new(name, root, template, memory_mb)
-    model = inspect_model(model_path, max_model_bytes(template))
-    labels = golden.read_labels(labels_path, model) if labels_path else None
-    inputs = golden.sample_inputs(sample_path, model) if sample_path else golden.generated_inputs(model)
-    outputs = golden.run(model, inputs, "sample" if sample_path else "generated")
-    manifest = golden.build_manifest(name, model, labels, inputs, outputs)
+    names.check_new(name, root, template, memory_mb or 1024)
+    model = inspect_model(model_path, max_model_bytes(template), fix_locale=fix_locale)
+    tokenizer = read_tokenizer(tokenizer_path, model, max_length) if tokenizer_path else None
+    plain, per_output = golden.read_labels([str(labels)] if isinstance(labels, Path) else list(labels or []), model)
+    request = None
+    if tokenizer is not None:
+        texts = golden.sample_texts(sample_path) or GOLDEN_TEXTS
+        inputs, request = tokenizer.encode(texts), golden_request(texts)
+    else:
+        inputs = golden.sample_inputs(sample_path, model) if sample_path else golden.generated_inputs(model)
+    outputs = golden.run(model, inputs, "sample" if sample_path or tokenizer else "generated")
+    manifest = golden.build_manifest(name, model, plain, inputs, outputs, per_output,
+                                     tokenizer.pinned if tokenizer else None, request)
+    if tokenizer is not None:
+        try:  # the gate's own check, so what it would refuse is refused here
+            check_tokenizer(manifest, tokenizer.data)
+        except Refusal as exc:
+            raise refused(exc) from exc
     reference = reference_profile(reference_path, model, manifest) if reference_path else None
+    footprint = memory.measure(model.data, inputs, tokenizer=tokenizer is not None)
+    chosen = memory_mb or (footprint.memory_mb if footprint else memory.FLOOR_MB)
+    described = (f"{chosen} MB (--memory)" if memory_mb else footprint.describe() if footprint
+                 else f"{chosen} MB (the footprint could not be measured; --memory overrides)")
+    fn = names.model_function(name, chosen)
     template.add_model(fn, f"Model {name} (ONNX, added with lepton add), served by the generic model; "
-                           f"hooks in functions/{name}/{fn.package}/model.py.")
+                           f"hooks in functions/{name}/{fn.package}/model.py.", tokenizers=tokenizer is not None)
     artifact = root / ".lepton" / "artifacts" / name
     written: list[Path] = []
     try:
         written.append(artifact)
         if reference is not None:
             write_reference(artifact, reference)
-        golden.write_artifact(artifact, model, manifest, inputs)
+        golden.write_artifact(artifact, model, manifest, inputs, tokenizer.data if tokenizer else None)
         written.append(scaffold.write_function(root, fn, manifest))
         template.save()  # last: a running stack reacts to it
     except BaseException:
@@ -127,7 +164,9 @@ def add_model(root: Path, name: str, model_path: Path, labels_path: Path | None 
             shutil.rmtree(folder, ignore_errors=True)
         raise
     return {"model": model, "manifest": manifest, "function": f"functions/{name}", "logical_id": fn.logical_id,
-            "parameter": fn.memory_parameter, "artifact": f".lepton/artifacts/{name}"}
+            "parameter": fn.memory_parameter, "artifact": f".lepton/artifacts/{name}", "tokenizer": tokenizer,
+            "memory": described, "memory_mb": chosen,
+            "takes_text": tokenizer is not None or string_input(manifest.inputs) is not None}
 
 
 def remove_model(root: Path, name: str) -> list[str]:
@@ -169,15 +208,18 @@ def max_model_bytes(template: TemplateFile) -> int:
 
 
 # -- after writing -------------------------------------------------------------------------------
-def _publish_or_say(args: argparse.Namespace, root: Path, out: Console, started: str) -> int:
+def _publish_or_say(args: argparse.Namespace, root: Path, out: Console, started: str, takes_text: bool = False) -> int:
     from ..local.local_aws import port_open
 
     api = f"http://{args.host}:{args.port}"
     curl = (f"curl -s {api}/v2/models/{args.name}/infer -H 'content-type: application/json' "
             f"-d @.lepton/artifacts/{args.name}/sample.json")
+    if takes_text:  # the friendly route takes raw strings
+        curl += (f"\n  curl -s {api}/models/{args.name}/predict -H 'content-type: application/json' "
+                 """-d '{"texts": ["Great phone, the sound is wonderful."]}'""")
     if not port_open(args.host, args.aws_port):
         out.print(f"\nNo local stack on :{args.aws_port}. `lepton up` serves {args.name} and publishes it as "
-                  f"version 1; then:\n  {curl}\n`sam build && sam deploy` deploys the function with the rest; "
+                  f"version 1; then:\n  {escape(curl)}\n`sam build && sam deploy` deploys the function with the rest; "
                   f"publish the model with `lepton push {args.name} .lepton/artifacts/{args.name} --stack <name>`.",
                   soft_wrap=True)
         return 0
@@ -190,7 +232,7 @@ def _publish_or_say(args: argparse.Namespace, root: Path, out: Console, started:
     out.print(f"{args.name} v{attempt.version}: {attempt.outcome} — {attempt.reason}", soft_wrap=True, markup=False)
     if attempt.outcome not in ("promoted", "canary"):
         return 1
-    out.print(f"\nTry:\n  {curl}", soft_wrap=True)
+    out.print(f"\nTry:\n  {escape(curl)}", soft_wrap=True)
     return 0
 
 

@@ -16,9 +16,10 @@ import onnxruntime
 from lepton_deploy.clock import now_iso
 from lepton_serving import friendly
 from lepton_serving.errors import LeptonError
-from lepton_serving.manifest import V2_TO_NUMPY, GoldenExample, Manifest
+from lepton_serving.manifest import MODEL_FILE, TOKENIZER_FILE, V2_TO_NUMPY, GoldenExample, Manifest, TokenizerFile
 from lepton_serving.protocol import loads, parse_infer_request
 from lepton_serving.session import create_session
+from lepton_serving.text import StringInput, string_input
 
 from .errors import Refused
 from .inspection import OnnxModel, Tensor
@@ -28,17 +29,37 @@ GENERATED_FREE_DIM = 4  # a dynamic dimension that is not the batch (a sequence 
 MAX_SAMPLE_ROWS = 64  # the functions' batch limit (LEPTON_MAX_BATCH)
 
 
-def read_labels(path: Path, model: OnnxModel) -> list[str]:
+def read_labels(values: list[str], model: OnnxModel) -> tuple[list[str] | None, dict[str, list[str]] | None]:
+    """``--labels file`` (one list, for the output with one score per label) or ``--labels
+    output=file``, once per score output: (labels, per-output labels)."""
+    outputs = {t.name: t for t in model.outputs}
+    named: dict[str, list[str]] = {}
+    plain: list[str] | None = None
+    for value in values:
+        output, sep, file = value.partition("=")
+        if sep and output in outputs:
+            if output in named:
+                raise Refused(f"--labels names output '{output}' twice", "give each output's labels once")
+            named[output] = _labels_for(Path(file), [outputs[output]])
+        elif plain is None and not named and len(values) == 1:
+            plain = _labels_for(Path(value), model.outputs)
+        else:
+            raise Refused(f"--labels {value} names no output of the model ({', '.join(outputs)})",
+                          "with several, give each as --labels <output>=<file>")
+    return plain, named or None
+
+
+def _labels_for(path: Path, candidates: list[Tensor]) -> list[str]:
     """One label per line; there must be an output with one score per label to attach them to."""
-    if not Path(path).is_file():
+    if not path.is_file():
         raise Refused(f"there is no labels file {path}", "pass a text file with one label per line")
-    labels = [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines()]
+    labels = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
     while labels and not labels[-1]:
         labels.pop()
     if not labels or any(not label for label in labels):
         raise Refused(f"{path} has an empty line among its labels", "write one label per line, in the order "
                       "of the model's scores")
-    widths = {t.name: t.dims[-1] for t in model.outputs
+    widths = {t.name: t.dims[-1] for t in candidates
               if len(t.dims) == 2 and t.datatype.startswith("FP") and isinstance(t.dims[-1], int)}
     if len(labels) not in widths.values():
         found = ", ".join(f"'{n}' has {w}" for n, w in widths.items()) or "no output is a [batch, n] score tensor"
@@ -47,11 +68,34 @@ def read_labels(path: Path, model: OnnxModel) -> list[str]:
     return labels
 
 
+def sample_texts(path: Path | None) -> list[str] | None:
+    """The texts of a ``{"texts": [...]}`` sample, None when the sample is something else."""
+    if path is None or not Path(path).is_file():
+        return None
+    try:
+        doc = loads(Path(path).read_bytes())
+    except LeptonError:
+        return None
+    if not isinstance(doc, dict) or ("texts" not in doc and "text" not in doc):
+        return None
+    try:
+        texts = friendly.read_texts(doc)
+    except LeptonError as exc:
+        raise Refused(f"{path}: {exc.message}", 'write {"texts": ["...", ...]}') from exc
+    if not 1 <= len(texts) <= MAX_SAMPLE_ROWS:
+        raise Refused(f"{path} has {len(texts)} texts", f"give 1 to {MAX_SAMPLE_ROWS}")
+    return texts
+
+
 def sample_inputs(path: Path, model: OnnxModel) -> dict[str, np.ndarray]:
     """A request read from a JSON file: the friendly route's body or a V2 inference body."""
     if not Path(path).is_file():
         raise Refused(f"there is no sample file {path}", 'pass a JSON file: {"instances": [...]} or a V2 request')
     specs = [t.spec for t in model.inputs]
+    texts = sample_texts(path)
+    strings = string_input(specs)
+    if texts is not None and strings is not None:
+        return StringInput(strings).encode(texts).feed
     text = Path(path).read_bytes()
     try:
         doc = loads(text)
@@ -99,14 +143,15 @@ def run(model: OnnxModel, inputs: dict[str, np.ndarray], source: str) -> dict[st
 
 
 def build_manifest(name: str, model: OnnxModel, labels: list[str] | None, inputs: dict[str, np.ndarray],
-                   outputs: dict[str, np.ndarray]) -> Manifest:
+                   outputs: dict[str, np.ndarray], output_labels: dict[str, list[str]] | None = None,
+                   tokenizer: TokenizerFile | None = None, request: list[dict[str, Any]] | None = None) -> Manifest:
     example = GoldenExample({k: json_values(v) for k, v in inputs.items()},
-                            {k: json_values(v) for k, v in outputs.items()})
+                            {k: json_values(v) for k, v in outputs.items()}, request)
     half = any(t.datatype == "FP16" for t in model.outputs)
     return Manifest(
         name=name, version=1, sha256=model.sha256, size=model.size,
         inputs=[t.spec for t in model.inputs], outputs=[t.spec for t in model.outputs],
-        labels=labels, golden=[example],
+        labels=labels, output_labels=output_labels, tokenizer=tokenizer, golden=[example],
         # FP16 keeps ~3 significant digits: another CPU (Lambda's arm64) may differ in the last one.
         golden_tolerance=1e-2 if half else 1e-4,
         preprocessing={"source": model.path.name, "dimensions": {t.name: list(t.dims) for t in model.inputs}},
@@ -120,12 +165,17 @@ def json_values(array: np.ndarray) -> Any:
     return friendly.plain(np.asarray(array))
 
 
-def write_artifact(folder: Path, model: OnnxModel, manifest: Manifest, sample: dict[str, np.ndarray]) -> None:
-    """model.onnx, manifest.json (last: it marks the folder complete) and sample.json, the V2
-    request the golden example ran, ready for curl."""
+def write_artifact(folder: Path, model: OnnxModel, manifest: Manifest, sample: dict[str, np.ndarray],
+                   tokenizer: bytes | None = None) -> None:
+    """model.onnx, its tokenizer.json, manifest.json (last: it marks the folder complete) and
+    sample.json, the V2 request the golden example ran (its texts, for a tokenizer model), ready
+    for curl."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "model.onnx").write_bytes(model.data)
-    (folder / "sample.json").write_text(json.dumps(v2_request(manifest, sample)) + "\n", encoding="utf-8")
+    (folder / MODEL_FILE).write_bytes(model.data)
+    if tokenizer is not None:
+        (folder / TOKENIZER_FILE).write_bytes(tokenizer)
+    request = {"inputs": manifest.golden[0].request} if manifest.golden[0].request else v2_request(manifest, sample)
+    (folder / "sample.json").write_text(json.dumps(request) + "\n", encoding="utf-8")
     (folder / "manifest.json").write_text(manifest.to_json() + "\n", encoding="utf-8")
 
 

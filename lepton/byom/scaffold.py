@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from lepton_serving.manifest import Manifest
+from lepton_serving.text import string_input
 
 from .names import pascal
 from .template_edit import ModelFunction
@@ -66,7 +67,13 @@ def write_function(root: Path, fn: ModelFunction, manifest: Manifest) -> Path:
     names = [s.name for s in manifest.inputs]
     friendly = ('{"instances": [row, ...]}' if len(names) == 1 else
                 "{\"inputs\": {" + ", ".join(f'"{n}": [...]' for n in names) + "}}")
-    labelled = (f", labelled with the manifest's {len(manifest.labels)} labels" if manifest.labels else "")
+    if manifest.tokenizer is not None:
+        signature += "\n  or instead: input text BYTES [-1], one text per row, tokenized with tokenizer.json"
+        friendly = '{"texts": ["...", ...]} (tokenized with the tokenizer.json that travels with the model)'
+    elif string_input(manifest.inputs) is not None:
+        friendly = '{"texts": ["...", ...]} (or {"instances": [...]})'
+    labelled = (f", labelled with the manifest's {len(manifest.labels)} labels" if manifest.labels else
+                f", each of {', '.join(manifest.output_labels)} labelled" if manifest.output_labels else "")
     (package / "__init__.py").write_text(f'"""The {fn.name} model function (written by `lepton add`)."""\n')
     (package / "handler.py").write_text(HANDLER.format(name=fn.name, package=fn.package, cls=cls))
     (package / "model.py").write_text(MODEL.format(name=fn.name, cls=cls, signature=signature,

@@ -108,12 +108,13 @@ class TemplateFile:
         return str(value)
 
     # -- editing -------------------------------------------------------------------------------
-    def add_model(self, fn: ModelFunction, description: str) -> None:
+    def add_model(self, fn: ModelFunction, description: str, tokenizers: bool = False) -> None:
+        """``tokenizers``: the function also gets the TokenizersLayer (a model served from text with its tokenizer.json)."""
         models = self.model_functions()
         after = self._after(list(models)[-1]) if models else len(self.resources)
         # checkov's suppressions (their reasons) as the other model functions and log groups have them
         first = next(iter(models), None)
-        self.resources.insert(after, fn.logical_id, _function(fn, description, self._metadata(first)))
+        self.resources.insert(after, fn.logical_id, _function(fn, description, self._metadata(first), tokenizers))
         _blank_line_before(self.resources, fn.logical_id)
         self.resources.insert(after + 1, fn.log_group,
                               _log_group(fn, self._metadata(first and log_group_id(first))))
@@ -193,7 +194,8 @@ class TemplateFile:
 
 
 # -- the pieces of a model function ----------------------------------------------------------------
-def _function(fn: ModelFunction, description: str, metadata: CommentedMap | None = None) -> CommentedMap:
+def _function(fn: ModelFunction, description: str, metadata: CommentedMap | None = None,
+              tokenizers: bool = False) -> CommentedMap:
     events = CommentedMap()
     for event, method, path in fn.routes():
         quoted = DoubleQuotedScalarString(path) if "{" in path else path
@@ -208,7 +210,8 @@ def _function(fn: ModelFunction, description: str, metadata: CommentedMap | None
                               ("Resource", _tag("!GetAtt", "DeploymentsTable.Arn")), ("Condition", own_items)])
     read_live.yaml_add_eol_comment("# live_model_ref: the promoted version survives a `sam deploy`", "Effect")
     read_live.yaml_add_eol_comment("# this model's items only", "Condition")
-    layers = CommentedSeq([_tag("!Ref", "OnnxRuntimeLayer"), _tag("!Ref", "ServingLayer")])
+    layers = CommentedSeq([_tag("!Ref", "OnnxRuntimeLayer"), _tag("!Ref", "ServingLayer"),
+                           *([_tag("!Ref", "TokenizersLayer")] if tokenizers else [])])
     layers.fa.set_flow_style()
     properties = CommentedMap([
         ("Description", description),

@@ -110,7 +110,9 @@ class LayerMounts:
         store = ModelBucket(self.s3, bucket)
         try:
             document = store.manifest_document(manifest_key_for(key), env[ENV_MANIFEST_SHA256])
-            return layer_zip(ModelFiles(store.read(key), document.data))
+            tokenizer_key = document.manifest.tokenizer_key
+            tokenizer = store.read(tokenizer_key) if tokenizer_key else None
+            return layer_zip(ModelFiles(store.read(key), document.data, tokenizer))
         except LeptonError as exc:
             log.warning("cannot rebuild %s:%s from %s: %s", layer.name, layer.version, store.uri(key), exc.message)
             return None

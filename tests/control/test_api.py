@@ -150,6 +150,17 @@ def test_uploads_presign_size_capped_posts_of_the_next_version_model_first_manif
     assert api.post("/models/tabular/uploads", json={"version": 10}).json()["version"] == 10
 
 
+def test_uploads_for_a_tokenizer_model_presign_its_tokenizer_between_model_and_manifest(world, api):
+    grant = api.post("/models/tabular/uploads", json={"tokenizer": True}).json()
+    version = grant["version"]
+    assert [(u["file"], u["key"]) for u in grant["uploads"]] == [
+        ("model.onnx", f"models/tabular/{version}/model.onnx"),
+        ("tokenizer.json", f"models/tabular/{version}/tokenizer.json"),
+        ("manifest.json", f"models/tabular/{version}/manifest.json")]
+    assert policy_of(grant["uploads"][1])["key"] == grant["uploads"][1]["key"]
+    assert "model.onnx first, then tokenizer.json, then manifest.json" in grant["instructions"]
+
+
 def test_the_upload_size_cap_comes_from_lepton_max_upload_bytes(world, api, monkeypatch):
     monkeypatch.setenv("LEPTON_MAX_UPLOAD_BYTES", "2048")
     grant = api.post("/models/digits/uploads", json={}).json()

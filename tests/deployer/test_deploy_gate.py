@@ -50,14 +50,14 @@ def inconsistent_manifest(version):
 
 
 CASES = {
-    "corrupt file": (models.corrupt, "onnx_parse", "not a valid ONNX protobuf"),
+    "corrupt file": (models.corrupt, "onnx_parse", "does not parse as an ONNX protobuf"),
     "wrong sha256": (bad_sha256, "sha256", "the manifest says 000000000000"),
     "wrong signature": (models.with_renamed_input, "signature", "input 'features' is missing"),
     "golden mismatch": (golden_mismatch, "golden", "above the manifest's tolerance"),
     "metrics below minimum": (low_accuracy, "metrics", "accuracy 0.55 is below the minimum 0.8"),
     "external data": (models.with_external_data, "external_data", "weights.bin"),
-    "non-standard op domain": (models.with_custom_domain, "op_domain", "'com.example.ops'"),
-    "checker failure": (models.failing_checker, "onnx_checker", "ONNX checker refused"),
+    "operator onnxruntime lacks": (models.with_custom_domain, "load", "does not implement operator"),
+    "checker failure": (models.failing_checker, "onnx_checker", "ONNX checker refuses"),
     "no golden examples": (no_golden, "golden", "no golden examples"),
     "manifest does not describe its graph": (inconsistent_manifest, "graph_signature", "unexpected input 'x'"),
 }

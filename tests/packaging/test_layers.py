@@ -31,7 +31,7 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYERS = {"OnnxRuntimeLayer": ROOT / "layers" / "onnxruntime", "ServingLayer": ROOT / "layers" / "serving",
-          "DeployLayer": ROOT / "layers" / "deploy"}
+          "DeployLayer": ROOT / "layers" / "deploy", "TokenizersLayer": ROOT / "layers" / "tokenizers"}
 ARCHS = ("arm64", "x86_64")
 HOST_ARCH = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}[platform.machine().lower()]
 ELF_MACHINE = {"x86_64": 62, "arm64": 183}  # e_machine: EM_X86_64, EM_AARCH64
@@ -45,7 +45,9 @@ MAX_GLIBCXX = (3, 4, 29)
 # What the python3.12 runtime already has on sys.path (never shipped in a layer).
 RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer", "urllib3", "python-dateutil", "six", "jmespath"}
 # onnxruntime declares these for its tools/transformers/quantization code, which is stripped.
-NOT_NEEDED_FOR_INFERENCE = {"onnxruntime": {"flatbuffers", "packaging", "protobuf", "sympy"}}
+NOT_NEEDED_FOR_INFERENCE = {"onnxruntime": {"flatbuffers", "packaging", "protobuf", "sympy"},
+                            # Tokenizer.from_pretrained's download; a function reads its own tokenizer.json
+                            "tokenizers": {"huggingface-hub"}}
 
 
 @dataclass
@@ -241,6 +243,15 @@ def test_deploy_layer_is_the_deployment_core_alone(layers: Built) -> None:
     assert sorted(p.name for p in (root / "lepton_deploy").glob("*.py")) == sorted(p.name for p in source.glob("*.py"))
 
 
+def test_tokenizers_layer_is_the_abi3_wheel_for_the_arch_alone(layers: Built) -> None:
+    root = layers.python_dirs["TokenizersLayer"]
+    assert set(distributions(root)) == {"tokenizers"}
+    # One compiled extension, abi3 (any CPython >= 3.10, so 3.12's), for this architecture.
+    extensions = list(root.glob("tokenizers/tokenizers.abi3.so"))
+    assert len(extensions) == 1 and elf_machine(extensions[0]) == ELF_MACHINE[layers.arch]
+    assert not (root / "huggingface_hub").exists()
+
+
 def test_model_functions_do_not_ship_the_deployment_core() -> None:
     for name, (_, refs) in function_code_dirs().items():
         if "OnnxRuntimeLayer" in refs and name != "DeployerFunction":
@@ -413,6 +424,38 @@ def test_function_code_and_layers_answer_a_request_beside_the_runtime_boto3(buil
     assert out == {"status": 200, "body": {"live": True}, "botocore": out["botocore"],
                    "provider": "AsyncAWSXRayRecorder"}
     assert out["botocore"].startswith(str(runtime))
+
+
+TOKENIZE = """
+import json, sys
+assert not any("site-packages" in p for p in sys.path), sys.path
+import tokenizers
+from lepton_serving.manifest import TensorSpec, TokenizerFile
+from lepton_serving.text import TokenizedInput
+data = open(sys.argv[1], "rb").read()
+specs = [TensorSpec("input_ids", "INT64", [-1, -1]), TensorSpec("attention_mask", "INT64", [-1, -1])]
+encoded = TokenizedInput.load(data, TokenizerFile("0" * 64, len(data), 4), specs).encode(json.loads(sys.argv[2]))
+print(json.dumps({"feed": {k: v.tolist() for k, v in encoded.feed.items()}, "truncated": encoded.truncated,
+                  "file": tokenizers.__file__, "hub": "huggingface_hub" in sys.modules}))
+"""
+
+
+def test_the_tokenizers_layer_tokenizes_with_the_serving_layer_alone(build, tmp_path: Path) -> None:
+    """A tokenizer.json read in the deployed layout: no site-packages, no huggingface_hub."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    built = build(HOST_ARCH)
+    vocabulary = {"[PAD]": 0, "[UNK]": 1, "lepton": 2, "serves": 3, "text": 4}
+    tokenizer = Tokenizer(models.WordLevel(vocabulary, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    path = tmp_path / "tokenizer.json"
+    tokenizer.save(str(path))
+    layers = [built.python_dirs[r] for r in ("OnnxRuntimeLayer", "ServingLayer", "TokenizersLayer")]
+    out = isolated_python(TOKENIZE, layers, str(path), json.dumps(["lepton serves text", "text and more words here"]))
+    # padded to the longest, cut at 4 tokens (the second text was), unknown words -> [UNK]
+    assert out["feed"] == {"input_ids": [[2, 3, 4, 0], [4, 1, 1, 1]], "attention_mask": [[1, 1, 1, 0], [1, 1, 1, 1]]}
+    assert out["truncated"] == [1]
+    assert out["file"].startswith(str(built.python_dirs["TokenizersLayer"])) and not out["hub"]
 
 
 # ---------------------------------------------------------------------------- the Makefiles

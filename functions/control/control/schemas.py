@@ -35,6 +35,8 @@ class PromoteRequest(_Request):
 class UploadRequest(_Request):
     version: Version | None = Field(default=None,
                                     description="Version to upload; default: 1 + the highest existing version.")
+    tokenizer: bool = Field(default=False, description="Also presign tokenizer.json (a model whose manifest "
+                                                       "pins one, added with `lepton add --tokenizer`).")
 
 
 class ErrorResponse(BaseModel):
@@ -153,7 +155,8 @@ class UploadResponse(BaseModel):
     bucket: str
     expires_in: int
     expires_at: str
-    uploads: list[PresignedUpload] = Field(description="In upload order: model.onnx first, manifest.json last.")
+    uploads: list[PresignedUpload] = Field(description="In upload order: model.onnx first (then tokenizer.json "
+                                                       "when asked for), manifest.json last.")
     instructions: str
 
 

@@ -3,10 +3,10 @@
 `judge` takes what the pipeline read for one upload (the serving function's configuration and
 the live pointer) and the model bucket, and returns the decision: accepted, rejected (with the
 check that failed and a reason an operator can act on) or skipped (an older version). Cheap
-checks on the manifest run before the model is downloaded; the rest run on the bytes, in an
-order where each fault is reported by the check that names it (hash before parse, external
-data and operator domains before the checker, the checker before onnxruntime). Only transient
-failures (S3 or the table unavailable) raise, so the upload is retried.
+checks on the manifest run before the model is downloaded; the rest run on the bytes: the
+hashes here, then admission (lepton_deploy.admission, the one policy `lepton add` applies too:
+what the served onnxruntime loads in Lambda), the tokenizer the manifest pins, and the golden
+examples. Only transient failures (S3 or the table unavailable) raise, so the upload is retried.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import onnx
+from lepton_deploy import admission
 from lepton_deploy.errors import Rejected, Skipped
 from lepton_deploy.functions import FunctionConfig
 from lepton_deploy.model_layer import ModelFiles
@@ -27,8 +27,7 @@ from lepton_drift.errors import ProfileError
 from lepton_drift.reference import read_reference
 from lepton_serving.bucket import ManifestDocument, ModelBucket
 from lepton_serving.errors import LimitExceeded, ModelIntegrityError, ObjectMissing
-from lepton_serving.manifest import NUMPY_TO_V2, V2_TO_NUMPY, Manifest, ManifestError, TensorSpec, manifest_key
-from lepton_serving.session import STANDARD_DOMAINS, create_session
+from lepton_serving.manifest import TOKENIZER_FILE, V2_TO_NUMPY, Manifest, ManifestError, TensorSpec, manifest_key
 from lepton_serving.store import sha256_hex
 
 #: A function may declare the signature its first version must have (before anything is live).
@@ -103,19 +102,18 @@ def judge(submission: Submission, policy: Policy, bucket: ModelBucket) -> Verdic
     """Every check, in order; the first that fails decides."""
     report = GateReport()
     try:
-        document, data = _inspect(submission, policy, bucket, report)
+        document, files = _inspect(submission, policy, bucket, report)
     except Rejected as exc:
         return Verdict("rejected", report, exc.message, exc.check)
     except AlreadyLive as exc:
         return Verdict("promoted", report, exc.message, function_version=exc.function_version)
     except Skipped as exc:
         return Verdict("skipped", report, exc.message)
-    return Verdict("accepted", report, manifest=document.manifest, manifest_sha256=document.sha256,
-                   files=ModelFiles(data, document.data))
+    return Verdict("accepted", report, manifest=document.manifest, manifest_sha256=document.sha256, files=files)
 
 
 def _inspect(sub: Submission, policy: Policy, bucket: ModelBucket, report: GateReport
-             ) -> tuple[ManifestDocument, bytes]:
+             ) -> tuple[ManifestDocument, ModelFiles]:
     check_target(sub, policy)
     with report.timed("manifest"):
         document = read_manifest(bucket, sub.key)
@@ -131,8 +129,9 @@ def _inspect(sub: Submission, policy: Policy, bucket: ModelBucket, report: GateR
         check_reference(bucket, manifest)
     with report.timed("download"):
         data = read_model(bucket, manifest, policy)
-    validate(manifest, data, policy, report)
-    return document, data
+        tokenizer = read_tokenizer(bucket, manifest, policy)
+    validate(manifest, data, policy, report, tokenizer)
+    return document, ModelFiles(data, document.data, tokenizer)
 
 
 # -- checks on where the upload is going -------------------------------------------------------
@@ -201,6 +200,20 @@ def read_manifest(bucket: ModelBucket, key: str) -> ManifestDocument:
         raise Rejected("manifest", f"the manifest cannot be read: {exc.message}") from exc
 
 
+def read_tokenizer(bucket: ModelBucket, manifest: Manifest, policy: Policy) -> bytes | None:
+    """The tokenizer.json the manifest pins (None when it pins none)."""
+    key = manifest.tokenizer_key
+    if key is None:
+        return None
+    try:
+        return bucket.read(key, max_bytes=policy.max_model_bytes)
+    except ObjectMissing as exc:
+        raise Rejected("tokenizer", f"{exc.message}; the manifest pins a {TOKENIZER_FILE}: upload it before "
+                                    "the manifest") from exc
+    except LimitExceeded as exc:
+        raise Rejected("tokenizer", exc.message) from exc
+
+
 def read_model(bucket: ModelBucket, manifest: Manifest, policy: Policy) -> bytes:
     try:
         return bucket.model_bytes(manifest, max_bytes=policy.max_model_bytes)
@@ -239,7 +252,8 @@ def check_declared_size(manifest: Manifest, policy: Policy) -> None:
 def check_expected_signature(manifest: Manifest, expected: Expectation | None) -> None:
     if expected is None:
         return
-    problems = (_diff("input", expected.inputs, manifest.inputs) + _diff("output", expected.outputs, manifest.outputs))
+    problems = (admission.signature_diff("input", expected.inputs, manifest.inputs)
+                + admission.signature_diff("output", expected.outputs, manifest.outputs))
     if problems:
         raise Rejected("signature", f"the signature differs from {expected.source}: {'; '.join(problems)}")
 
@@ -256,19 +270,21 @@ def check_reference(bucket: ModelBucket, manifest: Manifest) -> None:
 
 
 # -- checks on the model file --------------------------------------------------------------------
-def validate(manifest: Manifest, data: bytes, policy: Policy, report: GateReport) -> None:
+def validate(manifest: Manifest, data: bytes, policy: Policy, report: GateReport,
+             tokenizer: bytes | None = None) -> admission.Admitted:
     with report.timed("integrity"):
         check_bytes(manifest, data, policy)
-        model = parse(data)
-        check_external_data(model)
-        check_domains(model)
-    with report.timed("checker"):
-        check_onnx(model)
-        check_graph_signature(manifest, model)
-    with report.timed("load"):
-        session = load(manifest, data, policy, report)
+    admitted = admission.admit(data, manifest, stage=report.timed)
+    report.load_ms = admitted.load_ms
+    if report.load_ms > policy.max_load_ms:
+        raise Rejected("load_time", f"onnxruntime took {report.load_ms:.0f} ms to load the model; the budget is "
+                                    f"{policy.max_load_ms:.0f} ms (LEPTON_MAX_LOAD_MS)")
+    if manifest.tokenizer is not None:
+        with report.timed("tokenizer"):
+            admission.check_tokenizer(manifest, tokenizer)
     with report.timed("golden"):
-        check_golden(manifest, session, report)
+        check_golden(manifest, admitted.session, report)
+    return admitted
 
 
 def check_bytes(manifest: Manifest, data: bytes, policy: Policy) -> None:
@@ -280,68 +296,6 @@ def check_bytes(manifest: Manifest, data: bytes, policy: Policy) -> None:
         raise Rejected("size", f"the model is {len(data):,} bytes; the budget is {policy.max_model_bytes:,} bytes")
     if len(data) != manifest.size:
         raise Rejected("size", f"the model is {len(data):,} bytes, the manifest says {manifest.size:,}")
-
-
-def parse(data: bytes) -> onnx.ModelProto:
-    try:
-        model = onnx.load_model_from_string(data)
-    except Exception as exc:  # protobuf's DecodeError and friends: not an ONNX file
-        raise Rejected("onnx_parse", f"the model file is not a valid ONNX protobuf ({type(exc).__name__})") from exc
-    if not model.graph.node and not model.graph.output:
-        raise Rejected("onnx_parse", "the model file decodes to an empty ONNX graph")
-    return model
-
-
-def check_external_data(model: onnx.ModelProto) -> None:
-    files = sorted({entry.value for t in _tensors(model) if t.data_location == onnx.TensorProto.EXTERNAL
-                    for entry in t.external_data if entry.key == "location"})
-    if files or any(t.data_location == onnx.TensorProto.EXTERNAL for t in _tensors(model)):
-        raise Rejected("external_data", f"the model keeps weights in external file(s) {', '.join(files) or '?'}; "
-                                        "publish one self-contained .onnx file")
-
-
-def check_domains(model: onnx.ModelProto) -> None:
-    used = {imp.domain for imp in model.opset_import}
-    used |= {node.domain for graph in _graphs(model.graph) for node in graph.node}
-    used |= {f.domain for f in model.functions}
-    odd = sorted(d for d in used if d not in STANDARD_DOMAINS)
-    if odd:
-        raise Rejected("op_domain", f"the model uses operator domain(s) {', '.join(repr(d) for d in odd)}; "
-                                    "only the standard ONNX domains ('' / ai.onnx, ai.onnx.ml) can be served")
-
-
-def check_onnx(model: onnx.ModelProto) -> None:
-    try:
-        onnx.checker.check_model(model, full_check=True)
-    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
-        first = str(exc).strip().splitlines()[0][:240] if str(exc).strip() else type(exc).__name__
-        raise Rejected("onnx_checker", f"the ONNX checker refused the model: {first}") from exc
-
-
-def graph_signature(model: onnx.ModelProto) -> tuple[list[TensorSpec], list[TensorSpec]]:
-    initializers = {t.name for t in model.graph.initializer}
-    inputs = [_spec(v) for v in model.graph.input if v.name not in initializers]
-    return inputs, [_spec(v) for v in model.graph.output]
-
-
-def check_graph_signature(manifest: Manifest, model: onnx.ModelProto) -> None:
-    inputs, outputs = graph_signature(model)
-    problems = _diff("input", manifest.inputs, inputs) + _diff("output", manifest.outputs, outputs)
-    if problems:
-        raise Rejected("graph_signature", f"the ONNX graph does not match its manifest: {'; '.join(problems)}")
-
-
-def load(manifest: Manifest, data: bytes, policy: Policy, report: GateReport) -> Any:
-    started = time.perf_counter()
-    try:
-        session = create_session(data, threads=1, where=f"{manifest.name} v{manifest.version}")
-    except ModelIntegrityError as exc:
-        raise Rejected("load", exc.message) from exc
-    report.load_ms = (time.perf_counter() - started) * 1000.0
-    if report.load_ms > policy.max_load_ms:
-        raise Rejected("load_time", f"onnxruntime took {report.load_ms:.0f} ms to load the model; the budget is "
-                                    f"{policy.max_load_ms:.0f} ms (LEPTON_MAX_LOAD_MS)")
-    return session
 
 
 def check_golden(manifest: Manifest, session: Any, report: GateReport) -> None:
@@ -389,56 +343,6 @@ def _max_error(actual: np.ndarray, expected: list, index: int, name: str) -> flo
     if actual.dtype.kind in "fc":
         return float(np.max(np.abs(actual.astype(np.float64) - wanted), initial=0.0))
     return 0.0 if np.array_equal(actual, wanted) else float("inf")
-
-
-def _spec(value: onnx.ValueInfoProto) -> TensorSpec:
-    tensor = value.type.tensor_type
-    try:
-        dtype = onnx.helper.tensor_dtype_to_np_dtype(tensor.elem_type)
-        datatype = "BYTES" if dtype.kind in "OSU" else NUMPY_TO_V2.get(dtype.name, f"<{dtype.name}>")
-    except (KeyError, TypeError, ValueError):
-        datatype = f"<onnx type {tensor.elem_type}>"
-    shape = [d.dim_value if d.HasField("dim_value") else -1 for d in tensor.shape.dim]
-    return TensorSpec(value.name, datatype, shape)
-
-
-def _diff(kind: str, expected: list[TensorSpec], actual: list[TensorSpec]) -> list[str]:
-    if [s.to_dict() for s in expected] == [s.to_dict() for s in actual]:
-        return []
-    want = {s.name: s for s in expected}
-    have = {s.name: s for s in actual}
-    problems = [f"{kind} '{n}' is missing" for n in want if n not in have]
-    problems += [f"unexpected {kind} '{n}'" for n in have if n not in want]
-    for name in (n for n in want if n in have):
-        w, h = want[name], have[name]
-        if (w.datatype, w.shape) != (h.datatype, h.shape):
-            problems.append(f"{kind} '{name}' is {h.datatype} {h.shape}, expected {w.datatype} {w.shape}")
-    return problems or [f"{kind}s are in a different order: {[s.name for s in actual]}, expected {[s.name for s in expected]}"]
-
-
-def _graphs(graph: onnx.GraphProto) -> Iterator[onnx.GraphProto]:
-    yield graph
-    for node in graph.node:
-        for attr in node.attribute:
-            if attr.type == onnx.AttributeProto.GRAPH:
-                yield from _graphs(attr.g)
-            elif attr.type == onnx.AttributeProto.GRAPHS:
-                for sub in attr.graphs:
-                    yield from _graphs(sub)
-
-
-def _tensors(model: onnx.ModelProto) -> Iterator[onnx.TensorProto]:
-    for graph in _graphs(model.graph):
-        yield from graph.initializer
-        for sparse in graph.sparse_initializer:
-            yield sparse.values
-            yield sparse.indices
-        for node in graph.node:
-            for attr in node.attribute:
-                if attr.type == onnx.AttributeProto.TENSOR:
-                    yield attr.t
-                elif attr.type == onnx.AttributeProto.TENSORS:
-                    yield from attr.tensors
 
 
 def _bound_text(metric: str, low: Any, high: Any) -> str:

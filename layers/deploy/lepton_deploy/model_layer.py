@@ -1,7 +1,8 @@
 """The model layer: a validated model version published as a Lambda layer of its function.
 
-A promotion publishes the bytes the gate validated (``model.onnx`` and ``manifest.json``, under
-``lepton-model/`` so Lambda mounts them at /opt/lepton-model) as a new version of the model's
+A promotion publishes the bytes the gate validated (``model.onnx`` and ``manifest.json``, and the
+``tokenizer.json`` the manifest pins, under ``lepton-model/`` so Lambda mounts them at
+/opt/lepton-model) as a new version of the model's
 own layer, ``<prefix>-<model>``, and the rollout puts it on $LATEST in the same update that pins
 the version. The function version published from it carries code, configuration and model
 together: a cold start reads the model from disk (lepton_serving.layer_model), and a rollback
@@ -24,7 +25,7 @@ import zipfile
 from dataclasses import dataclass, field
 
 from lepton_serving.layer_model import LAYER_FOLDER
-from lepton_serving.manifest import MANIFEST_FILE, MODEL_FILE
+from lepton_serving.manifest import MANIFEST_FILE, MODEL_FILE, TOKENIZER_FILE
 
 from .errors import RolloutError
 from .functions import FunctionConfig, LambdaFunctions, LayerVersion, layer_name
@@ -41,21 +42,28 @@ _EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same two files always ma
 
 @dataclass(frozen=True)
 class ModelFiles:
-    """A model version's two files, exactly the bytes the gate validated."""
+    """A model version's files, exactly the bytes the gate validated: the model, its manifest and,
+    when the manifest pins one, its tokenizer.json."""
 
     model: bytes = field(repr=False)
     manifest: bytes = field(repr=False)
+    tokenizer: bytes | None = field(default=None, repr=False)
 
     @property
     def size(self) -> int:
-        return len(self.model) + len(self.manifest)
+        return len(self.model) + len(self.manifest) + len(self.tokenizer or b"")
+
+    def named(self) -> list[tuple[str, bytes]]:
+        files = [(MODEL_FILE, self.model), (MANIFEST_FILE, self.manifest)]
+        return files + ([(TOKENIZER_FILE, self.tokenizer)] if self.tokenizer is not None else [])
 
 
 def layer_zip(files: ModelFiles) -> bytes:
-    """The layer's zip, reproducible byte for byte: ``lepton-model/model.onnx`` and ``manifest.json``."""
+    """The layer's zip, reproducible byte for byte: ``lepton-model/model.onnx``, ``manifest.json``
+    (and ``tokenizer.json``)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in ((MODEL_FILE, files.model), (MANIFEST_FILE, files.manifest)):
+        for name, data in files.named():
             info = zipfile.ZipInfo(f"{LAYER_FOLDER}/{name}", date_time=_EPOCH)
             info.create_system = 3  # Unix, so the file mode below is the one extracted
             info.external_attr = 0o644 << 16
@@ -146,7 +154,8 @@ class ModelLayers:
         if self.max_bytes <= 0:
             return "model layers are off (LEPTON_MODEL_LAYER_MAX_BYTES=0)"
         if files.size > self.max_bytes:
-            return (f"the model and its manifest are {files.size:,} bytes, above the {self.max_bytes:,}-byte "
+            what = "the model, its manifest and tokenizer" if files.tokenizer is not None else "the model and its manifest"
+            return (f"{what} are {files.size:,} bytes, above the {self.max_bytes:,}-byte "
                     "layer budget (LEPTON_MODEL_LAYER_MAX_BYTES)")
         if len(others) >= MAX_LAYERS:
             return f"the function already has {len(others)} layers, Lambda's most"

@@ -116,14 +116,15 @@ class DataPlane:
         """A V2 request (JSON, or JSON then binary tensors) -> its encoded response."""
         model = self.check_target(name, version)
         t0 = time.perf_counter()
-        request = parse_infer_request(body, model.inputs, self.max_batch, header_length)
+        request = parse_infer_request(body, model.inputs, self.max_batch, header_length, model.text_inputs)
+        inputs, notes = model.decode_infer(request.inputs)
         t1 = time.perf_counter()
         with self.telemetry.segment("inference"):
-            outputs = select_outputs(model(request.inputs), request.outputs, model.labels)
+            outputs = select_outputs(model(inputs), request.outputs, model.labels_of)
         t2 = time.perf_counter()
         self.telemetry.latency("Decode", t1 - t0)
         self.telemetry.latency("Inference", t2 - t1)
-        return encode_infer_response(model.name, model.version, outputs, request)
+        return encode_infer_response(model.name, model.version, outputs, request, notes)
 
     def predict(self, name: str, body: bytes) -> dict[str, Any]:
         model = self.check_target(name)

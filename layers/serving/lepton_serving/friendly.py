@@ -6,10 +6,12 @@ its own to have one:
 - one input: ``{"instances": [row, ...]}``, each row one batch entry of that input;
 - several inputs: ``{"inputs": {"<name>": [row, ...], ...}}`` (columns), or
   ``{"instances": [{"<name>": row, ...}, ...]}`` (rows);
+- a model that takes text (text.py): ``{"texts": ["...", ...]}``, or ``{"text": "..."}``;
 - the answer: one entry per row. With labels and an output that is a score vector (one score
   per label), the entry is ``{"label", "score", "probabilities": {label: score}}``; the other
-  outputs follow by name. Without, a single output gives its rows, several give an object of
-  named rows per entry.
+  outputs follow by name. With labels for several score outputs (per-output labels), each of
+  them is such an object under its own name. Without, a single output gives its rows, several
+  give an object of named rows per entry.
 
 The first dimension of every input and output is the batch; `protocol.decode_rows` checks the
 rest against the signature.
@@ -56,6 +58,16 @@ def read_rows(doc: Any, specs: list[TensorSpec]) -> list:
     raise InvalidRequest(_expected(names))
 
 
+def read_texts(doc: dict[str, Any]) -> list[str]:
+    """``{"texts": [...]}`` or ``{"text": "..."}``: the texts, one per row."""
+    if ("text" in doc) == ("texts" in doc) or len(doc) != 1:
+        raise InvalidRequest('send {"texts": ["...", ...]} or {"text": "..."}, and nothing else')
+    texts = [doc["text"]] if "text" in doc else doc["texts"]
+    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+        raise InvalidRequest('"texts" must be a list of strings, one per row')
+    return texts
+
+
 def decode(rows: list, specs: list[TensorSpec]) -> dict[str, np.ndarray]:
     """Rows -> one V2 input tensor per spec, each [len(rows), *the row's shape], checked."""
     if len(specs) == 1:
@@ -63,10 +75,18 @@ def decode(rows: list, specs: list[TensorSpec]) -> dict[str, np.ndarray]:
     return {spec.name: decode_rows(spec, [row[spec.name] for row in rows]) for spec in specs}
 
 
-def encode(outputs: dict[str, np.ndarray], labels: list[str] | None, rows: int) -> dict[str, Any]:
+def encode(outputs: dict[str, np.ndarray], labels: list[str] | None, rows: int,
+           output_labels: dict[str, list[str]] | None = None) -> dict[str, Any]:
     """Outputs -> {"predictions": [one entry per row]}; outputs without the batch dimension go
     under "outputs"."""
     batched = {n: a for n, a in outputs.items() if a.ndim >= 1 and a.shape[0] == rows}
+    labelled = {n: output_labels[n] for n in batched if output_labels and n in output_labels
+                and _scores_for(batched[n], output_labels[n])}
+    if len(labelled) == 1:  # one labelled output: the flat form, as with one list of labels
+        labels = next(iter(labelled.values()))
+        batched = {n: batched[n] for n in (*labelled, *(n for n in batched if n not in labelled))}
+    elif labelled:
+        return _each_labelled(outputs, batched, labelled, rows)
     scores = next((n for n, a in batched.items() if labels and _scores_for(a, labels)), None)
     if scores is None and len(outputs) == 1:
         return {"predictions": plain(next(iter(outputs.values())))}
@@ -80,6 +100,25 @@ def encode(outputs: dict[str, np.ndarray], labels: list[str] | None, rows: int) 
         if name != scores:
             for entry, value in zip(entries, plain(array)):
                 entry.setdefault(name, value)  # a label from the labels file wins over the graph's
+    result: dict[str, Any] = {"predictions": entries}
+    rest = {n: plain(a) for n, a in outputs.items() if n not in batched}
+    if rest:
+        result["outputs"] = rest
+    return result
+
+
+def _each_labelled(outputs: dict[str, np.ndarray], batched: dict[str, np.ndarray],
+                   labelled: dict[str, list[str]], rows: int) -> dict[str, Any]:
+    """Several labelled score outputs: each becomes {"label", "score", "probabilities"} under its name."""
+    entries: list[dict[str, Any]] = [{} for _ in range(rows)]
+    for name, array in batched.items():
+        if name in labelled:
+            names = labelled[name]
+            for entry, row, best in zip(entries, array.tolist(), array.argmax(axis=1).tolist()):
+                entry[name] = {"label": names[best], "score": row[best], "probabilities": dict(zip(names, row))}
+        else:
+            for entry, value in zip(entries, plain(array)):
+                entry[name] = value
     result: dict[str, Any] = {"predictions": entries}
     rest = {n: plain(a) for n, a in outputs.items() if n not in batched}
     if rest:

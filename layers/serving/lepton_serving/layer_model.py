@@ -8,6 +8,7 @@ and reads them from disk: no S3 call, no boto3, no dependency on S3 being up.
 
 What is found there is checked exactly as a download is: the manifest's bytes against the
 pinned manifest sha256, the model's bytes against the manifest's sha256 (and the pinned one).
+A tokenizer.json the manifest pins is read and checked the same way.
 A layer that is mounted but does not match is refused (ModelIntegrityError), never replaced
 by the bucket's copy: layer and pins are set together, so a mismatch means one of them was
 changed by someone else, and that must be seen, not served around.
@@ -20,7 +21,7 @@ from .bucket import pinned_manifest_bytes
 from .config import ModelRef
 from .errors import ModelIntegrityError
 from .manifest import MANIFEST_FILE, MODEL_FILE
-from .store import LocalModel, verify_model_bytes
+from .store import LocalModel, verify_model_bytes, verify_tokenizer_bytes
 
 #: The folder a model layer's zip holds, so Lambda mounts it at /opt/lepton-model.
 LAYER_FOLDER = "lepton-model"
@@ -49,4 +50,12 @@ def read_layer_model(directory: str, ref: ModelRef) -> LocalModel | None:
                                   f"the function pins version {ref.version}")
     data = model_path.read_bytes()
     verify_model_bytes(data, expected, where=str(model_path))
-    return LocalModel(model_path, manifest, source="layer", data=data)
+    tokenizer = None
+    if manifest.tokenizer is not None:
+        tokenizer_path = folder / manifest.tokenizer.file
+        if not tokenizer_path.is_file():
+            raise ModelIntegrityError(f"the model layer at {folder} has no {manifest.tokenizer.file}, which its "
+                                      "manifest pins; refusing to load it")
+        tokenizer = tokenizer_path.read_bytes()
+        verify_tokenizer_bytes(tokenizer, manifest, where=str(tokenizer_path))
+    return LocalModel(model_path, manifest, source="layer", data=data, tokenizer=tokenizer)

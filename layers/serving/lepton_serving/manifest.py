@@ -14,6 +14,8 @@ from typing import Any
 MODELS_PREFIX = "models/"
 MODEL_FILE = "model.onnx"
 MANIFEST_FILE = "manifest.json"
+#: A Hugging Face tokenizer.json that travels with its model (pinned by the manifest's `tokenizer`).
+TOKENIZER_FILE = "tokenizer.json"
 #: The reference profile beside the model: what its inputs and predictions looked like in
 #: training (lepton_drift.profile), pinned by the manifest's `reference`.
 REFERENCE_FILE = "reference.json"
@@ -60,7 +62,8 @@ _FIELD_TYPES: dict[str, tuple[Any, ...]] = {
     "name": (str,), "version": (int,), "sha256": (str,), "size": (int,), "family": (str,),
     "labels": (list, None), "preprocessing": (dict,), "metrics": (dict,), "golden": (list,),
     "golden_tolerance": (float, int), "training_data_sha256": (str,), "framework": (dict,), "quantized": (bool,),
-    "created_at": (str,), "model_file": (str,), "schema_version": (int,), "reference": (dict, None),
+    "created_at": (str,), "model_file": (str,), "schema_version": (int,), "tokenizer": (dict, None),
+    "output_labels": (dict, None), "reference": (dict, None),
 }
 _JSON_NAMES = {str: "a string", int: "a whole number", float: "a number", list: "a list", dict: "an object",
                bool: "true or false"}
@@ -148,6 +151,28 @@ class GoldenExample:
 
 
 @dataclass(frozen=True)
+class TokenizerFile:
+    """The tokenizer.json beside the model: its bytes' sha256 and size (the deployer, the model
+    layer and a cold start all check them) and the longest token sequence the model takes."""
+
+    sha256: str
+    size: int
+    max_length: int
+    file: str = TOKENIZER_FILE
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TokenizerFile:
+        sha256, size, length = data.get("sha256"), data.get("size"), data.get("max_length")
+        if not isinstance(sha256, str) or not re.fullmatch(r"[0-9a-f]{64}", sha256):
+            raise ManifestError("tokenizer.sha256 must be 64 lower-case hex digits")
+        if type(size) is not int or size < 0 or type(length) is not int or length < 1:
+            raise ManifestError("tokenizer.size must be a whole number and tokenizer.max_length one of at least 1")
+        if data.get("file", TOKENIZER_FILE) != TOKENIZER_FILE:
+            raise ManifestError(f"tokenizer.file must be {TOKENIZER_FILE!r}: it lives beside the model, under that name")
+        return cls(sha256, size, length)
+
+
+@dataclass(frozen=True)
 class ReferenceFile:
     """The reference profile beside the model: its bytes' sha256 and size, which the deployer
     checks on upload and the drift check checks on every read, and the rows it was computed on."""
@@ -189,6 +214,10 @@ class Manifest:
     created_at: str = ""
     model_file: str = MODEL_FILE
     schema_version: int = SCHEMA_VERSION
+    #: the model's tokenizer.json, when its graph takes token ids the function makes from text
+    tokenizer: TokenizerFile | None = None
+    #: labels for each score output by name, when there are several (``labels`` is for one)
+    output_labels: dict[str, list[str]] | None = None
     #: the reference profile drift is measured against (None: a model trained or added without one)
     reference: ReferenceFile | None = None
 
@@ -214,6 +243,15 @@ class Manifest:
         return manifest_key(self.name, self.version)
 
     @property
+    def tokenizer_key(self) -> str | None:
+        return version_prefix(self.name, self.version) + TOKENIZER_FILE if self.tokenizer else None
+
+    def labels_of(self, output: str) -> list[str] | None:
+        """The labels of one output: its own, else the manifest's single list (which friendly.py
+        and the classification extension attach to the output with one score per label)."""
+        if self.output_labels:
+            return self.output_labels.get(output)
+        return self.labels
     def reference_key(self) -> str | None:
         return version_prefix(self.name, self.version) + REFERENCE_FILE if self.reference else None
 
@@ -248,6 +286,12 @@ class Manifest:
             raise ManifestError(f"golden_tolerance must be a number in (0, 1], got {tolerance!r}")
         if kwargs.get("labels") is not None and not all(isinstance(x, str) for x in kwargs["labels"]):
             raise ManifestError("labels must be a list of strings")
+        if kwargs.get("tokenizer") is not None:
+            kwargs["tokenizer"] = TokenizerFile.from_dict(kwargs["tokenizer"])
+        output_labels = kwargs.get("output_labels")
+        if output_labels is not None and not all(
+                isinstance(v, list) and v and all(isinstance(x, str) for x in v) for v in output_labels.values()):
+            raise ManifestError("output_labels must map output names to lists of label strings")
         if kwargs.get("reference") is not None:
             kwargs["reference"] = ReferenceFile.from_dict(kwargs["reference"])
         if kwargs.get("model_file", MODEL_FILE) != MODEL_FILE:
@@ -267,8 +311,10 @@ class Manifest:
         data = asdict(self)
         data["inputs"] = [t.to_dict() for t in self.inputs]
         data["outputs"] = [t.to_dict() for t in self.outputs]
-        if data["reference"] is None:  # absent rather than null: a manifest without one reads (and hashes) as before
-            del data["reference"]
+        # Absent rather than null: a manifest without them reads (and hashes) as before.
+        for optional in ("tokenizer", "output_labels", "reference"):
+            if data[optional] is None:
+                del data[optional]
         return data
 
     def to_json(self) -> str:

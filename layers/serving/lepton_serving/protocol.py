@@ -8,6 +8,7 @@ output into its top-k "value:index:label" strings.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
@@ -77,9 +78,12 @@ def dumps(payload: Any) -> bytes:
 
 # -- requests --------------------------------------------------------------------------------------
 def parse_infer_request(body: bytes | str | None, specs: list[TensorSpec], max_batch: int,
-                        header_length: int | None = None) -> InferRequest:
+                        header_length: int | None = None,
+                        alternative: list[TensorSpec] | None = None) -> InferRequest:
     """A V2 inference request: the JSON object, and with ``header_length`` (the
-    Inference-Header-Content-Length header) the binary tensor data after it."""
+    Inference-Header-Content-Length header) the binary tensor data after it. ``alternative``: a
+    second signature the model also takes (a tokenizer model's ``text``), chosen when the request
+    names its inputs and none of ``specs``."""
     raw = body.encode("utf-8") if isinstance(body, str) else (body or b"")
     json_part, tensor_bytes = binary.split(raw, header_length)
     doc = loads(json_part)
@@ -89,6 +93,14 @@ def parse_infer_request(body: bytes | str | None, specs: list[TensorSpec], max_b
     raw_inputs = doc.get("inputs")
     if not isinstance(raw_inputs, list) or not raw_inputs:
         raise InvalidRequest("'inputs' must be a non-empty list of tensors {name, shape, datatype, data}")
+    if alternative:
+        named = {i.get("name") for i in raw_inputs if isinstance(i, dict)}
+        either = named & {s.name for s in alternative}, named & {s.name for s in specs}
+        if all(either):
+            raise InvalidTensor(f"send either {_names(specs)} or {_names(alternative)}, not both")
+        if either[0]:
+            specs, alternative = alternative, specs
+    takes = _names(specs) + (f", or instead {_names(alternative)}" if alternative else "")
     by_name = {s.name: s for s in specs}
     headers: list[tuple[TensorSpec, dict[str, Any], list[int], int | None]] = []
     seen: set[str] = set()
@@ -97,9 +109,9 @@ def parse_infer_request(body: bytes | str | None, specs: list[TensorSpec], max_b
             raise InvalidRequest("each entry of 'inputs' must be an object {name, shape, datatype, data}")
         name = raw_input.get("name")
         if not isinstance(name, str):
-            raise InvalidTensor(f"each input needs a 'name' string; this model takes {_names(specs)}")
+            raise InvalidTensor(f"each input needs a 'name' string; this model takes {takes}")
         if name not in by_name:
-            raise InvalidTensor(f"unknown input '{name}'; this model takes {_names(specs)}")
+            raise InvalidTensor(f"unknown input '{name}'; this model takes {takes}")
         if name in seen:
             raise InvalidTensor(f"input '{name}' is given twice")
         seen.add(name)
@@ -279,14 +291,16 @@ def _requested_outputs(raw: Any) -> list[RequestedOutput] | None:
 
 # -- responses --------------------------------------------------------------------------------------
 def select_outputs(outputs: dict[str, np.ndarray], requested: list[RequestedOutput] | None,
-                   labels: list[str] | None = None) -> dict[str, np.ndarray]:
-    """The requested outputs (all when none are named), classified where asked."""
+                   labels: list[str] | Callable[[str], list[str] | None] | None = None) -> dict[str, np.ndarray]:
+    """The requested outputs (all when none are named), classified where asked. ``labels``: one
+    list, or each output's (a function of its name)."""
     if not requested:
         return outputs
     unknown = [o.name for o in requested if o.name not in outputs]
     if unknown:
         raise InvalidTensor(f"unknown output(s) {', '.join(unknown)}; this model returns {', '.join(outputs)}")
-    return {o.name: classify(o.name, outputs[o.name], o.classification, labels) if o.classification
+    of = labels if callable(labels) else (lambda _: labels)
+    return {o.name: classify(o.name, outputs[o.name], o.classification, of(o.name)) if o.classification
             else outputs[o.name] for o in requested}
 
 
@@ -303,8 +317,9 @@ def classify(name: str, array: np.ndarray, k: int, labels: list[str] | None) -> 
 
 
 def encode_infer_response(model_name: str, model_version: str, outputs: dict[str, np.ndarray],
-                          request: InferRequest) -> EncodedResponse:
-    """The response JSON; outputs asked for as binary data go after it, in output order."""
+                          request: InferRequest, parameters: dict[str, Any] | None = None) -> EncodedResponse:
+    """The response JSON; outputs asked for as binary data go after it, in output order.
+    ``parameters``: the response's own (V2 allows them), e.g. which texts a tokenizer cut."""
     binary_by_name = {o.name: o.binary for o in request.outputs or []}
     tensors, blobs = [], []
     for name, array in outputs.items():
@@ -322,6 +337,8 @@ def encode_infer_response(model_name: str, model_version: str, outputs: dict[str
     response: dict[str, Any] = {"model_name": model_name, "model_version": model_version, "outputs": tensors}
     if request.id is not None:
         response["id"] = request.id
+    if parameters:
+        response["parameters"] = parameters
     header = dumps(response)
     if not blobs:
         return EncodedResponse(header)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from .bucket import ModelBucket
 from .config import ModelRef
-from .errors import ModelIntegrityError
-from .manifest import MANIFEST_FILE, Manifest
+from .errors import LimitExceeded, ModelIntegrityError
+from .manifest import MANIFEST_FILE, TOKENIZER_FILE, Manifest
 
 # An ONNX ModelProto starts with field 1 (ir_version, varint): tag byte 0x08.
 _ONNX_FIRST_BYTE = 0x08
@@ -34,6 +34,7 @@ class LocalModel:
     manifest: Manifest
     source: str = "s3"  # where it came from: "s3" (fetched into the cache) or "layer" (layer_model.py)
     data: bytes | None = field(default=None, repr=False, compare=False)  # the verified bytes, when in hand
+    tokenizer: bytes | None = field(default=None, repr=False, compare=False)  # its verified tokenizer.json
 
     def read_bytes(self) -> bytes:
         return self.data if self.data is not None else self.path.read_bytes()
@@ -63,13 +64,32 @@ class ModelStore:
                 f"{manifest.sha256[:12]}… for {bucket.uri(ref.key)}"
             )
         path = self.cache_dir / manifest.name / str(manifest.version) / f"{expected}.onnx"
+        tokenizer = self._tokenizer(bucket, manifest, path.parent)
         if path.is_file():
-            return LocalModel(path, manifest)
+            return LocalModel(path, manifest, tokenizer=tokenizer)
         data = bucket.read(ref.key)
         self.downloads += 1
         verify_model_bytes(data, expected, where=bucket.uri(ref.key))
         _write_atomically(path, data)
-        return LocalModel(path, manifest, data=data)
+        return LocalModel(path, manifest, data=data, tokenizer=tokenizer)
+
+    def _tokenizer(self, bucket: ModelBucket, manifest: Manifest, folder: Path) -> bytes | None:
+        """The manifest's tokenizer.json, from the cache when its bytes still hash right."""
+        pinned, key = manifest.tokenizer, manifest.tokenizer_key
+        if pinned is None or key is None:
+            return None
+        path = folder / f"{pinned.sha256}.json"
+        if path.is_file():
+            data = path.read_bytes()
+            if sha256_hex(data) == pinned.sha256:
+                return data
+        try:
+            data = bucket.read(key, max_bytes=pinned.size)
+        except LimitExceeded as exc:  # not the pinned file: the deployer checked its size
+            raise ModelIntegrityError(f"{exc.message}: not the {TOKENIZER_FILE} the manifest pins") from exc
+        verify_tokenizer_bytes(data, manifest, where=bucket.uri(key))
+        _write_atomically(path, data)
+        return data
 
 
 def verify_model_bytes(data: bytes, expected_sha256: str, where: str) -> None:
@@ -81,6 +101,16 @@ def verify_model_bytes(data: bytes, expected_sha256: str, where: str) -> None:
         )
     if not data or data[0] != _ONNX_FIRST_BYTE:
         raise ModelIntegrityError(f"{where}: not an ONNX model file")
+
+
+def verify_tokenizer_bytes(data: bytes, manifest: Manifest, where: str) -> None:
+    """Refuse a tokenizer.json that is not the one the manifest pins."""
+    pinned = manifest.tokenizer
+    assert pinned is not None
+    actual = sha256_hex(data)
+    if actual != pinned.sha256 or len(data) != pinned.size:
+        raise ModelIntegrityError(f"{where}: sha256 {actual[:12]}… ({len(data):,} bytes), the manifest pins "
+                                  f"{TOKENIZER_FILE} {pinned.sha256[:12]}… ({pinned.size:,} bytes); refusing to load")
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
