@@ -7,7 +7,7 @@ For each model it writes a day of capture records (lepton_serving.capture's own 
 one per request, every request captured), stored as Firehose stores them: a gzip'ed CloudWatch
 Logs envelope per 60-second buffer (1,440 objects a day), in a moto S3 server on this machine.
 Then, in a fresh process as the drift function would be, it runs the drift function's check
-(lepton_drift.version_check.check_version, reading through lepton_deploy.captures) over the day:
+(lepton_deploy.monitoring.live_check.check_version, reading through lepton_deploy.captures) over the day:
 once reading every record, once with the function's default sample bound
 (LEPTON_DRIFT_MAX_RECORDS). Each run reports its wall time, the peak resident memory of the
 process (ru_maxrss, which includes Python, numpy, scipy and boto3 themselves) and the records read.
@@ -107,7 +107,7 @@ import boto3
 started = time.perf_counter()
 from lepton_deploy.captures import CaptureStore
 from lepton_drift.check import Thresholds
-from lepton_drift.version_check import Sources, Span, check_version
+from lepton_deploy.monitoring.live_check import Sources, Span, check_version
 from lepton_serving.bucket import ModelBucket
 from lepton_serving.manifest import manifest_key
 s3 = boto3.client("s3", endpoint_url={endpoint!r}, region_name="us-east-1",

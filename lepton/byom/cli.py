@@ -65,7 +65,7 @@ def _stack_options(parser: argparse.ArgumentParser) -> None:
 
 def cmd_add(args: argparse.Namespace) -> int:
     from lepton_deploy.clock import now_iso
-    from lepton_drift.baseline import BASELINE_ROWS
+    from lepton_deploy.monitoring.baselines import BASELINE_ROWS
 
     out = Console(highlight=False)
     started = now_iso()
@@ -114,7 +114,7 @@ def add_model(root: Path, name: str, model_path: Path, labels: list[str] | Path 
               reference_path: Path | None = None) -> dict[str, Any]:
     """Check everything, then write the artifact, the function and template.yaml (in that order)."""
     # Here, not at the top: onnx and onnxruntime load only when a model is added, not for every command.
-    from lepton_deploy.admission import Refusal, check_tokenizer
+    from lepton_deploy.admission import Refusal, check_reference, check_tokenizer
     from lepton_serving.text import string_input
 
     from . import golden, memory, names, scaffold
@@ -143,6 +143,11 @@ def add_model(root: Path, name: str, model_path: Path, labels: list[str] | Path 
         except Refusal as exc:
             raise refused(exc) from exc
     reference = reference_profile(reference_path, model, manifest) if reference_path else None
+    if reference is not None:
+        try:  # the gate's own check of the profile it will read
+            check_reference(manifest, reference)
+        except Refusal as exc:
+            raise refused(exc) from exc
     footprint = memory.measure(model.data, inputs, tokenizer=tokenizer is not None)
     chosen = memory_mb or (footprint.memory_mb if footprint else memory.FLOOR_MB)
     described = (f"{chosen} MB (--memory)" if memory_mb else footprint.describe() if footprint

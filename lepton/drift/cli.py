@@ -104,10 +104,10 @@ def run_check(args: argparse.Namespace) -> Any:
     from lepton_deploy.captures import CaptureStore
     from lepton_deploy.functions import LambdaFunctions
     from lepton_deploy.registry import Registry
-    from lepton_drift.baseline import Baselines
+    from lepton_deploy.monitoring.baselines import Baselines
     from lepton_drift.check import Thresholds
-    from lepton_drift.settings import DriftSettings
-    from lepton_drift.version_check import Sources, Span, check_version
+    from lepton_deploy.monitoring.settings import DriftSettings
+    from lepton_deploy.monitoring.live_check import Sources, Span, check_version
     from lepton_serving.bucket import ModelBucket
     from lepton_serving.errors import NotFound
     from lepton_serving.manifest import manifest_key

@@ -214,7 +214,7 @@ def test_a_version_with_its_pinned_reference_profile_is_promoted(stack):
 
 
 @pytest.mark.parametrize("fault, words", [
-    ("missing", "does not exist; upload the reference profile before its manifest"),
+    ("missing", "does not exist; the manifest pins a reference.json: upload it before the manifest"),
     ("changed", "the manifest pins"),
     ("another model's", "the profile of 'digits', not of 'tabular'"),
     ("other features", "does not describe this model's features; missing worst smoothness"),

@@ -1,5 +1,5 @@
 """The import graph has floors and every arrow points down: layers/serving is the ground,
-layers/deploy (lepton_deploy, then lepton_drift) stands on it, functions/ and training/ on those, lepton/
+layers/deploy (lepton_drift, then lepton_deploy) stands on it, functions/ and training/ on those, lepton/
 above, bench/ on top.
 Model functions never import the deployment core."""
 from __future__ import annotations
@@ -23,8 +23,8 @@ MODEL_FUNCTIONS = {
 # What each floor may import from the project's own packages.
 FLOORS = {
     "layers/serving/lepton_serving": {"lepton_serving"},
-    "layers/deploy/lepton_deploy": {"lepton_serving", "lepton_deploy"},
-    "layers/deploy/lepton_drift": {"lepton_serving", "lepton_deploy", "lepton_drift"},
+    "layers/deploy/lepton_drift": {"lepton_serving", "lepton_drift"},
+    "layers/deploy/lepton_deploy": {"lepton_serving", "lepton_drift", "lepton_deploy"},
     "training/lepton_training": {"lepton_serving", "lepton_deploy", "lepton_drift", "lepton_training"},
     "lepton": {"lepton_serving", "lepton_deploy", "lepton_drift", "lepton_training", "lepton", "deployer", "control"},
     "functions/deployer": {"lepton_serving", "lepton_deploy", "lepton_drift", "deployer"},

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from lepton_drift.settings import DriftSettings
+from lepton_deploy.monitoring.settings import DriftSettings
 from lepton_serving import clients
 from lepton_serving.errors import LeptonError, UpstreamFailure
 

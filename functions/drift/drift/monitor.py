@@ -2,7 +2,7 @@
 
 For each model: its live pointer (which version; a model with none yet is left out), that
 version's manifest (the bytes the deployer validated, by their pinned sha256), the check over the
-last ``window_hours`` of captures (lepton_drift.version_check), then the `Drift` metric
+last ``window_hours`` of captures (lepton_deploy.monitoring.live_check), then the `Drift` metric
 (metrics.py) and the newest check in the deployments table (what `GET /status` and the
 playground's badge show). A model whose check fails is reported and the others still run.
 """
@@ -15,10 +15,10 @@ from typing import Any
 
 from lepton_deploy.captures import CaptureStore
 from lepton_deploy.registry import DriftStatus, Registry
-from lepton_drift.baseline import Baselines
+from lepton_deploy.monitoring.baselines import Baselines
 from lepton_drift.check import DriftReport
-from lepton_drift.settings import DriftSettings
-from lepton_drift.version_check import Sources, Span, check_version
+from lepton_deploy.monitoring.settings import DriftSettings
+from lepton_deploy.monitoring.live_check import Sources, Span, check_version
 from lepton_serving.bucket import ModelBucket
 from lepton_serving.manifest import manifest_key
 from lepton_serving.table import DeploymentsTable

@@ -9,7 +9,7 @@ pk                     sk                          item
 ``model#<name>``       ``attempt#<time>#<id>``     one deployment attempt and its outcome
 ``model#<name>``       ``lease``                   held while one deployer moves the alias
 ``model#<name>``       ``drift``                   the newest drift check of its live version
-``model#<name>``       ``baseline#<version>``      a first-window drift baseline (lepton_drift.baseline)
+``model#<name>``       ``baseline#<version>``      a first-window drift baseline (lepton_deploy.monitoring.baselines)
 ``idempotency#...``    <hash>                      Powertools idempotency records (TTL ``expiration``)
 =====================  ==========================  ==============================================
 

@@ -252,6 +252,8 @@ class Manifest:
         if self.output_labels:
             return self.output_labels.get(output)
         return self.labels
+
+    @property
     def reference_key(self) -> str | None:
         return version_prefix(self.name, self.version) + REFERENCE_FILE if self.reference else None
 

@@ -14,13 +14,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from .features import Extractor
-from .profile import FIRST_WINDOW, ReferenceProfile, build_profile
+from lepton_drift.features import Extractor
+from lepton_drift.profile import FIRST_WINDOW, ReferenceProfile, build_profile
+
 from .window import ARRIVAL_SLACK, LiveWindow
 
 if TYPE_CHECKING:
-    from lepton_deploy.captures import CaptureStore
-    from lepton_deploy.registry import Registry
+    from ..captures import CaptureStore
+    from ..registry import Registry
 
 #: Rows a first-window baseline is made of.
 BASELINE_ROWS = 1000

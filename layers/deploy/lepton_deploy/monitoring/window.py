@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .features import Columns, Extractor
+from lepton_drift.features import Columns, Extractor
 
 if TYPE_CHECKING:
-    from lepton_deploy.captures import CaptureRecord, CaptureStore
+    from ..captures import CaptureRecord, CaptureStore
 
 #: Rows gathered before the extractor runs over them.
 CHUNK_ROWS = 8192

@@ -19,11 +19,11 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from lepton_deploy.settings import functions_from, table_from
+from lepton_drift.check import DEFAULT_ALARM, DEFAULT_MIN_ROWS, DEFAULT_WARNING, Thresholds
 from lepton_serving.errors import ConfigError
 
-from .baseline import BASELINE_ROWS
-from .check import DEFAULT_ALARM, DEFAULT_MIN_ROWS, DEFAULT_WARNING, Thresholds
+from ..settings import functions_from, table_from
+from .baselines import BASELINE_ROWS
 
 DEFAULT_MAX_RECORDS = 200_000
 

@@ -17,20 +17,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from lepton_drift.check import DriftReport, Level, Thresholds, compare
+from lepton_drift.errors import ProfileError
+from lepton_drift.features import extractor_for
+from lepton_drift.profile import FIRST_WINDOW
+from lepton_drift.reference import read_reference
 from lepton_serving.errors import ObjectMissing
 
-from .baseline import BASELINE_ROWS, Baselines, first_window
-from .check import DriftReport, Level, Thresholds, compare
-from .errors import ProfileError
-from .features import extractor_for
-from .profile import FIRST_WINDOW
-from .reference import read_reference
+from .baselines import BASELINE_ROWS, Baselines, first_window
 from .window import LiveWindow, read_window
 
 if TYPE_CHECKING:
-    from lepton_deploy.captures import CaptureStore
     from lepton_serving.bucket import ModelBucket
     from lepton_serving.manifest import Manifest
+
+    from ..captures import CaptureStore
 
 
 @dataclass(frozen=True)
