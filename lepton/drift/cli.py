@@ -2,6 +2,7 @@
 
     lepton drift tabular                        the live version, the last 24 hours of captures
     lepton drift tabular --version 3 --since 7d
+    lepton drift tabular --since 2026-12-07T10:00:00Z
     lepton drift digits --json                  the report for machines
     lepton drift digits --report drift.md       markdown, with one reference-vs-live PNG per feature
 
@@ -30,11 +31,17 @@ _DURATION = re.compile(r"([1-9][0-9]{0,5})([mhd])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 
-def duration(text: str) -> timedelta:
+def since(text: str) -> timedelta | datetime:
+    """A duration back from now (30m, 24h, 7d) or a moment (2026-12-07T10:00:00Z)."""
     match = _DURATION.fullmatch(text.strip().lower())
-    if not match:
-        raise argparse.ArgumentTypeError(f"expected a duration such as 30m, 24h or 7d, got {text!r}")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    if match:
+        return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a duration such as 30m, 24h or 7d, or a time such as "
+                                         f"2026-12-07T10:00:00Z, got {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _threshold(text: str) -> float:
@@ -58,8 +65,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model")
     parser.add_argument("--version", type=_positive, help="a version other than the live one")
-    parser.add_argument("--since", type=duration, default=timedelta(hours=24),
-                        help="the live window: captures of the last 30m, 24h (default), 7d, ...")
+    parser.add_argument("--since", type=since, default=timedelta(hours=24),
+                        help="the live window: captures of the last 30m, 24h (default), 7d, ..., or since a time "
+                             "(2026-12-07T10:00:00Z)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--report", type=Path, metavar="FILE.md",
                         help="write markdown there, with reference-vs-live histograms as PNG beside it")
@@ -141,7 +149,8 @@ def run_check(args: argparse.Namespace) -> Any:
         bucket = ModelBucket(s3, bucket_name)
         manifest = bucket.manifest(manifest_key(args.model, version))
         now = datetime.now(UTC)
-        span = Span(now - args.since, now, args.max_records or settings.max_records, seed=int(now.timestamp()))
+        start = now - args.since if isinstance(args.since, timedelta) else args.since
+        span = Span(start, now, args.max_records or settings.max_records, seed=int(now.timestamp()))
         sources = Sources(bucket, CaptureStore(s3, settings.capture_bucket), Baselines(registry))
         return check_version(sources, manifest, span, thresholds, settings.baseline_rows, now=now.isoformat(timespec="seconds").replace("+00:00", "Z"))
     finally:
