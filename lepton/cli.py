@@ -192,10 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     register_byom(sub)
     register_ops(sub)
     from .cost.cli import register as register_cost
-    from .drift.cli import register as register_drift
 
     register_cost(sub)
-    register_drift(sub)
     return parser
 
 

@@ -257,6 +257,11 @@ class Manifest:
     def reference_key(self) -> str | None:
         return version_prefix(self.name, self.version) + REFERENCE_FILE if self.reference else None
 
+    def pinned_files(self) -> list[tuple[str, TokenizerFile | ReferenceFile]]:
+        """The files beside the model that this manifest pins (file name, pin): each is uploaded
+        before the manifest and checked against its pin wherever it is read."""
+        return [(pin.file, pin) for pin in (self.tokenizer, self.reference) if pin is not None]
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
         """A manifest as JSON gives it, every field checked for its type: a wrong type is a
