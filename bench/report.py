@@ -165,6 +165,7 @@ def markdown(results: dict[str, Any], chart: str | None) -> str:
     lines += _reading(results)
     lines += _cold(results.get("cold")) + _overhead(results.get("overhead")) + _http(results.get("http"))
     lines += _package(results.get("package")) + _redeploy(results.get("redeploy")) + _soak(results.get("soak"))
+    lines += _batch(results.get("batch"))
     lines += ["## Method", "",
               "- **Cold start**: each run is a fresh `python -I -S` process whose sys.path is the function's "
               "CodeUri, the serving layer and the venv's site-packages (as Lambda's /var/task, /opt/python, "
@@ -503,6 +504,23 @@ def _soak(soak: dict[str, Any] | None) -> list[str]:
                     [[name, f"{m['requests']:,}", str(m["errors"]), f"{m['rps']:,.0f}", f"{m['p50_ms']:.2f} ms",
                       f"{m['p99_ms']:.2f} ms"] for name, m in sorted(soak["models"].items())])
     return lines
+
+
+def _batch(batch: dict[str, Any] | None) -> list[str]:
+    lines = ["## 7. Batch scoring", ""]
+    if not batch:
+        return lines + ["Not run.", ""]
+    lines += [f"One model function scoring the Distributed Map's batch event in-process (rows in V2 form, "
+              f"docs/batch.md): one invocation at the batch limit and at 16 times it, then {batch['rows']:,} rows "
+              "in batches of the limit through one handler, as one execution environment scores them. Step "
+              "Functions and S3 are not in these numbers.", ""]
+    rows = []
+    for name, by_size in sorted(batch["models"].items()):
+        sizes = sorted((int(k) for k in by_size if k.isdigit()))
+        cells = [f"{by_size[str(n)]['invocation_ms']['median']:.2f} ms ({n} rows)" for n in sizes]
+        rows.append([name, *cells, f"{by_size['run']['rows_per_s']:,.0f}", f"{by_size['run']['seconds']:.1f} s"])
+    return lines + _table(["Model", "One batch (median)", "16 × the batch (median)", "Rows/s, one environment",
+                           f"{batch['rows']:,} rows took"], rows)
 
 
 def chart(results: dict[str, Any], path: Path) -> bool:

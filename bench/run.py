@@ -77,6 +77,16 @@ def run(settings: Settings, command: str = "lepton bench") -> dict[str, Any]:
         from . import soak
 
         results["soak"] = soak.run(settings, models)
+    if "batch" in settings.sections:
+        results["meta"].setdefault("load_at", {})["batch"] = _load()
+        settings.say("7. batch scoring")
+        from . import batch
+        from .aws import LocalS3 as _S3
+
+        with _S3() as s3:
+            for model in models:
+                s3.publish(model)
+            results["batch"] = batch.run(settings, s3, models)
     results["meta"]["load_end"] = _load()
     write(settings, results)
     return results

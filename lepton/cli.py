@@ -194,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .cost.cli import register as register_cost
 
     register_cost(sub)
+    from .batch import register as register_batch  # batch scoring jobs
+
+    register_batch(sub)
     return parser
 
 

@@ -17,8 +17,8 @@ SERVICE = "execute-api"
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-class ClientError(Exception):
-    """Something the user should read: a message, never a trace."""
+class ControlError(Exception):
+    """Something the user of the control API should read: a message, never a trace."""
 
     def __init__(self, message: str, status: int | None = None):
         super().__init__(message)
@@ -51,16 +51,16 @@ def resolve_target(endpoint: str | None = None, stack: str | None = None, region
 def stack_api_url(stack: str, region: str | None = None) -> str:
     import boto3
     from botocore.exceptions import BotoCoreError
-    from botocore.exceptions import ClientError as AwsError
+    from botocore.exceptions import ClientError
     from lepton_serving.clients import error_message
 
     try:
         found = boto3.client("cloudformation", region_name=region).describe_stacks(StackName=stack)["Stacks"][0]
-    except (AwsError, BotoCoreError) as exc:
-        raise ClientError(f"cannot read stack '{stack}': {error_message(exc)}") from exc
+    except (ClientError, BotoCoreError) as exc:
+        raise ControlError(f"cannot read stack '{stack}': {error_message(exc)}") from exc
     outputs = {o["OutputKey"]: o["OutputValue"] for o in found.get("Outputs", [])}
     if "ApiUrl" not in outputs:
-        raise ClientError(f"stack '{stack}' has no ApiUrl output; is it a Lepton stack ({found.get('StackStatus')})?")
+        raise ControlError(f"stack '{stack}' has no ApiUrl output; is it a Lepton stack ({found.get('StackStatus')})?")
     return outputs["ApiUrl"].rstrip("/")
 
 
@@ -116,7 +116,7 @@ class ControlClient:
             payload = {"error": response.text.strip()[:500] or response.reason}
         if response.status_code >= 400:
             message = payload.get("error") or payload.get("message") if isinstance(payload, dict) else None
-            raise ClientError(f"{method} {path}: {response.status_code} {message or response.reason}",
+            raise ControlError(f"{method} {path}: {response.status_code} {message or response.reason}",
                               response.status_code)
         return payload
 
@@ -126,7 +126,7 @@ class ControlClient:
         from urllib3 import encode_multipart_formdata
 
         if len(data) > upload["max_bytes"]:
-            raise ClientError(f"{upload['file']} is {len(data):,} bytes; an upload takes at most "
+            raise ControlError(f"{upload['file']} is {len(data):,} bytes; an upload takes at most "
                               f"{upload['max_bytes']:,} (the stack's LEPTON_MAX_UPLOAD_BYTES)")
         body, content_type = encode_multipart_formdata(
             [*upload["fields"].items(), ("file", (upload["file"], data, "application/octet-stream"))])
@@ -134,7 +134,7 @@ class ControlClient:
         scaled = (lambda n: progress(n * len(data) / len(body))) if progress else None
         response = self._send("POST", upload["url"], {"content-type": content_type}, _Reader(body, scaled))
         if response.status_code >= 300:
-            raise ClientError(f"upload of {upload['file']} refused: {response.status_code} {_s3_message(response.text)}",
+            raise ControlError(f"upload of {upload['file']} refused: {response.status_code} {_s3_message(response.text)}",
                               response.status_code)
 
     def _send(self, method: str, url: str, headers: dict[str, str], body: Any) -> Any:
@@ -145,11 +145,11 @@ class ControlClient:
         except requests.ConnectionError as exc:
             where = urlsplit(url)
             if self.target.local and url.startswith(self.target.url):
-                raise ClientError(f"no local stack on {where.netloc} — run `make up` "
+                raise ControlError(f"no local stack on {where.netloc} — run `make up` "
                                   "(or pass --endpoint URL / --stack NAME)") from exc
-            raise ClientError(f"cannot reach {where.scheme}://{where.netloc}: {exc.__class__.__name__}") from exc
+            raise ControlError(f"cannot reach {where.scheme}://{where.netloc}: {exc.__class__.__name__}") from exc
         except requests.Timeout as exc:
-            raise ClientError(f"{method} {url.split('?')[0]} timed out after {self.timeout:.0f} s") from exc
+            raise ControlError(f"{method} {url.split('?')[0]} timed out after {self.timeout:.0f} s") from exc
 
 
 class _Reader:
@@ -179,7 +179,7 @@ def _credentials(target: Target) -> Any:
 
     found = boto3.session.Session().get_credentials()
     if found is None:
-        raise ClientError("no AWS credentials found: configure them (aws configure, AWS_PROFILE or the "
+        raise ControlError("no AWS credentials found: configure them (aws configure, AWS_PROFILE or the "
                           "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY variables) to call a deployed stack")
     return found
 

@@ -9,21 +9,22 @@ import argparse
 import dataclasses
 import json
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from lepton_deploy.outcomes import Outcome
+from lepton_deploy.registry import Attempt
 from rich.console import Console
 from rich.table import Table
 
-from .client import LOCAL_URL, ClientError, ControlClient, resolve_target
+from .client import LOCAL_URL, ControlClient, ControlError, resolve_target
+from .decisions import wait_for_decision
 
-#: Outcomes after which the deployer will not change its mind about an upload.
-FINAL = ("promoted", "canary", "rejected", "skipped")
-OK_OUTCOMES = ("promoted", "canary")
-STYLE = {"promoted": "green", "canary": "yellow", "rolled_back": "cyan", "rejected": "red", "failed": "red",
-         "skipped": "dim", "live": "bold green", "previous": "cyan", "pending": "yellow", "incomplete": "dim"}
+#: How an attempt's outcome and a version's state are coloured.
+STYLE = {Outcome.PROMOTED: "green", Outcome.CANARY: "yellow", Outcome.ROLLED_BACK: "cyan", Outcome.REJECTED: "red",
+         Outcome.FAILED: "red", Outcome.SKIPPED: "dim", "live": "bold green", "previous": "cyan", "pending": "yellow",
+         "incomplete": "dim"}
 
 
 def register(subparsers: Any) -> None:
@@ -65,7 +66,7 @@ def run(args: argparse.Namespace, handler: Callable[[argparse.Namespace, Control
     try:
         client = ControlClient(resolve_target(args.endpoint, args.stack, args.region))
         return handler(args, client, out)
-    except ClientError as exc:
+    except ControlError as exc:
         err.print(f"[red]error:[/red] {exc.message}", soft_wrap=True, highlight=False)
         return 1
 
@@ -136,18 +137,19 @@ def cmd_push(args: argparse.Namespace, client: ControlClient, out: Console) -> i
     if not args.wait:
         out.print(f"the deployer decides next: lepton deployments {args.model}")
         return 0
-    attempt = _wait_for_decision(client, args.model, version, args.timeout)
+    attempt = wait_for_decision(lambda: _attempts(client, args.model), version=version, timeout=args.timeout,
+                                every=0.25)
     if attempt is None:
         out.print(f"[yellow]no decision on v{version} after {args.timeout:.0f} s[/yellow]; "
                   f"see lepton deployments {args.model}")
         return 1
     if args.json:
-        _json(out, attempt)
+        _json(out, attempt.to_dict())
     else:
-        out.print(f"{args.model} v{version}: [{STYLE.get(attempt['outcome'], '')}]{attempt['outcome']}[/] "
-                  f"— {attempt['reason']}" + (f" (check: {attempt['check']})" if attempt.get("check") else ""),
+        out.print(f"{args.model} v{version}: [{STYLE.get(attempt.outcome, '')}]{attempt.outcome}[/] "
+                  f"— {attempt.reason}" + (f" (check: {attempt.check})" if attempt.check else ""),
                   highlight=False)
-    return 0 if attempt["outcome"] in OK_OUTCOMES else 1
+    return 0 if attempt.outcome.serving else 1
 
 
 def cmd_rollback(args: argparse.Namespace, client: ControlClient, out: Console) -> int:
@@ -161,7 +163,7 @@ def cmd_promote(args: argparse.Namespace, client: ControlClient, out: Console) -
 def cmd_deployments(args: argparse.Namespace, client: ControlClient, out: Console) -> int:
     model = args.model or args.model_arg
     if args.model and args.model_arg and args.model != args.model_arg:
-        raise ClientError(f"two different models given: {args.model_arg} and --model {args.model}")
+        raise ControlError(f"two different models given: {args.model_arg} and --model {args.model}")
     body = client.deployments(model, args.limit)
     if args.json:
         return _json(out, body)
@@ -182,25 +184,19 @@ def _artifact(folder: Path, model: str) -> tuple[Any, bytes]:
     from lepton_training.publish import PublishError, load_artifact
 
     if not (folder / "manifest.json").is_file():
-        raise ClientError(f"{folder} has no manifest.json; push a training output folder (model.onnx + manifest.json)")
+        raise ControlError(f"{folder} has no manifest.json; push a training output folder (model.onnx + manifest.json)")
     try:
         manifest, model_path = load_artifact(folder)
     except (ManifestError, PublishError) as exc:
-        raise ClientError(f"{folder}: {exc}") from exc
+        raise ControlError(f"{folder}: {exc}") from exc
     if manifest.name != model:
-        raise ClientError(f"{folder}/manifest.json is for model '{manifest.name}', not '{model}'")
+        raise ControlError(f"{folder}/manifest.json is for model '{manifest.name}', not '{model}'")
     return manifest, model_path.read_bytes()
 
 
-def _wait_for_decision(client: ControlClient, model: str, version: int, timeout: float) -> dict[str, Any] | None:
-    deadline = time.monotonic() + timeout
-    while True:
-        for attempt in client.deployments(model, 10)["deployments"]:
-            if attempt["version"] == version and attempt["actor"] == "upload" and attempt["outcome"] in FINAL:
-                return attempt
-        if time.monotonic() > deadline:
-            return None
-        time.sleep(0.25)
+def _attempts(client: ControlClient, model: str) -> list[Attempt]:
+    """The model's newest attempts, as the registry's own type (the API's body is derived from it)."""
+    return [Attempt.from_dict(a) for a in client.deployments(model, 10)["deployments"]]
 
 
 def _attempt(args: argparse.Namespace, out: Console, attempt: dict[str, Any]) -> int:

@@ -9,7 +9,6 @@ exactly as Lambda's is). Prints one line `BENCH_RESULT {json}` with the stage ti
 import time
 
 T0 = time.time()
-P0 = time.perf_counter()
 
 import json  # noqa: E402
 import sys  # noqa: E402

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +24,6 @@ if TYPE_CHECKING:
     from .template_edit import TemplateFile
 
 DEFAULT_MAX_MODEL_BYTES = 100 * 1024 * 1024
-FINAL = ("promoted", "canary", "rejected", "skipped")
 
 
 def register(subparsers: Any) -> None:
@@ -229,35 +227,30 @@ def _publish_or_say(args: argparse.Namespace, root: Path, out: Console, started:
                   soft_wrap=True)
         return 0
     out.print(f"\nThe local stack on :{args.aws_port} picks it up and publishes it; waiting for the deployer…")
-    attempt = wait_for_decision(args.host, args.aws_port, args.name, args.timeout, started)
+    attempt = local_decision(args.host, args.aws_port, args.name, args.timeout, started)
     if attempt is None:
         out.print(f"[yellow]no decision on {args.name} after {args.timeout:.0f} s[/yellow]: is that stack serving "
                   f"{root}? Restart it (`lepton up`) to serve {args.name}.", soft_wrap=True)
         return 1
     out.print(f"{args.name} v{attempt.version}: {attempt.outcome} — {attempt.reason}", soft_wrap=True, markup=False)
-    if attempt.outcome not in ("promoted", "canary"):
+    if not attempt.outcome.serving:
         return 1
     out.print(f"\nTry:\n  {escape(curl)}", soft_wrap=True)
     return 0
 
 
-def wait_for_decision(host: str, port: int, model: str, timeout: float, since: str | None = None) -> Any:
-    """The deployer's first final decision on ``model`` recorded after ``since`` (default: now)."""
+def local_decision(host: str, port: int, model: str, timeout: float, since: str | None = None) -> Any:
+    """The local stack's deployer's first final decision on ``model`` recorded after ``since`` (default: now)."""
     from lepton_deploy.clock import now_iso
     from lepton_deploy.registry import Registry
     from lepton_serving.table import DeploymentsTable
 
+    from ..decisions import wait_for_decision
     from ..local.local_aws import LocalAws
     from ..local.stack import PREFIX
 
-    since = since or now_iso()
     registry = Registry(DeploymentsTable(LocalAws(host, port, external=True).client("dynamodb"),
                                          f"{PREFIX}-deployments"))
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for attempt in registry.list_deployments(model, limit=5):
-            if attempt.created_at >= since and attempt.actor == "upload" and attempt.outcome in FINAL:
-                return attempt
-        time.sleep(0.2)
-    return None
+    return wait_for_decision(lambda: registry.list_deployments(model, limit=5), since=since or now_iso(),
+                             timeout=timeout)
 

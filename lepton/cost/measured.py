@@ -11,6 +11,7 @@ the newer of the two by measurement date and says which. The shape, per section:
     overhead  {"models": {model: {batch: {"handler_us": {"median": µs, "p99": µs}, ...}}}}
     http      {"servers": {server: {model: {concurrency: {"rps": {"median": req/s}, ...}}}}}
     package   {"arches": {arch: {"functions": {model: {"total_unzipped_mb": MB, ...}}}}}  (optional)
+    batch     {"models": {model: {rows: {"invocation_ms": {"median": ms}, "rows_per_s": ...}}}}  (optional)
 
 This module reads files only; it never imports the benchmark suite.
 """
@@ -53,6 +54,7 @@ class Measurements:
     peer_versions: dict[str, str] = field(default_factory=dict)
     package_mb: dict[str, float] = field(default_factory=dict)  # arch -> largest function + layers, unzipped
     load: dict[str, str] = field(default_factory=dict)  # load average (1/5/15 min) at start, per section, end
+    batch_ms: dict[str, dict[int, float]] = field(default_factory=dict)  # model -> rows -> one batch invocation (median)
 
     def machine_text(self) -> str:
         m = self.machine
@@ -105,11 +107,13 @@ def parse(results: dict[str, Any], source: Path) -> Measurements:
                     throughput.setdefault(server, {}).setdefault(model, {})[int(c)] = _median(entry["rps"])
     package = {arch: max(f["total_unzipped_mb"] for f in entry["functions"].values())
                for arch, entry in ((results.get("package") or {}).get("arches") or {}).items() if entry.get("functions")}
+    batch = {model: {int(rows): _median(entry["invocation_ms"]) for rows, entry in by_rows.items() if rows.isdigit()}
+             for model, by_rows in ((results.get("batch") or {}).get("models") or {}).items()}
     return Measurements(source=source, date=str(meta.get("date", "")), machine=dict(meta.get("machine") or {}),
                         command=str(meta.get("command", "")), models=models, throughput=throughput,
                         peer_versions=dict((results.get("http") or {}).get("versions") or {}), package_mb=package,
                         load={"start": str(meta.get("load_start", "")), **(meta.get("load_at") or {}),
-                              "end": str(meta.get("load_end", ""))})
+                              "end": str(meta.get("load_end", ""))}, batch_ms=batch)
 
 
 def load(path: Path) -> Measurements:

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 PRICE_FILE = Path(__file__).with_name("prices.json")
-ARCHES = ("arm64", "x86_64")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _REQUIRED = ("value", "per", "unit", "what", "source", "read")
 

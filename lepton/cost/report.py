@@ -9,6 +9,9 @@ import math
 from pathlib import Path
 
 from . import charts
+from .batch import ASSUMPTIONS as BATCH_ASSUMPTIONS
+from .batch import batch_transform_cost, http_cost
+from .batch import estimate as batch_estimate
 from .crossover import DEFAULT_UTILISATION, compare as compare_crossover, server
 from .measured import Measurements
 from .model import ASSUMPTIONS, DEFAULT_COLD_FRACTION, DEFAULT_MEMORIES, VCPU_MB, Breakdown, lambda_cost, timing
@@ -73,6 +76,7 @@ def write_report(path: Path, results: Measurements, why: str, prices: Prices, sh
     lines += _simulation_section(lever_runs, profiles, worst, t_worst, name)
     lines += _crossover_section(results, prices, crossings, name, bool(plot))
     lines += _limits_section(results, lever_runs, worst, t_worst)
+    lines += _batch_section(results, prices, crossings)
     lines += _past_one_region()
     lines += _assumptions(prices)
     path.write_text("\n".join(lines))
@@ -304,6 +308,103 @@ def _limits_section(results: Measurements, lever_runs: dict[str, list[tuple[str,
         "layers (they are), strip tests and `__pycache__`, or move to a container image (10 GB).",
         "",
     ]
+
+
+BATCH_ROWS = 100_000_000
+BATCH_SIZE = 64  # every model's batch limit, and so the batch state machine's ItemBatcher size
+BIG_BATCH = 1024  # rows a batch a job may ask for (16 model calls of 64 in one invocation)
+
+
+def _ratio(small: list, models: list[str], results: Measurements, prices: Prices) -> str:
+    """How a job compares with one HTTP request per row: 'a third', '0.39 times' ..."""
+    ratios = [x.total / http_cost(results.models[m], prices, BATCH_ROWS) for (x, _), m in zip(small, models)]
+    return f"{min(ratios):.2f}–{max(ratios):.2f} times"
+
+
+def _batch_section(results: Measurements, prices: Prices, crossings: list[dict]) -> list[str]:
+    """A 100-million-row batch job (lepton batch, docs/batch.md) against the HTTP path and Batch Transform."""
+    models = sorted(results.models)
+    kserve = {row["model"]: row["kserve_rps_per_vcpu"] for row in crossings if row.get("kserve_rps_per_vcpu")}
+    lines = ["## Scoring 100 million rows", "",
+             f"`lepton batch` runs one Step Functions Distributed Map over the rows (docs/batch.md): batches of "
+             f"{BATCH_SIZE} rows, each one invocation of the pinned function version inside an EXPRESS child "
+             f"workflow that writes its answers to S3. {BATCH_ROWS:,} rows is {BATCH_ROWS // BATCH_SIZE:,} batches. "
+             "arm64, 1,024 MB, USD; the duration of a batch is "
+             + ("measured by the benchmark's batch section" if results.batch_ms else
+                "the V2 handler's measured time per row at its largest batch times 64 (the benchmark has no "
+                "batch section yet: a lower bound)") + ".", ""]
+    rows = []
+    estimates = {}
+    for model in models:
+        times = results.models[model]
+        largest = max(times.warm_ms)  # the largest batch the benchmark measured over HTTP (64, or 32)
+        http, batch_http = http_cost(times, prices, BATCH_ROWS), http_cost(times, prices, BATCH_ROWS, batch=largest)
+        transform = batch_transform_cost(prices, BATCH_ROWS, kserve[model]) if model in kserve else None
+        for size, concurrency in ((BATCH_SIZE, 10), (BATCH_SIZE, 100), (BIG_BATCH, 100)):
+            e = batch_estimate(times, prices, BATCH_ROWS, batch_size=size, concurrency=concurrency,
+                               measured=results.batch_ms)
+            estimates[(model, size, concurrency)] = (e, batch_http)
+            sfn = e.parts["express_requests"] + e.parts["express_duration"] + e.parts["standard_transitions"]
+            rows.append([model, f"{size:,}", f"{concurrency:,}", f"{e.batch_ms:.2f} ms",
+                         _duration(e.wall_seconds(times.init_ms)), f"{e.rows_per_second:,.0f}",
+                         _usd(e.parts["lambda_requests"] + e.parts["lambda_compute"]), _usd(sfn),
+                         _usd(e.parts["s3_requests"]), f"**{_usd(e.total)}**", _usd(http),
+                         f"{_usd(batch_http)} ({largest})",
+                         f"{_usd(transform[0])} ({transform[1]:,.1f} h)" if transform else "–"])
+    lines += _table(["Model", "Rows a batch", "MaxConcurrency", "One batch", "Wall time", "Rows/s", "Lambda",
+                     "Step Functions", "S3", "Batch job", "HTTP, 1 row a request", "HTTP, many rows a request (rows)",
+                     "Batch Transform, 1 × ml.c5.xlarge"], rows)
+    small = [estimates[(m, BATCH_SIZE, 100)] for m in models]
+    big = [estimates[(m, BIG_BATCH, 100)] for m in models]
+    e, _ = small[0]
+    biggest = max(e.parts, key=lambda k: e.parts[k])
+    lines += [f"**Read it as:** a job's cost does not depend on its concurrency, only its wall time does. What it "
+              "pays is per batch: one Lambda request, one Express execution, one state transition of the parent "
+              f"and one S3 PUT, so with these sub-millisecond models the per-batch charges are the bill "
+              f"({biggest.replace('_', ' ')}: {_usd(e.parts[biggest])} of {_usd(e.total)} for {e.model} at "
+              f"{BATCH_SIZE} rows a batch). Against one HTTP request per row a job costs "
+              f"{_ratio(small, models, results, prices)} as much; against HTTP requests that carry many rows "
+              f"each, the batch job at {BATCH_SIZE} rows a batch costs {min(x.total / h for x, h in small):.0f}–"
+              f"{max(x.total / h for x, h in small):.0f} times as much, and at {BIG_BATCH:,} rows a batch "
+              f"{min(x.total / h for x, h in big):.1f}–{max(x.total / h for x, h in big):.1f} times. The batch job "
+              "buys what a client loop does not have: no client to keep running, no API Gateway throttle, no 6 MB "
+              "or 30 s limit, retries and a count check by the service, and the version that scored every row on "
+              f"record. So send more rows a batch: `lepton batch --batch-size {BIG_BATCH}` (the function scores "
+              f"them {BATCH_SIZE} at a time, as its batch limit allows). Batch Transform on one instance is cheaper "
+              "again for these tiny models (priced from KServe's measured single-row rate per vCPU, as in the "
+              "crossover above; its minutes of start-up are not in the price) but takes hours where the Distributed "
+              "Map takes minutes, and runs another server than the one that answers online.", "",
+              "**Concurrency, and online traffic.** Each batch in flight is one concurrent execution of the model's "
+              "function. Batch and online requests share the function's reserved concurrency "
+              "(`ModelReservedConcurrency`, 20 by default), so `BatchMaxConcurrency` (10 by default) must stay below "
+              "it: online traffic keeps at least the difference, and batches that find the function full are "
+              "throttled and retried with backoff (the child's Retry), never lost. A large job wants both raised "
+              "together: 1,000 batches in flight needs a reserved concurrency above 1,000, which needs the account "
+              "quota raised first (1,000 by default, shared by every function).", "",
+              "**Which limits bite first**, in order, for a 100-million-row job:", "",
+              "1. **Lambda concurrency** (account 1,000 by default, minus every reservation): it caps "
+              "MaxConcurrency. At 100 in flight a tabular job takes minutes; more needs a quota increase.",
+              "2. **S3 request rate per prefix: 3,500 PUT/s.** Every batch writes one object under "
+              "`jobs/<job>/rows/`; at 1,000 batches in flight and ~0.1 s a batch that is 10,000 PUT/s. S3 answers "
+              "503 SlowDown and the Write step retries, so the job slows rather than fails; S3 splits a busy prefix "
+              "over time.",
+              "3. **Step Functions' 256 KiB state payload.** A batch's rows go in (ItemBatcher) and its answers come "
+              "back through the child's state. 64 rows of these models are far below it; a model with large outputs "
+              "needs a smaller batch (`lepton batch --batch-size`), or the child fails with States.DataLimitExceeded.",
+              "4. **Distributed Map: at most 10,000 child workflows at once**, and a 5-minute limit per EXPRESS child "
+              "(one batch takes milliseconds). Neither is near.",
+              "5. **The ItemReader's object.** A job reads one JSON Lines or CSV object; split larger datasets into "
+              "objects and run a job per object.", ""]
+    lines += [f"- {a}" for a in BATCH_ASSUMPTIONS] + [""]
+    return lines
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:,.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:,.0f} min"
+    return f"{seconds / 3600:,.1f} h"
 
 
 def _past_one_region() -> list[str]:

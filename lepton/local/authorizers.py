@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .gateway import Incoming, Verdict
+from .gateway import AuthDecision, Incoming
 from .jwt_authorizer import verify_jwt
 from .sigv4 import LOCAL_SECRETS, verify_sigv4
 from .template import IAM, JwtAuthorizer, Route
@@ -25,10 +25,10 @@ class LocalAuthorizers:
         self.jwks = jwks
         self.secrets = secrets
 
-    def __call__(self, route: Route, request: Incoming) -> Verdict:
+    def __call__(self, route: Route, request: Incoming) -> AuthDecision:
         if route.auth == IAM:
             return verify_sigv4(request, self.region, self.secrets)
         authorizer = self.jwt.get(route.auth)
         if authorizer is None or self.jwks is None:
-            return Verdict(500, f"authorizer {route.auth} is not configured in the local stack")
+            return AuthDecision(500, f"authorizer {route.auth} is not configured in the local stack")
         return verify_jwt(request, authorizer, self.jwks())

@@ -7,7 +7,6 @@ aliases are the stack's job; `provision` returns the environment the deployer ne
 """
 from __future__ import annotations
 
-import copy
 import json
 import uuid
 from collections.abc import Callable, Mapping
@@ -74,14 +73,6 @@ def stack_id(region: str, account: str, prefix: str) -> str:
     """What CloudFormation's AWS::StackId would be for a stack named ``prefix``: the template cuts
     stack-unique names out of it (the model layers' prefix)."""
     return f"arn:aws:cloudformation:{region}:{account}:stack/{prefix}/{uuid.uuid5(uuid.NAMESPACE_URL, prefix)}"
-
-
-def template_environment(logical_id: str, names: Mapping[str, str], template: Template | str | Path | None = None
-                         ) -> dict[str, str]:
-    """A function's environment as `sam deploy` sets it (Globals merged), intrinsics resolved by ``names``."""
-    resolved = copy.copy(_template(template))  # shares the parsed document; only the names differ
-    resolved.names = dict(names)
-    return dict(resolved.functions()[logical_id].environment)
 
 
 # -- pieces --------------------------------------------------------------------------------------

@@ -34,5 +34,5 @@ class DeploymentFeed:
             if key in self._seen:
                 continue
             self._seen.add(key)
-            level = logging.INFO if attempt.outcome in ("promoted", "canary", "rolled_back") else logging.WARNING
+            level = logging.INFO if attempt.outcome.moved else logging.WARNING
             log.log(level, "deploy %s v%s: %s — %s", attempt.model, attempt.version, attempt.outcome, attempt.reason)

@@ -36,7 +36,7 @@ class Incoming:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class AuthDecision:
     """An authorizer's answer: allowed (with what the event's requestContext.authorizer says of
     the caller), or refused with API Gateway's status, message and headers."""
 
@@ -53,7 +53,7 @@ class Verdict:
 #: (function logical id, event) -> the handler's raw return value
 Dispatch = Callable[[str, dict[str, Any]], Any]
 #: (route, request) -> whether it may pass
-Authorizer = Callable[[Route, Incoming], Verdict]
+Authorizer = Callable[[Route, Incoming], AuthDecision]
 
 LAMBDA_PAYLOAD_LIMIT = 6 * 1024 * 1024
 

@@ -22,3 +22,13 @@ class InProcessInvoker:
         logical_id = self.host.logical_id(function_name)
         environment = self.functions.config(function_name, qualifier).environment
         return self.host.invoke(logical_id, event, env=environment, version=qualifier)
+
+    # -- as the local AWS's Invoke API runs it (lambda_invoke.py) -------------------------------
+    def hosts(self, function_name: str) -> bool:
+        return function_name in self.host.physical_names.values()
+
+    def run(self, function_name: str, qualifier: str, event: dict[str, Any]) -> tuple[str, Any]:
+        """The version ``qualifier`` names (a number, an alias, or $LATEST) run on ``event``."""
+        if qualifier != "$LATEST" and not qualifier.isdigit():
+            qualifier = self.functions.alias(function_name, qualifier).version
+        return qualifier, self(function_name, qualifier, event)

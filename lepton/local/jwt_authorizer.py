@@ -12,17 +12,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .gateway import Incoming, Verdict
+from .gateway import AuthDecision, Incoming
 from .template import JwtAuthorizer
 
 
-def verify_jwt(request: Incoming, authorizer: JwtAuthorizer, jwks: Mapping[str, Any]) -> Verdict:
+def verify_jwt(request: Incoming, authorizer: JwtAuthorizer, jwks: Mapping[str, Any]) -> AuthDecision:
     """``jwks``: the issuer's key set ({"keys": [...]}), as its jwks_uri would serve it."""
     import jwt
 
     token = _token(request, authorizer.identity_source)
     if not token:
-        return Verdict(401, "Unauthorized")
+        return AuthDecision(401, "Unauthorized")
     try:
         header = jwt.get_unverified_header(token)
         keys = {k.get("kid"): k for k in jwks.get("keys", [])}
@@ -46,7 +46,7 @@ def verify_jwt(request: Incoming, authorizer: JwtAuthorizer, jwks: Mapping[str, 
     if not any(a in authorizer.audience for a in audiences):
         return _invalid("the token's aud (or client_id) is not one of the authorizer's audiences")
     scopes = claims.get("scope") or claims.get("scp")
-    return Verdict(context={"jwt": {"claims": claims,
+    return AuthDecision(context={"jwt": {"claims": claims,
                                     "scopes": scopes.split() if isinstance(scopes, str) else scopes}})
 
 
@@ -56,7 +56,7 @@ def _token(request: Incoming, identity_source: str) -> str:
     return value[7:].strip() if value[:7].lower() == "bearer " else value
 
 
-def _invalid(description: str) -> Verdict:
-    return Verdict(401, "Unauthorized", {
+def _invalid(description: str) -> AuthDecision:
+    return AuthDecision(401, "Unauthorized", {
         "www-authenticate": f'Bearer scope="" error="invalid_token" error_description="{description}"'})
 

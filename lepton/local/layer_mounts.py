@@ -27,8 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lepton_deploy.functions import (ENV_BUCKET, ENV_KEY, ENV_MANIFEST_SHA256, FunctionConfig, LambdaFunctions,
-                                     LayerVersion)
+from lepton_deploy.functions import FunctionConfig, LambdaFunctions, LayerVersion
 from lepton_deploy.model_layer import ModelFiles, layer_zip
 from lepton_serving.bucket import ModelBucket
 from lepton_serving.errors import LeptonError
@@ -103,18 +102,17 @@ class LayerMounts:
             return None
 
     def _rebuilt(self, layer: LayerVersion, config: FunctionConfig) -> bytes | None:
-        env = config.environment
-        bucket, key = env.get(ENV_BUCKET, ""), env.get(ENV_KEY, "")
-        if not (bucket and key and env.get(ENV_MANIFEST_SHA256)):
+        pins = config.pins
+        if not (pins.pinned and pins.manifest_sha256):
             return None
-        store = ModelBucket(self.s3, bucket)
+        store = ModelBucket(self.s3, pins.bucket)
         try:
-            document = store.manifest_document(manifest_key_for(key), env[ENV_MANIFEST_SHA256])
+            document = store.manifest_document(manifest_key_for(pins.key), pins.manifest_sha256)
             tokenizer_key = document.manifest.tokenizer_key
             tokenizer = store.read(tokenizer_key) if tokenizer_key else None
-            return layer_zip(ModelFiles(store.read(key), document.data, tokenizer))
+            return layer_zip(ModelFiles(store.read(pins.key), document.data, tokenizer))
         except LeptonError as exc:
-            log.warning("cannot rebuild %s:%s from %s: %s", layer.name, layer.version, store.uri(key), exc.message)
+            log.warning("cannot rebuild %s:%s from %s: %s", layer.name, layer.version, store.uri(pins.key), exc.message)
             return None
 
 

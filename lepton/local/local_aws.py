@@ -108,6 +108,8 @@ class MotoServer:
 
     def __init__(self, host: str, port: int, changes: Changes):
         self.host, self.port, self.changes = host, port, changes
+        #: what runs Invoke calls for the stack's functions (lambda_invoke.py); the stack sets it
+        self.invocations: Any = None
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
@@ -115,7 +117,10 @@ class MotoServer:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
         from werkzeug.serving import make_server
 
-        app = self.changes.watched(DomainDispatcherApplication(create_backend_app))
+        from .lambda_invoke import InvokeRoute
+
+        app = InvokeRoute(self.changes.watched(DomainDispatcherApplication(create_backend_app)),
+                          lambda: self.invocations)
         self._server = make_server(self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="lepton-moto", daemon=True)
         self._thread.start()

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .gateway import Incoming, Verdict
+from .gateway import AuthDecision, Incoming
 
 #: The local stack's credentials (lepton.local.local_aws.LOCAL_CREDENTIALS): access key -> secret key.
 LOCAL_SECRETS = {"testing": "testing"}
@@ -35,7 +35,7 @@ MISMATCH = ("The request signature we calculated does not match the signature yo
 
 
 def verify_sigv4(request: Incoming, region: str, secrets: Mapping[str, str] = LOCAL_SECRETS,
-                 now: datetime | None = None) -> Verdict:
+                 now: datetime | None = None) -> AuthDecision:
     """Allowed when ``request`` carries a valid, current SigV4 signature of a known key."""
     auth = request.headers.get("authorization", "")
     if not auth.startswith("AWS4-HMAC-SHA256 "):
@@ -73,7 +73,7 @@ def verify_sigv4(request: Incoming, region: str, secrets: Mapping[str, str] = LO
     expected = _signature(request, signed, found["key"], secret, region)
     if not hmac.compare_digest(expected, found["signature"]):
         return _forbidden(MISMATCH)
-    return Verdict(context={"iam": {"accessKey": found["key"], "accountId": "123456789012",
+    return AuthDecision(context={"iam": {"accessKey": found["key"], "accountId": "123456789012",
                                     "userArn": f"arn:aws:iam::123456789012:user/{found['key']}",
                                     "userId": found["key"]}})
 
@@ -93,11 +93,11 @@ def _signature(request: Incoming, signed: list[str], key: str, secret: str, regi
     return signer.signature(signer.string_to_sign(rebuilt, canonical), rebuilt)
 
 
-def _forbidden(message: str) -> Verdict:
-    return Verdict(403, message)
+def _forbidden(message: str) -> AuthDecision:
+    return AuthDecision(403, message)
 
 
-def sigv4_present(route: Any, request: Incoming) -> Verdict:
+def sigv4_present(route: Any, request: Incoming) -> AuthDecision:
     """The authorizer of a gateway whose only guarded routes are AWS_IAM ones (the benchmark's
     server): the signature is verified in full, in the local region, as `verify_sigv4` does."""
     return verify_sigv4(request, LOCAL_REGION)

@@ -21,9 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from lepton_deploy.functions import ALIAS, LambdaFunctions
+from lepton_deploy.outcomes import Outcome
 from lepton_deploy.registry import Registry
 from lepton_serving.table import DeploymentsTable
 
+from ..decisions import wait_for_decision
 from .aliases import POLL_SECONDS, LiveAliases
 from .artifacts import ensure_artifacts, publish_models
 from .authorizers import LocalAuthorizers
@@ -182,14 +184,15 @@ class LocalStack:
         self.watch.start()
 
     def wait_for_deployments(self, published: dict[str, int], timeout: float = 120.0) -> dict[str, str]:
-        """Block until the deployer has decided on every published version; return what is live."""
+        """Block until the deployer has decided on every published version (a failure, too: the
+        feed says why); return what is live."""
         deadline = time.monotonic() + timeout
-        pending = dict(published)
-        while pending and time.monotonic() < deadline:
-            for model, version in list(pending.items()):
-                if any(a.version == version for a in self.registry.list_deployments(model, limit=5)):
-                    del pending[model]
-            time.sleep(0.1)
+        pending = []
+        for model, version in published.items():
+            if wait_for_decision(lambda m=model: self.registry.list_deployments(m, limit=5), version=version,
+                                 outcomes=set(Outcome), timeout=max(0.0, deadline - time.monotonic()),
+                                 every=0.1) is None:
+                pending.append(model)
         if pending:
             log.warning("no deployment decision after %.0f s for %s", timeout, ", ".join(sorted(pending)))
         return {p.model: str(p.live.version) for p in self.registry.list_live()}
@@ -316,6 +319,8 @@ def provision(settings: StackSettings, aws: LocalAws) -> LocalStack:
                         physical_names={lid: names[lid] for lid in functions})
     host.invoker = InProcessInvoker(host, LambdaFunctions(lam))  # the deployer's pre-traffic check
     host.mounts = LayerMounts(host.invoker.functions, aws.client("s3"), settings.state / "layers").environment
+    if aws.server is not None:  # Invoke on the local AWS (aws CLI, moto's Step Functions tasks) runs them too
+        aws.server.invocations = host.invoker
     registry = Registry(DeploymentsTable(aws.client("dynamodb"), deploy_env["LEPTON_DEPLOYMENTS_TABLE"]))
     return LocalStack(settings, aws, template, host, names, registry, role_arn=role["Role"]["Arn"],
                       deploy_env=deploy_env)

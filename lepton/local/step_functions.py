@@ -3,7 +3,7 @@
 moto executes state machines (its `stepfunctions/parser`, a port of LocalStack's ASL engine) only
 with `execute_state_machine` on in its configuration; its tasks then call AWS through boto3
 clients aimed at localhost:MOTO_PORT, this process's moto server. A Lambda task's Invoke reaches
-the local AWS's Invoke, which runs the function version in this process (local_aws.py).
+the local AWS's Invoke, which runs the function version in this process (lambda_invoke.py).
 
 The state machine is created from template.yaml's own definition, never a local variant. moto
 5.2.5's ASL grammar has no ItemBatcher, no ExecutionType EXPRESS and no ReaderConfig InputType

@@ -164,7 +164,7 @@ def judge_upload(artifact, tokenizer: bytes | None, repin: bool = False):
 def test_the_gate_admits_the_pinned_tokenizer_and_refuses_a_missing_changed_or_different_one(added_moods):
     pinned = (added_moods / "tokenizer.json").read_bytes()
     accepted = judge_upload(added_moods, pinned)
-    assert accepted.outcome == "accepted", accepted.reason
+    assert accepted.accepted, accepted.reason
     assert accepted.files.tokenizer == pinned  # the bytes the model layer ships
     missing = judge_upload(added_moods, None)
     assert (missing.outcome, missing.check) == ("rejected", "tokenizer")

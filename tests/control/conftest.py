@@ -14,7 +14,7 @@ from typing import Any
 
 import boto3
 import pytest
-from lepton.local.deploy_setup import provision, template_environment
+from lepton.local.deploy_setup import provision
 from lepton.local.stack import placeholder_zip
 from lepton.local.worker import DeployWorker
 from in_process import in_process_invoker
@@ -24,6 +24,7 @@ from lepton_serving.table import DeploymentsTable
 from moto import mock_aws
 from control_names import BUCKET, FUNCTIONS, LOGICAL
 from onnx_models import manifest_for, mlp_model
+from template_env import template_environment
 
 ROLE_POLICY = ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
                '"Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}')

@@ -11,8 +11,8 @@ import boto3
 import pytest
 
 from control_names import FUNCTIONS
-from lepton.deploy_setup import ROOT
-from lepton.template import Template
+from lepton.local.deploy_setup import ROOT
+from lepton.local.template import Template
 
 BATCH_BUCKET = "lepton-batch-control"
 
@@ -64,8 +64,9 @@ def test_a_job_pins_the_live_function_version_and_a_later_promotion_changes_noth
 def test_jobs_are_listed_read_and_cancelled(world, api, batch):
     world.publish(1)
     job = api.post("/models/tabular/batch-jobs", json={"input": f"s3://{BATCH_BUCKET}/in/rows.jsonl",
-                                                       "max_concurrency": 100, "batch_size": 16}).json()
-    assert (job["max_concurrency"], job["batch_size"]) == (8, 16)  # capped by the stack's BatchMaxConcurrency
+                                                       "max_concurrency": 100, "batch_size": 5000}).json()
+    # capped by the stack's BatchMaxConcurrency, and at 16 times the model's batch limit
+    assert (job["max_concurrency"], job["batch_size"]) == (8, 1024)
     assert [j["job"] for j in api.get("/batch-jobs").json()["jobs"]] == [job["job"]]
     cancelled = api.post(f"/batch-jobs/{job['job']}/cancel")
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "ABORTED"

@@ -124,7 +124,7 @@ def test_push_then_rollback_changes_what_inference_serves(stack, capsys, tmp_pat
 
 
 def test_a_presigned_post_writes_its_key_and_the_cli_refuses_a_file_over_its_cap_before_sending(stack, capsys):
-    from lepton.client import ClientError, ControlClient, resolve_target
+    from lepton.client import ControlError, ControlClient, resolve_target
 
     client = ControlClient(resolve_target(stack.base_url))
     grant = client.uploads("digits")
@@ -138,7 +138,7 @@ def test_a_presigned_post_writes_its_key_and_the_cli_refuses_a_file_over_its_cap
     versions = lepton_json(stack, capsys, "versions", "digits")["versions"]
     assert (versions[0]["version"], versions[0]["state"]) == (grant["version"], "incomplete")
     # the CLI never sends more than the policy lets S3 take
-    with pytest.raises(ClientError, match=f"model.onnx is {model['max_bytes'] + 1:,} bytes; an upload takes at most"):
+    with pytest.raises(ControlError, match=f"model.onnx is {model['max_bytes'] + 1:,} bytes; an upload takes at most"):
         client.upload(model, b"x" * (model["max_bytes"] + 1))
     assert s3.get_object(Bucket=grant["bucket"], Key=model["key"])["Body"].read() == b"partial upload"
     # a version once written is never granted again

@@ -52,4 +52,9 @@ ROUND_PRICES = {
     "ec2.c7g.xlarge": {**_price(0.1, 1, "instance-hour"), "vcpus": 4},
     "ec2.c7i.xlarge": {**_price(0.2, 1, "instance-hour"), "vcpus": 4},
     "sagemaker.serverless": _price(0.00002, 1, "GB-second"),
+    "sfn.standard_transitions": _price(0.025, 1000, "state transitions"),
+    "sfn.express_requests": _price(1.00, 1_000_000, "requests"),
+    "sfn.express_duration": _price(0.00001, 1, "GB-second"),
+    "s3.put": _price(0.005, 1000, "PUT requests"),
+    "sagemaker.batch.ml.c5.xlarge": {**_price(0.2, 1, "instance-hour"), "vcpus": 4},
 }

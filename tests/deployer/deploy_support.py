@@ -27,7 +27,7 @@ from deployer.pipeline import Deployer, Services
 from eventfiles import load_event
 from in_process import in_process_invoker
 from lepton.local.context import LambdaContext
-from lepton.local.deploy_setup import provision, template_environment
+from lepton.local.deploy_setup import provision
 from lepton.local.layer_mounts import LayerMounts
 from lepton.local.stack import placeholder_zip
 from lepton.local.worker import DeployWorker
@@ -41,6 +41,7 @@ from moto import mock_aws
 import numpy as np
 from onnx import helper, numpy_helper
 from onnx_models import manifest_for, mlp_model
+from template_env import template_environment
 
 BUCKET = "lepton-models-test"
 FUNCTION = "lepton-test-tabular"

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import copy
 
-import pytest
-
-from lepton.client import ClientError, ControlClient, resolve_target
 from lepton.local.deploy_setup import ROOT
 from lepton.local.step_functions import unsupported
 from lepton.local.template import Template
@@ -39,12 +36,3 @@ def test_without_those_moto_parses_the_rest_of_the_batch_definition():
     trimmed["States"]["ScoreJsonLines"]["ItemReader"]["ReaderConfig"]["InputType"] = "JSON"
     # THEN moto's parser takes everything else: the reader, selector, limits, tasks, writer, count check
     assert unsupported(trimmed) == []
-
-
-def test_the_local_stack_has_the_batch_bucket_and_its_api_says_what_moto_cannot_run(stack):
-    stack.client("s3").head_bucket(Bucket="lepton-local-batch")
-    client = ControlClient(resolve_target(stack.base_url))
-    with pytest.raises(ClientError) as refused:
-        client.call("POST", "/models/tabular/batch-jobs", body={"input": "s3://lepton-local-batch/rows.jsonl"})
-    assert refused.value.status == 503
-    assert all(word in refused.value.message for word in MOTO_LACKS), refused.value.message

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from lepton.context import LambdaContext
+from lepton.local.context import LambdaContext
 from lepton_serving.batch import BatchFailed
 
 FEATURES = ["worst radius", "worst smoothness", "worst texture"]

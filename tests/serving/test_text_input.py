@@ -12,7 +12,7 @@ from tokenizers import Tokenizer, models, pre_tokenizers
 
 from lepton_deploy.model_layer import ModelFiles, layer_zip
 from lepton_serving import friendly
-from lepton_serving.config import ModelRef
+from lepton_serving.pins import ModelPins
 from lepton_serving.errors import InvalidTensor, ModelIntegrityError
 from lepton_serving.layer_model import read_layer_model
 from lepton_serving.manifest import Manifest, ManifestError, TensorSpec, TokenizerFile
@@ -106,7 +106,7 @@ def test_the_model_layer_ships_the_tokenizer_and_a_cold_start_refuses_one_that_i
     model, data = b"\x08\x08onnx", tokenizer_json()
     document = Manifest("moods", 1, hashlib.sha256(model).hexdigest(), len(model), TOKENS,
                         [TensorSpec("scores", "FP32", [-1, 2])], tokenizer=pin(data)).to_json().encode()
-    ref = ModelRef("bucket", "models/moods/1/model.onnx", hashlib.sha256(model).hexdigest(), "1",
+    ref = ModelPins("bucket", "models/moods/1/model.onnx", hashlib.sha256(model).hexdigest(), "1",
                    hashlib.sha256(document).hexdigest())
     folder = layer(tmp_path / "good", ModelFiles(model, document, data))
     assert sorted(p.name for p in folder.iterdir()) == ["manifest.json", "model.onnx", "tokenizer.json"]

@@ -24,6 +24,9 @@ from control.schemas import (BatchCounts, BatchInputRequest, BatchInputUpload, B
 from control.settings import Settings
 
 DEFAULT_BATCH_SIZE = 64  # lepton_serving's batch limit when the function sets no LEPTON_MAX_BATCH
+#: Rows one invocation may take, in model batch limits: the function scores them a limit at a time,
+#: and fewer, larger batches pay fewer per-batch charges (docs/scale.md).
+MAX_LIMITS_PER_BATCH = 16
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
 JOBS_PREFIX = "jobs/"
 STAGED_PREFIX = "staged/"
@@ -57,13 +60,13 @@ class BatchJobs:
         alias = self.functions.alias(function)  # the primary version: a canary's share is not pinned
         pinned = self.functions.config(function, alias.version)
         limit = _int(pinned.environment.get("LEPTON_MAX_BATCH"), DEFAULT_BATCH_SIZE)
-        batch_size = min(request.batch_size or limit, limit)
+        batch_size = min(request.batch_size or limit, limit * MAX_LIMITS_PER_BATCH)
         concurrency = min(request.max_concurrency or self.settings.batch_max_concurrency,
                           self.settings.batch_max_concurrency)
         job = f"{model}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
         prefix = f"{JOBS_PREFIX}{job}/"
         document = {
-            "job": job, "model": model, "model_version": pinned.model_version, "function_version": alias.version,
+            "job": job, "model": model, "model_version": pinned.pins.version, "function_version": alias.version,
             "function": f"{_function_arn(machine, function)}:{alias.version}",
             "input": {"bucket": bucket, "key": key, "format": fmt},
             "output": {"bucket": bucket, "prefix": prefix, "rows": f"{prefix}rows/", "results": f"{prefix}results"},

@@ -1,10 +1,20 @@
-"""Request and response bodies of the control API (they are also its OpenAPI schemas)."""
+"""Request and response bodies of the control API (they are also its OpenAPI schemas).
+
+What the API returns of the deployment core's records (an attempt, a canary, a tensor) is
+derived from the core's own dataclasses by `derived`: their fields, types and defaults, so a
+field the core gains reaches the API, and none is dropped by a copy that was not updated.
+"""
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import dataclasses
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any, Literal, get_type_hints
 
 from annotated_types import Ge, Le
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from lepton_deploy.outcomes import Outcome
+from lepton_deploy.registry import Attempt, Canary, Release
+from lepton_serving.manifest import TensorSpec
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, create_model
 
 
 def _whole(value: Any) -> Any:
@@ -45,26 +55,34 @@ class ErrorResponse(BaseModel):
                                                                          "by one: where (loc), what (msg), which rule (type).")
 
 
-class TensorSpecOut(BaseModel):
-    name: str
-    datatype: str
-    shape: list[int]
+def derived(name: str, *sources: type, only: Iterable[str] | None = None, describe: Mapping[str, str] | None = None,
+            doc: str = "") -> type[BaseModel]:
+    """A response schema with the fields of the ``sources`` dataclasses (every field, or those in
+    ``only``), in their order, with their types and defaults. Build it from the core's object
+    with ``model_validate(obj, from_attributes=True)``."""
+    fields: dict[str, Any] = {}
+    for source in sources:
+        hints = get_type_hints(source)
+        for field in dataclasses.fields(source):
+            if (only is not None and field.name not in only) or field.name in fields:
+                continue
+            info: dict[str, Any] = {"description": (describe or {}).get(field.name)}
+            if field.default is not dataclasses.MISSING:
+                info["default"] = field.default
+            elif field.default_factory is not dataclasses.MISSING:
+                info["default_factory"] = field.default_factory
+            fields[field.name] = (hints[field.name], Field(**info))
+    return create_model(name, __doc__=doc or None, **fields)
 
 
-class CanaryOut(BaseModel):
-    version: int
-    function_version: str
-    weight: float = Field(description="Share of requests the canary version answers (0..1).")
-    started_at: str
-    promote_after: str
+TensorSpecOut = derived("TensorSpecOut", TensorSpec)
 
+_CANARY = {"weight": "Share of requests the canary version answers (0..1)."}
+#: A canary's version and function version (its release's) with its weight and times.
+CanaryOut = derived("CanaryOut", Release, Canary, only=("version", "function_version", "weight", "started_at",
+                                                       "promote_after"), describe=_CANARY)
 
-class LastDeployment(BaseModel):
-    version: int
-    outcome: str
-    reason: str
-    actor: str
-    created_at: str
+LastDeployment = derived("LastDeployment", Attempt, only=("version", "outcome", "reason", "actor", "created_at"))
 
 
 class ModelSummary(BaseModel):
@@ -99,7 +117,7 @@ class VersionInfo(BaseModel):
     labels: list[str] | None = None
     inputs: list[TensorSpecOut] = Field(default_factory=list)
     outputs: list[TensorSpecOut] = Field(default_factory=list)
-    outcome: str | None = Field(default=None, description="The newest deployment attempt's outcome for this version.")
+    outcome: Outcome | None = Field(default=None, description="The newest deployment attempt's outcome for this version.")
     reason: str | None = None
     problem: str | None = Field(default=None, description="Why the manifest could not be read, when it could not.")
 
@@ -117,21 +135,12 @@ class ModelDetail(ModelSummary):
     notes: list[str] = Field(default_factory=list)
 
 
-class AttemptOut(BaseModel):
-    model: str
-    version: int
-    outcome: str
-    reason: str
-    function_name: str = ""
-    function_version: str = ""
-    check: str = ""
-    actor: str = ""
-    timings_ms: dict[str, float] = Field(default_factory=dict)
-    source: dict[str, Any] = Field(default_factory=dict, description="bucket, key, etag, version_id of the upload")
-    model_source: str = Field(default="", description="A promotion's choice: layer (the model travels in the "
-                                                      "function version) or s3 (fetched at cold start).")
-    created_at: str
-    attempt_id: str
+AttemptOut = derived("AttemptOut", Attempt, doc="One deployment attempt, every field the registry records.", describe={
+    "check": "The gate check that refused the version, when one did.",
+    "source": "bucket, key, etag, version_id of the upload",
+    "model_source": "A promotion's choice: layer (the model travels in the function version) or s3 (fetched at "
+                    "cold start).",
+})
 
 
 class DeploymentsResponse(BaseModel):
@@ -205,11 +214,8 @@ class ModelCard(BaseModel):
     created_at: str | None = None
 
 
-class PublicCanary(BaseModel):
-    version: int
-    weight: float = Field(description="Share of requests the canary version answers (0..1).")
-    started_at: str
-    promote_after: str
+PublicCanary = derived("PublicCanary", Release, Canary, only=("version", "weight", "started_at", "promote_after"),
+                       describe=_CANARY)
 
 
 class PublicDrift(BaseModel):
@@ -230,14 +236,11 @@ class PublicModel(BaseModel):
     drift: PublicDrift | None = Field(default=None, description="The newest drift check (the drift function's).")
 
 
-class PublicAttempt(BaseModel):
-    model: str
-    version: int
-    outcome: str
-    check: str = Field(default="", description="The gate check that refused the version, when one did.")
-    reason: str = Field(description="The recorded reason, with bucket, table and function names, ARNs and "
-                                    "account ids replaced by placeholders.")
-    created_at: str
+#: What anyone may see of an attempt (control.public): no actor, function version or source.
+PublicAttempt = derived("PublicAttempt", Attempt, only=("model", "version", "outcome", "check", "reason", "created_at"),
+                        describe={"check": "The gate check that refused the version, when one did.",
+                                  "reason": "The recorded reason, with bucket, table and function names, ARNs and "
+                                            "account ids replaced by placeholders."})
 
 
 class PublicStatus(BaseModel):
@@ -257,7 +260,7 @@ class BatchJobRequest(_Request):
     max_concurrency: Annotated[int, Ge(1), Le(10_000)] | None = Field(
         default=None, description="Batches in flight at once; at most (and by default) the stack's BatchMaxConcurrency.")
     batch_size: Annotated[int, Ge(1), Le(10_000)] | None = Field(
-        default=None, description="Rows per invocation; at most (and by default) the pinned version's batch limit.")
+        default=None, description="Rows per invocation; by default the pinned version's batch limit, at most 16 times it.")
 
 
 class BatchCounts(BaseModel):

@@ -214,8 +214,7 @@ class ControlService:
             canary=CanaryOut(version=canary.release.version, function_version=canary.release.function_version,
                              weight=canary.weight, started_at=canary.started_at,
                              promote_after=canary.promote_after) if canary else None,
-            last_deployment=LastDeployment(version=last.version, outcome=last.outcome, reason=last.reason,
-                                           actor=last.actor, created_at=last.created_at) if last else None,
+            last_deployment=LastDeployment.model_validate(last, from_attributes=True) if last else None,
             updated_at=pointer.updated_at if pointer else None,
         )
 
@@ -226,11 +225,10 @@ class ControlService:
             state = "live"
         elif pointer and pointer.canary and pointer.canary.release.version == v:
             state = "canary"
-        elif (pointer and any(r.version == v for r in pointer.history)) or (
-                last and last.outcome in ("promoted", "canary", "rolled_back")):
+        elif (pointer and any(r.version == v for r in pointer.history)) or (last and last.outcome.moved):
             state = "previous"  # published once: rollback can serve it again
-        elif last and last.outcome in ("rejected", "skipped", "failed"):
-            state = last.outcome
+        elif last:  # rejected, skipped or failed
+            state = last.outcome.value
         else:
             state = "pending" if stored.manifest else "incomplete"
         info = _manifest_summary(stored.manifest) if stored.manifest else {}
@@ -259,10 +257,10 @@ def _manifest_summary(manifest: Manifest) -> dict[str, object]:
         "created_at": manifest.created_at or None, "family": manifest.family or None, "sha256": manifest.sha256,
         "size": manifest.size, "quantized": manifest.quantized, "metrics": dict(manifest.metrics),
         "labels": manifest.labels,
-        "inputs": [TensorSpecOut(**t.to_dict()) for t in manifest.inputs],
-        "outputs": [TensorSpecOut(**t.to_dict()) for t in manifest.outputs],
+        "inputs": [TensorSpecOut.model_validate(t, from_attributes=True) for t in manifest.inputs],
+        "outputs": [TensorSpecOut.model_validate(t, from_attributes=True) for t in manifest.outputs],
     }
 
 
 def _attempt(attempt: Attempt) -> AttemptOut:
-    return AttemptOut(**attempt.to_dict())
+    return AttemptOut.model_validate(attempt, from_attributes=True)

@@ -22,6 +22,7 @@ from lepton_deploy import admission
 from lepton_deploy.errors import Rejected, Skipped
 from lepton_deploy.functions import FunctionConfig
 from lepton_deploy.model_layer import ModelFiles
+from lepton_deploy.outcomes import Outcome
 from lepton_deploy.registry import LivePointer
 from lepton_serving.bucket import ManifestDocument, ModelBucket
 from lepton_serving.errors import LimitExceeded, ModelIntegrityError, ObjectMissing
@@ -82,7 +83,9 @@ class GateReport:
 
 @dataclass
 class Verdict:
-    outcome: str  # accepted | rejected | skipped | promoted (already live: an earlier run moved it)
+    #: None: accepted, on to the rollout. Else what the attempt records: rejected, skipped, or
+    #: promoted (already live: an earlier delivery of the same upload moved it).
+    outcome: Outcome | None
     report: GateReport
     reason: str = ""
     check: str = ""
@@ -93,7 +96,7 @@ class Verdict:
 
     @property
     def accepted(self) -> bool:
-        return self.outcome == "accepted"
+        return self.outcome is None
 
 
 def judge(submission: Submission, policy: Policy, bucket: ModelBucket) -> Verdict:
@@ -102,12 +105,12 @@ def judge(submission: Submission, policy: Policy, bucket: ModelBucket) -> Verdic
     try:
         document, files = _inspect(submission, policy, bucket, report)
     except Rejected as exc:
-        return Verdict("rejected", report, exc.message, exc.check)
+        return Verdict(Outcome.REJECTED, report, exc.message, exc.check)
     except AlreadyLive as exc:
-        return Verdict("promoted", report, exc.message, function_version=exc.function_version)
+        return Verdict(Outcome.PROMOTED, report, exc.message, function_version=exc.function_version)
     except Skipped as exc:
-        return Verdict("skipped", report, exc.message)
-    return Verdict("accepted", report, manifest=document.manifest, manifest_sha256=document.sha256, files=files)
+        return Verdict(Outcome.SKIPPED, report, exc.message)
+    return Verdict(None, report, manifest=document.manifest, manifest_sha256=document.sha256, files=files)
 
 
 def _inspect(sub: Submission, policy: Policy, bucket: ModelBucket, report: GateReport
@@ -163,7 +166,7 @@ def check_newer(sub: Submission, manifest: Manifest) -> None:
 
 
 def check_function_bucket(function: FunctionConfig, bucket: str) -> None:
-    served = function.environment.get("LEPTON_MODEL_BUCKET")
+    served = function.pins.bucket
     if served and served != bucket:
         raise Rejected("bucket", f"{function.name} serves models from bucket {served}, not {bucket}")
 

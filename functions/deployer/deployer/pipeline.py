@@ -17,6 +17,7 @@ from lepton_deploy.clock import seconds_until
 from lepton_deploy.errors import NothingToDo, Rejected, Retry, RolloutError
 from lepton_deploy.functions import FunctionConfig, LambdaFunctions
 from lepton_deploy.model_layer import ModelLayers
+from lepton_deploy.outcomes import NoMove, Outcome
 from lepton_deploy.registry import Attempt, Registry
 from lepton_deploy.rollout import Candidate, Move, Rollout
 from lepton_serving.bucket import ModelBucket
@@ -67,7 +68,7 @@ class Deployer:
             model, version = parse_manifest_key(upload.key)
         except ManifestError:
             logger.info("ignored: not a manifest key", extra={"bucket": upload.bucket, "key": upload.key})
-            return {"outcome": "ignored", "key": upload.key}
+            return {"outcome": NoMove.IGNORED, "key": upload.key}
         result = run_once(self.aws.dynamodb, self.config.table, self.config.idempotency_ttl_seconds, context,
                           upload.identity(), lambda: self.deploy(upload, model, version))
         if result.get("duplicate"):
@@ -77,7 +78,7 @@ class Deployer:
     # -- one upload --------------------------------------------------------------------------
     def deploy(self, upload: Upload, model: str, version: int) -> dict[str, Any]:
         started = time.perf_counter()
-        attempt = Attempt(model, version, "failed", "", actor="upload", source=upload.source())
+        attempt = Attempt(model, version, Outcome.FAILED, "", actor="upload", source=upload.source())
         timings: dict[str, float] = {}
         try:
             # read: once per upload, handed to the gate and the rollout
@@ -88,9 +89,11 @@ class Deployer:
             # gate: every check
             verdict = gate.judge(submission, self.config.policy_for(model), ModelBucket(self.aws.s3, upload.bucket))
             timings.update(verdict.report.timings_ms)
-            attempt.outcome, attempt.reason, attempt.check = verdict.outcome, verdict.reason, verdict.check
+            attempt.reason, attempt.check = verdict.reason, verdict.check
             attempt.function_version = verdict.function_version
-            if verdict.accepted:
+            if verdict.outcome is not None:
+                attempt.outcome = verdict.outcome
+            else:
                 assert function is not None and verdict.manifest is not None
                 # rollout
                 manifest = verdict.manifest
@@ -101,17 +104,17 @@ class Deployer:
                 attempt.model_source = move.release.model_source
                 attempt.reason = _promotion_reason(move, verdict.report)
                 _log_collected(model, move)
-                if move.outcome == "canary":
+                if move.outcome is Outcome.CANARY:
                     self._schedule_canary_check(CanaryCheck(model, version))
         except Rejected as exc:  # the pre-traffic check: the published version did not answer right
-            attempt.outcome, attempt.reason, attempt.check = "rejected", exc.message, exc.check
+            attempt.outcome, attempt.reason, attempt.check = Outcome.REJECTED, exc.message, exc.check
         except RolloutError as exc:
             attempt.outcome, attempt.reason = exc.outcome, exc.message
         except LeptonError as exc:
-            attempt.outcome, attempt.reason = "failed", exc.message
+            attempt.outcome, attempt.reason = Outcome.FAILED, exc.message
         except Exception as exc:  # a bug: still recorded (and retried), never lost in a trace alone
             logger.exception("deployment failed unexpectedly", extra={"model": model, "version": version})
-            attempt.outcome, attempt.reason = "failed", f"internal error ({type(exc).__name__}): {exc}"[:500]
+            attempt.outcome, attempt.reason = Outcome.FAILED, f"internal error ({type(exc).__name__}): {exc}"[:500]
         timings["total"] = round((time.perf_counter() - started) * 1000.0, 3)
         attempt.timings_ms = timings
         # record
@@ -141,10 +144,10 @@ class Deployer:
     def _finish(self, attempt: Attempt) -> dict[str, Any]:
         decision(attempt.outcome, attempt.model, attempt.check)
         stage_latencies(attempt.timings_ms)
-        log = logger.warning if attempt.outcome in ("rejected", "failed") else logger.info
+        log = logger.warning if attempt.outcome in (Outcome.REJECTED, Outcome.FAILED) else logger.info
         log(f"{attempt.model} v{attempt.version}: {attempt.outcome}", extra={"deployment": attempt.to_dict()})
         self.registry.record_attempt(attempt)
-        if attempt.outcome == "failed":
+        if attempt.outcome is Outcome.FAILED:
             raise Retry(f"{attempt.model} v{attempt.version}: {attempt.reason}")
         return {"outcome": attempt.outcome, "reason": attempt.reason, "model": attempt.model,
                 "version": attempt.version, "function_version": attempt.function_version,
@@ -156,11 +159,11 @@ class Deployer:
         canary = pointer.canary if pointer else None
         if pointer is None or canary is None or canary.release.version != check.version:
             logger.info("canary check: nothing to do", extra={"model": check.model, "version": check.version})
-            return {"outcome": "ignored", "model": check.model, "version": check.version}
+            return {"outcome": NoMove.IGNORED, "model": check.model, "version": check.version}
         remaining = seconds_until(canary.promote_after)
         if remaining > 0:  # bake time longer than one SQS delay: wait again
             self._schedule_canary_check(check, delay=remaining)
-            return {"outcome": "waiting", "model": check.model, "version": check.version}
+            return {"outcome": NoMove.WAITING, "model": check.model, "version": check.version}
         health = canary_health(self.aws.cloudwatch, check.model, canary.release.function_version, canary.started_at)
         if health.requests < self.config.canary_min_requests:
             return self._hold_canary(check, health)
@@ -175,7 +178,7 @@ class Deployer:
                     reason=f"canary check passed: {health.describe()}; version {check.version} now serves all traffic")
         except NothingToDo as exc:
             logger.info("canary check: nothing to do", extra={"model": check.model, "reason": exc.message})
-            return {"outcome": "ignored", "model": check.model, "reason": exc.message}
+            return {"outcome": NoMove.IGNORED, "model": check.model, "reason": exc.message}
         decision(attempt.outcome, attempt.model)
         logger.info(f"{attempt.model} v{attempt.version}: {attempt.outcome}", extra={"deployment": attempt.to_dict()})
         return {"outcome": attempt.outcome, "reason": attempt.reason, "model": attempt.model,
@@ -189,12 +192,12 @@ class Deployer:
         reason = (f"canary held: {health.describe()}, fewer than the {self.config.canary_min_requests} requests "
                   f"needed to judge it; checking again in {self.config.canary_bake_seconds} s")
         attempt = self.registry.record_attempt(Attempt(
-            check.model, check.version, "canary", reason, function_name=pointer.function_name,
+            check.model, check.version, Outcome.CANARY, reason, function_name=pointer.function_name,
             function_version=pointer.canary.release.function_version, actor="canary"))
-        decision("held", check.model)
+        decision(NoMove.HELD, check.model)
         logger.info(f"{check.model} v{check.version}: canary held", extra={"deployment": attempt.to_dict()})
         self._schedule_canary_check(check)
-        return {"outcome": "held", "reason": reason, "model": check.model, "version": check.version}
+        return {"outcome": NoMove.HELD, "reason": reason, "model": check.model, "version": check.version}
 
     def _schedule_canary_check(self, check: CanaryCheck, delay: float | None = None) -> None:
         """A delayed message to our own queue; losing it only means promoting by hand."""
@@ -219,7 +222,7 @@ def _promotion_reason(move: Move, report: gate.GateReport) -> str:
               f"under onnxruntime and through the published function version, max error {report.golden_max_error:.2g})")
     was = f" (was version {move.previous.version})" if move.previous else ""
     where = f"; {move.placement.describe()}" if move.placement else ""
-    if move.outcome == "canary":
+    if move.outcome is Outcome.CANARY:
         return f"{checks}; canary at {move.weight:.0%} of traffic beside version {move.previous.version}{where}" \
             if move.previous else f"{checks}{where}"
     return f"{checks}; live as function version {move.release.function_version}{was}{where}"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from lepton_serving.errors import Conflict, LeptonError, UpstreamFailure
 
+from .outcomes import Outcome
+
 
 class PointerConflict(Conflict):
     """The live pointer changed between our read and our write."""
@@ -16,7 +18,7 @@ class RolloutError(LeptonError):
     ``skipped`` ones are final.
     """
 
-    outcome = "failed"
+    outcome = Outcome.FAILED
 
 
 class DeploymentBusy(RolloutError, Conflict):
@@ -26,13 +28,13 @@ class DeploymentBusy(RolloutError, Conflict):
 class Superseded(RolloutError, Conflict):
     """An equal or newer version went live while this one was being validated."""
 
-    outcome = "skipped"
+    outcome = Outcome.SKIPPED
 
 
 class NothingToDo(RolloutError, Conflict):
     """No canary to promote, no earlier version to roll back to, an unknown version."""
 
-    outcome = "skipped"
+    outcome = Outcome.SKIPPED
 
 
 class AliasConflict(RolloutError, Conflict):

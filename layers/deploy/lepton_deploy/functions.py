@@ -13,14 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lepton_serving.clients import error_code, error_message
+from lepton_serving.pins import ModelPins
 
 from .errors import AliasConflict, FunctionUpdateFailed
 
 ALIAS = "live"
-# What a function version's environment says about the model it serves.
-ENV_BUCKET, ENV_KEY = "LEPTON_MODEL_BUCKET", "LEPTON_MODEL_KEY"
-ENV_SHA256, ENV_VERSION = "LEPTON_MODEL_SHA256", "LEPTON_MODEL_VERSION"
-ENV_MANIFEST_SHA256 = "LEPTON_MANIFEST_SHA256"
 LATEST = "$LATEST"
 
 
@@ -56,15 +53,13 @@ class FunctionConfig:
         )
 
     @property
-    def model_version(self) -> str:
-        return self.environment.get(ENV_VERSION, "")
-
-    @property
-    def model_sha256(self) -> str:
-        return self.environment.get(ENV_SHA256, "")
+    def pins(self) -> ModelPins:
+        """The model this version's environment pins."""
+        return ModelPins.from_env(self.environment)
 
     def serves(self, model_version: int | str, sha256: str) -> bool:
-        return self.model_sha256 == sha256 and self.model_version == str(model_version)
+        pins = self.pins
+        return pins.sha256 == sha256 and pins.version == str(model_version)
 
 
 @dataclass(frozen=True)

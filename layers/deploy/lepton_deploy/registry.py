@@ -32,9 +32,9 @@ from lepton_serving.table import LIVE_SK, ConditionFailed, DeploymentsTable, mod
 
 from .clock import now_iso
 from .errors import PointerConflict
+from .outcomes import Outcome
 
 KIND_INDEX = "by-kind"
-OUTCOMES = ("promoted", "canary", "rejected", "skipped", "rolled_back", "failed")
 HISTORY_LIMIT = 20
 
 
@@ -101,7 +101,7 @@ class Attempt:
 
     model: str
     version: int
-    outcome: str
+    outcome: Outcome
     reason: str
     function_name: str = ""
     function_version: str = ""
@@ -114,13 +114,21 @@ class Attempt:
     model_source: str = ""  # a promotion's: "layer" (in the function version) or "s3" (fetched at cold start)
 
     def __post_init__(self) -> None:
-        if self.outcome not in OUTCOMES:
-            raise ValueError(f"outcome must be one of {OUTCOMES}, got {self.outcome!r}")
+        try:
+            self.outcome = Outcome(self.outcome)
+        except ValueError:
+            raise ValueError(f"outcome must be one of {', '.join(Outcome)}, got {self.outcome!r}") from None
         self.created_at = self.created_at or now_iso()
         self.attempt_id = self.attempt_id or uuid.uuid4().hex[:12]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Attempt:
+        """An attempt as stored or as the control API returns it; fields this code does not know are left out."""
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 @dataclass(frozen=True)
@@ -195,7 +203,7 @@ class Registry:
         else:
             items = self.table.query("kind = :k", {":k": "attempt"}, index=KIND_INDEX, newest_first=True,
                                      limit=limit)
-        return [_attempt_from_item(i) for i in items]
+        return [Attempt.from_dict(i) for i in items]
 
     # -- the per-model lease -------------------------------------------------------------------
     def acquire_lease(self, model: str, owner: str, purpose: str, seconds: int) -> dict[str, Any] | None:
@@ -267,8 +275,3 @@ def _pointer_from_item(d: dict[str, Any]) -> LivePointer:
         generation=int(d.get("generation", 0)), alias_revision=d.get("alias_revision", ""),
         updated_at=d.get("updated_at", ""),
     )
-
-
-def _attempt_from_item(d: dict[str, Any]) -> Attempt:
-    known = Attempt.__dataclass_fields__
-    return Attempt(**{k: v for k, v in d.items() if k in known})

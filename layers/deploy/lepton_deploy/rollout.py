@@ -25,9 +25,11 @@ from datetime import UTC, datetime, timedelta
 
 from .clock import iso
 from .errors import AliasConflict, DeploymentBusy, FunctionUpdateFailed, NothingToDo, PointerConflict, Superseded
-from .functions import (ALIAS, ENV_BUCKET, ENV_KEY, ENV_MANIFEST_SHA256, ENV_SHA256, ENV_VERSION, AliasState,
-                        FunctionConfig, LambdaFunctions, UpdateWaiter)
+from lepton_serving.pins import ModelPins
+
+from .functions import ALIAS, AliasState, FunctionConfig, LambdaFunctions, UpdateWaiter
 from .model_layer import Collected, ModelFiles, ModelLayers, Placement
+from .outcomes import Outcome
 from .registry import HISTORY_LIMIT, Attempt, Canary, LivePointer, Registry, Release
 
 LEASE_SECONDS = 300
@@ -45,21 +47,20 @@ class Candidate:
     manifest_sha256: str = ""
     files: ModelFiles | None = field(default=None, repr=False, compare=False)  # the validated bytes
 
+    @property
+    def pins(self) -> ModelPins:
+        return ModelPins(self.bucket, self.model_key, self.sha256, str(self.version), self.manifest_sha256)
+
     def environment(self, base: dict[str, str]) -> dict[str, str]:
-        """The function's environment with this version named (and its validated manifest pinned) in it."""
-        env = {**base, ENV_KEY: self.model_key, ENV_SHA256: self.sha256, ENV_VERSION: str(self.version)}
-        if self.manifest_sha256:
-            env[ENV_MANIFEST_SHA256] = self.manifest_sha256
-        else:
-            env.pop(ENV_MANIFEST_SHA256, None)
-        return env
+        """The function's environment pinned to this version (and its validated manifest)."""
+        return self.pins.written_over(base)
 
 
 @dataclass(frozen=True)
 class Move:
     """What a promotion did."""
 
-    outcome: str  # promoted | canary
+    outcome: Outcome  # promoted | canary
     release: Release
     previous: Release | None
     weight: float = 0.0
@@ -133,7 +134,7 @@ class Rollout:
             self._write_pointer(new_pointer, pointer, alias)
             # After the move: every version that serves or can be rolled back to keeps its layer.
             collected = self.layers.collect(function.name, candidate.model) if self.layers else None
-            return Move("canary" if canary else "promoted", release, pointer.live if pointer else None,
+            return Move(Outcome.CANARY if canary else Outcome.PROMOTED, release, pointer.live if pointer else None,
                         canary_weight if canary else 0.0, placement, collected)
 
     def promote_canary(self, model: str, expected_version: int | None = None, *, actor: str = "canary",
@@ -160,7 +161,7 @@ class Rollout:
                                    _history(pointer.live, pointer.history, canary.release))
             self._write_pointer(promoted, pointer, alias)
             return self.registry.record_attempt(Attempt(
-                model, canary.release.version, "promoted",
+                model, canary.release.version, Outcome.PROMOTED,
                 reason or f"canary promoted to 100% (was {canary.weight:.0%} since {canary.started_at}); "
                           f"version {pointer.live.version} stays published as function version "
                           f"{pointer.live.function_version}",
@@ -183,7 +184,7 @@ class Rollout:
                                 pointer, alias)
             why = f"rolled back from version {current.version} to {target.version}"
             return self.registry.record_attempt(Attempt(
-                model, target.version, "rolled_back", f"{why}; {reason}" if reason else why,
+                model, target.version, Outcome.ROLLED_BACK, f"{why}; {reason}" if reason else why,
                 function_name=fn, function_version=target.function_version, actor=actor,
                 model_source=target.model_source))
 
@@ -207,7 +208,7 @@ class Rollout:
         self._write_pointer(replace(pointer, canary=None), pointer, alias)
         why = f"canary of version {canary.version} cancelled; version {pointer.live.version} serves all traffic"
         return self.registry.record_attempt(Attempt(
-            pointer.model, canary.version, "rolled_back", f"{why}; {reason}" if reason else why,
+            pointer.model, canary.version, Outcome.ROLLED_BACK, f"{why}; {reason}" if reason else why,
             function_name=fn, function_version=canary.function_version, actor=actor))
 
     def _place(self, c: Candidate, function: FunctionConfig) -> Placement:
@@ -224,7 +225,7 @@ class Rollout:
         if staged.update_status == "Failed":
             raise FunctionUpdateFailed(f"Lambda could not update {function.name}: "
                                        f"{staged.update_reason or 'no reason given'}")
-        if staged.model_sha256 != c.sha256 or staged.layers != placement.layers:
+        if staged.pins.sha256 != c.sha256 or staged.layers != placement.layers:
             raise AliasConflict(f"{function.name}'s configuration was changed by someone else before it was published")
         published = self.functions.publish(staged, f"{c.model} v{c.version} sha256 {c.sha256[:12]}")
         # Publishing unchanged code and configuration returns the existing version: check it is ours.
@@ -260,11 +261,10 @@ class Rollout:
         """A version that fell out of the pointer's history: look for its published function version."""
         found: Release | None = None
         for published in self.functions.versions(pointer.function_name):
-            env = published.environment
-            if published.model_version == str(version) and env.get(ENV_KEY):
-                found = Release(version, published.version, env.get(ENV_BUCKET, pointer.live.bucket),
-                                env[ENV_KEY], env.get(ENV_SHA256, ""),
-                                env.get(ENV_MANIFEST_SHA256, ""))  # keep the newest publish
+            pins = published.pins
+            if pins.version == str(version) and pins.key:
+                found = Release(version, published.version, pins.bucket or pointer.live.bucket, pins.key,
+                                pins.sha256, pins.manifest_sha256)  # keep the newest publish
         return found
 
     def _require_pointer(self, model: str) -> LivePointer:

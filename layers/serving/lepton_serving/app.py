@@ -19,12 +19,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import binary, clients
-from .config import ModelRef, ServingConfig
+from .config import ServingConfig
 from .dataplane import DataPlane, LiveResolver
 from .errors import (InvalidRequest, LeptonError, ModelNotReady, PayloadTooLarge, UnsupportedMediaType, kind_of,
                      status_for)
 from .model import Model
 from .observability import Telemetry, tracing_on
+from .pins import ModelPins
 from .protocol import EncodedResponse, dumps
 from .routes import Request, Response, Routes
 from .store import ModelStore
@@ -206,10 +207,10 @@ class Handler:
 
         return ModelBucket(self.aws("s3"), name)
 
-    def _live_from_table(self, config: ServingConfig) -> ModelRef | None:
+    def _live_from_table(self, config: ServingConfig) -> ModelPins | None:
         table = DeploymentsTable(self.aws("dynamodb"), config.deployments_table)
         try:
-            return table.live_model_ref(config.model_name, config.bucket)
+            return table.live_model_ref(config.model_name, config.pins.bucket)
         except TableError as exc:
             raise ModelNotReady(f"cannot read which version of '{config.model_name}' is live: {exc.message}") from exc
 

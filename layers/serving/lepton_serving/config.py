@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from .pins import ModelPins
 
 LAMBDA_PAYLOAD_LIMIT = 6 * 1024 * 1024
 #: Lambda extracts a function's layers into /opt; the deployer's model layer holds lepton-model/.
@@ -19,24 +21,9 @@ _VCPU_MEMORY_MB = 1769  # Lambda allocates one vCPU per 1,769 MB of memory
 
 
 @dataclass(frozen=True)
-class ModelRef:
-    """Where one version of a model lives and what its bytes must hash to."""
-
-    bucket: str
-    key: str
-    sha256: str = ""
-    version: str = ""
-    manifest_sha256: str = ""  # the validated manifest's bytes (the deployer pins it)
-
-
-@dataclass(frozen=True)
 class ServingConfig:
     model_name: str
-    bucket: str = ""
-    key: str = ""
-    sha256: str = ""
-    version: str = ""
-    manifest_sha256: str = ""
+    pins: ModelPins = field(default_factory=ModelPins)
     deployments_table: str = ""
     cache_dir: str = "/tmp/lepton-models"
     model_dir: str = DEFAULT_MODEL_DIR  # a mounted model layer; "" = never look for one
@@ -48,11 +35,7 @@ class ServingConfig:
     def from_env(cls, env: Mapping[str, str]) -> ServingConfig:
         return cls(
             model_name=env.get("LEPTON_MODEL_NAME", ""),
-            bucket=env.get("LEPTON_MODEL_BUCKET", ""),
-            key=env.get("LEPTON_MODEL_KEY", ""),
-            sha256=env.get("LEPTON_MODEL_SHA256", "").lower(),
-            version=env.get("LEPTON_MODEL_VERSION", ""),
-            manifest_sha256=env.get("LEPTON_MANIFEST_SHA256", "").lower(),
+            pins=ModelPins.from_env(env),
             deployments_table=env.get("LEPTON_DEPLOYMENTS_TABLE", ""),
             cache_dir=env.get("LEPTON_CACHE_DIR", "/tmp/lepton-models"),
             model_dir=env.get("LEPTON_MODEL_DIR", DEFAULT_MODEL_DIR),
@@ -60,12 +43,6 @@ class ServingConfig:
             max_body_bytes=_int(env, "LEPTON_MAX_BODY_BYTES", LAMBDA_PAYLOAD_LIMIT),
             threads=_int(env, "LEPTON_THREADS", 0) or vcpus(env),
         )
-
-    @property
-    def model_ref(self) -> ModelRef | None:
-        if self.bucket and self.key:
-            return ModelRef(self.bucket, self.key, self.sha256, self.version, self.manifest_sha256)
-        return None
 
 
 def vcpus(env: Mapping[str, str]) -> int:

@@ -9,17 +9,18 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .config import ModelRef, ServingConfig
+from .config import ServingConfig
 from .errors import LeptonError, ModelNotReady, NotFound
 from .layer_model import read_layer_model
 from .model import Model
 from .observability import Telemetry
+from .pins import ModelPins
 from .protocol import (EncodedResponse, check_rows, encode_infer_response, loads, model_metadata,
                        parse_infer_request, select_outputs)
 from .store import ModelStore
 
 #: Finds the live version when the function's environment names none (the deployments table).
-LiveResolver = Callable[[ServingConfig], "ModelRef | None"]
+LiveResolver = Callable[[ServingConfig], ModelPins | None]
 
 
 #: After a failed load, the next try waits 1 s, then 2, 4, ... up to this: a model that cannot
@@ -61,7 +62,8 @@ class DataPlane:
             raise
 
     def _load(self) -> Model:
-        ref = self.config.model_ref or (self.resolve_live(self.config) if self.resolve_live else None)
+        pins = self.config.pins
+        ref = pins if pins.pinned else (self.resolve_live(self.config) if self.resolve_live else None)
         if ref is None:
             raise ModelNotReady(
                 f"no version of model '{self.config.model_name}' is deployed yet; publish one under "

@@ -18,16 +18,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from .bucket import pinned_manifest_bytes
-from .config import ModelRef
 from .errors import ModelIntegrityError
 from .manifest import MANIFEST_FILE, MODEL_FILE
+from .pins import ModelPins
 from .store import LocalModel, verify_model_bytes, verify_tokenizer_bytes
 
 #: The folder a model layer's zip holds, so Lambda mounts it at /opt/lepton-model.
 LAYER_FOLDER = "lepton-model"
 
 
-def read_layer_model(directory: str, ref: ModelRef) -> LocalModel | None:
+def read_layer_model(directory: str, ref: ModelPins) -> LocalModel | None:
     """The pinned version from a mounted model layer, verified; None when no layer is mounted
     there (or the function pins no manifest to check one against): the bucket serves it then."""
     if not directory or not (ref.sha256 and ref.manifest_sha256):

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .bucket import ModelBucket
-from .config import ModelRef
 from .errors import LimitExceeded, ModelIntegrityError
 from .manifest import MANIFEST_FILE, TOKENIZER_FILE, Manifest
+from .pins import ModelPins
 
 # An ONNX ModelProto starts with field 1 (ir_version, varint): tag byte 0x08.
 _ONNX_FIRST_BYTE = 0x08
@@ -54,7 +54,7 @@ class ModelStore:
         self.open_bucket = open_bucket
         self.downloads = 0  # observable: tests and metrics check the cache is reused
 
-    def fetch(self, ref: ModelRef) -> LocalModel:
+    def fetch(self, ref: ModelPins) -> LocalModel:
         bucket = self.open_bucket(ref.bucket)
         manifest, _ = bucket.pinned_manifest(manifest_key_for(ref.key), ref.manifest_sha256)
         expected = (ref.sha256 or manifest.sha256).lower()

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from .clients import error_code
-from .config import ModelRef
+from .pins import ModelPins
 from .errors import UpstreamFailure
 
 LIVE_SK = "live"
@@ -65,12 +65,12 @@ class DeploymentsTable:
             kwargs["ExclusiveStartKey"] = start
 
     # -- the one read a model function makes ---------------------------------------------------
-    def live_model_ref(self, model: str, default_bucket: str = "") -> ModelRef | None:
+    def live_model_ref(self, model: str, default_bucket: str = "") -> ModelPins | None:
         """The live version of ``model`` as the deployer last promoted it (None before the first)."""
         item = self.get(model_pk(model), LIVE_SK, consistent=False)
         if item is None:
             return None
-        return ModelRef(str(item.get("bucket") or default_bucket), str(item["model_key"]),
+        return ModelPins(str(item.get("bucket") or default_bucket), str(item["model_key"]),
                         str(item.get("sha256", "")), str(item.get("version", "")),
                         str(item.get("manifest_sha256", "")))
 
