@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 
 from lepton_deploy.registry import Attempt, DriftStatus, LivePointer
 from lepton_serving.manifest import Manifest
@@ -66,9 +67,7 @@ class Redactor:
 
     def drift(self, status: DriftStatus) -> PublicDrift:
         """A drift check's level and message (a message can quote where a profile is kept)."""
-        return PublicDrift(version=status.version, level=status.level, message=self(status.message),
-                           checked_at=status.checked_at, reference=status.reference,
-                           worst_feature=status.worst_feature, worst_psi=status.worst_psi)
+        return PublicDrift.model_validate(replace(status, message=self(status.message)), from_attributes=True)
 
     def attempt(self, attempt: Attempt) -> PublicAttempt:
         return PublicAttempt(model=attempt.model, version=attempt.version, outcome=attempt.outcome,

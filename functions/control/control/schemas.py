@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, get_type_hints
 
 from annotated_types import Ge, Le
 from lepton_deploy.outcomes import Outcome
-from lepton_deploy.registry import Attempt, Canary, Release
+from lepton_deploy.registry import Attempt, Canary, DriftStatus, Release
 from lepton_serving.manifest import TensorSpec
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, create_model
 
@@ -218,14 +218,13 @@ PublicCanary = derived("PublicCanary", Release, Canary, only=("version", "weight
                        describe=_CANARY)
 
 
-class PublicDrift(BaseModel):
-    version: str = Field(description="The version that was checked (the live one at the time).")
-    level: Literal["ok", "warning", "alarm", "not_enough_data", "no_reference"]
-    message: str = Field(description="One line: what the check found.")
-    checked_at: str
-    reference: str = Field(description="What it was compared with: training, reference data, first captured window.")
-    worst_feature: str = ""
-    worst_psi: float | None = None
+#: A model's newest drift check (the drift function's), without the per-feature figures.
+PublicDrift = derived("PublicDrift", DriftStatus,
+                      only=("version", "level", "message", "checked_at", "reference", "worst_feature", "worst_psi"),
+                      describe={"version": "The version that was checked (the live one at the time).",
+                                "message": "One line: what the check found, resource names replaced.",
+                                "reference": "What it was compared with: training, reference data, first "
+                                             "captured window ('' when there was none)."})
 
 
 class PublicModel(BaseModel):

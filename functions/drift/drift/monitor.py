@@ -35,7 +35,7 @@ class Services:
 
 def status_of(report: DriftReport, checked_at: str) -> DriftStatus:
     worst = report.worst
-    return DriftStatus(report.model, report.version, report.level.value, report.message, checked_at, report.rows,
+    return DriftStatus(report.model, report.version, report.level, report.message, checked_at, report.rows,
                        report.reference_source, worst.name if worst else "", worst.psi if worst else None,
                        {f.name: round(f.psi, 4) for f in report.features if f.psi is not None})
 

@@ -28,6 +28,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from lepton_drift.check import Level
 from lepton_serving.table import LIVE_SK, ConditionFailed, DeploymentsTable, model_pk
 
 from .clock import now_iso
@@ -139,7 +140,7 @@ class DriftStatus:
 
     model: str
     version: str
-    level: str
+    level: Level
     message: str
     checked_at: str
     rows: int = 0
@@ -148,10 +149,13 @@ class DriftStatus:
     worst_psi: float | None = None
     features: dict[str, float] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "level", Level(self.level))  # a level by name is read as the enum
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DriftStatus:
         worst = data.get("worst_psi")
-        return cls(str(data["model"]), str(data["version"]), str(data["level"]), str(data.get("message", "")),
+        return cls(str(data["model"]), str(data["version"]), data["level"], str(data.get("message", "")),
                    str(data.get("checked_at", "")), int(data.get("rows", 0)), str(data.get("reference", "")),
                    str(data.get("worst_feature", "")), float(worst) if worst is not None else None,
                    {str(k): float(v) for k, v in (data.get("features") or {}).items()})
