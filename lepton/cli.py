@@ -27,6 +27,7 @@ def _settings(args: argparse.Namespace):
                          aws_port=args.aws_port, state_dir=getattr(args, "state_dir", None),
                          train_missing=not getattr(args, "no_train", False),
                          inference_auth=getattr(args, "inference_auth", None),
+                         overrides=dict(getattr(args, "parameter_overrides", None) or []),
                          models=[m for m in models.split(",") if m] if models else None,
                          log_max_bytes=int(getattr(args, "log_max_mb", 10.0) * 1024 * 1024),
                          log_backups=getattr(args, "log_backups", 3),
@@ -142,6 +143,13 @@ def _share(text: str) -> float:
     return value
 
 
+def _parameter(text: str) -> tuple[str, str]:
+    key, equals, value = text.partition("=")
+    if not equals or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE (a template parameter), got {text!r}")
+    return key.strip(), value
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -168,6 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="who may call the model routes, as the InferenceAuth template parameter "
                          "(default: its default, none); jwt: tokens from `lepton token`")
     up.add_argument("--models", help="comma-separated: publish and serve only these models (default: every one)")
+    up.add_argument("--parameter-overrides", nargs="+", type=_parameter, metavar="KEY=VALUE",
+                    help='template parameters, as `sam deploy` takes them, e.g. DriftSchedule="rate(5 minutes)"')
     up.add_argument("--log-max-mb", type=float, default=10.0,
                     help="rotate .lepton/logs/functions.log at this size (default 10 MB)")
     up.add_argument("--log-backups", type=int, default=3, help="older function logs kept (default 3)")

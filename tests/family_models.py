@@ -217,7 +217,7 @@ def sentiment_preprocessing(vocabulary: list[str], length: int = SEQUENCE_LENGTH
 
 def sentiment_manifest(model_bytes: bytes | None = None, version: int = 1) -> Manifest:
     # The function takes text: each golden example also carries the text its token ids come from.
-    from sentiment.tokenizer import Tokenizer
+    from lepton_serving.vectorizer import Tokenizer
 
     text = " ".join(VOCABULARY[2:6])
     tokens = Tokenizer.from_preprocessing(sentiment_preprocessing(VOCABULARY)).encode_batch([text])

@@ -44,6 +44,8 @@ def register(subparsers: Any) -> None:
     add.add_argument("--sample", type=Path, help='a request for the golden example: {"instances": [...]}, '
                                                   '{"inputs": {name: rows}}, {"texts": [...]} or a V2 body '
                                                   '(default: generated)')
+    add.add_argument("--reference", type=Path, help="inputs like those the model should expect (.npy or .jsonl): its "
+                                                     "reference profile for drift (default: the first captured window)")
     add.add_argument("--memory", type=int, help="the function's memory in MB (default: measured from the "
                                                 "model's session footprint, printed)")
     add.add_argument("--task", choices=[str(t) for t in Task],
@@ -69,6 +71,7 @@ def _stack_options(parser: argparse.ArgumentParser) -> None:
 
 def cmd_add(args: argparse.Namespace) -> int:
     from lepton_deploy.clock import now_iso
+    from lepton_deploy.monitoring.baselines import BASELINE_ROWS
 
     out = Console(highlight=False)
     started = now_iso()
@@ -76,7 +79,7 @@ def cmd_add(args: argparse.Namespace) -> int:
         root = find_root()
         added = add_model(root, args.name, args.model, args.labels, args.sample, args.memory,
                           tokenizer_path=args.tokenizer, max_length=args.max_length, fix_locale=args.fix_locale,
-                          task=args.task)
+                          task=args.task, reference_path=args.reference)
     except Refused as exc:
         return _refused("add", args.name, exc)
     out.print(f"[bold]{args.name}[/bold]: {added['model'].path.name} checked and ready to serve", soft_wrap=True)
@@ -86,6 +89,10 @@ def cmd_add(args: argparse.Namespace) -> int:
         out.print(f"  {added['tokenizer'].summary()}", soft_wrap=True, markup=False)
     out.print(f"  memory    {added['memory']}", soft_wrap=True, markup=False)
     out.print(f"  task      {added['task']}", soft_wrap=True, markup=False)
+    reference = added["manifest"].reference
+    out.print(f"  drift     reference profile of {reference.rows:,} rows from {args.reference.name}" if reference else
+              f"  drift     no --reference: its first {BASELINE_ROWS:,} captured rows will be its baseline (drift "
+              "since it went live, not from its training data)", soft_wrap=True, markup=False)
     out.print(f"  wrote     {added['function']}/ (handler and a model.py hook file), {added['artifact']}/, "
               f"template.yaml ({added['logical_id']}, its routes, policy and {added['parameter']} parameter)",
               soft_wrap=True)
@@ -136,14 +143,16 @@ def _refused(command: str, name: str, exc: Refused) -> int:
 # -- the steps -------------------------------------------------------------------------------------
 def add_model(root: Path, name: str, model_path: Path, labels: list[str] | Path | None = None,
               sample_path: Path | None = None, memory_mb: int | None = None, *, tokenizer_path: Path | None = None,
-              max_length: int | None = None, fix_locale: bool = False, task: str | None = None) -> dict[str, Any]:
+              max_length: int | None = None, fix_locale: bool = False, task: str | None = None,
+              reference_path: Path | None = None) -> dict[str, Any]:
     """Check everything, then write the artifact, the function and template.yaml (in that order)."""
     # Here, not at the top: onnx and onnxruntime load only when a model is added, not for every command.
-    from lepton_deploy.admission import Refusal, check_tokenizer
+    from lepton_deploy.admission import Refusal, check_reference, check_tokenizer
     from lepton_serving.text import string_input
 
     from . import golden, memory, names, scaffold
     from .inspection import inspect_model, refused
+    from .reference import reference_profile, write_reference
     from .template_edit import TemplateFile
     from .tokenizer import GOLDEN_TEXTS, golden_request, read_tokenizer
 
@@ -167,6 +176,12 @@ def add_model(root: Path, name: str, model_path: Path, labels: list[str] | Path 
             check_tokenizer(manifest, tokenizer.data)
         except Refusal as exc:
             raise refused(exc) from exc
+    reference = reference_profile(reference_path, model, manifest) if reference_path else None
+    if reference is not None:
+        try:  # the gate's own check of the profile it will read
+            check_reference(manifest, reference)
+        except Refusal as exc:
+            raise refused(exc) from exc
     footprint = memory.measure(model.data, inputs, tokenizer=tokenizer is not None)
     chosen = memory_mb or (footprint.memory_mb if footprint else memory.FLOOR_MB)
     described = (f"{chosen} MB (--memory)" if memory_mb else footprint.describe() if footprint
@@ -177,8 +192,10 @@ def add_model(root: Path, name: str, model_path: Path, labels: list[str] | Path 
     artifact = root / ".lepton" / "artifacts" / name
     written: list[Path] = []
     try:
-        golden.write_artifact(artifact, model, manifest, inputs, tokenizer.data if tokenizer else None)
         written.append(artifact)
+        if reference is not None:
+            write_reference(artifact, reference)
+        golden.write_artifact(artifact, model, manifest, inputs, tokenizer.data if tokenizer else None)
         written.append(scaffold.write_function(root, fn, manifest))
         template.save()  # last: a running stack reacts to it
     except BaseException:

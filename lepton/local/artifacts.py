@@ -28,6 +28,10 @@ def ensure_artifacts(models: list[str], root: Path, train_missing: bool) -> dict
                 raise SystemExit(f"no trained '{name}' model in {folder}; run `lepton train {name}`")
             log.info("training %s (first start only; saved in %s)", name, folder)
             train_in_subprocess(name, root)
+        elif name in trainable_families() and '"reference"' not in (folder / "manifest.json").read_text():
+            log.warning("%s: trained before reference profiles existed, so its drift cannot be measured; "
+                        "`lepton train %s` retrains it with one (until then `lepton drift %s` says so)",
+                        name, name, name)
         found[name] = folder
     return found
 

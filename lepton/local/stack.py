@@ -42,6 +42,7 @@ from .issuer import LOCAL_AUDIENCE, LocalIssuer
 from .capture_agent import CaptureAgent
 from .capture_setup import capture_bucket_name, provision_captures
 from .local_aws import REGION, LocalAws, port_open
+from .schedules import Schedules, jobs_of
 from .template import FunctionSpec, Template
 from .template_watch import TemplateWatch
 from .worker import DeployWorker
@@ -67,6 +68,7 @@ class StackSettings:
     models: list[str] | None = None  # serve only these (default: every model function)
     external_aws: bool = False  # a moto server (or other endpoint) already runs at aws_port
     inference_auth: str | None = None  # the template's InferenceAuth: NONE, IAM or JWT (default: its default)
+    overrides: dict[str, str] = field(default_factory=dict)  # other template parameters, as sam deploy takes them
     log_max_bytes: int = MAX_BYTES  # functions.log is rotated at this size ...
     log_backups: int = BACKUPS  # ... keeping this many older files
     #: The template's CaptureSampleRate: every request by default, so the replay gate has traffic
@@ -89,10 +91,10 @@ class StackSettings:
         are too few to judge a canary on."""
         capture = {} if self.capture_sample_rate is None else {"CaptureSampleRate": f"{self.capture_sample_rate:g}"}
         if not self.inference_auth:
-            return {**LOCAL_PARAMETERS, **capture}
+            return {**LOCAL_PARAMETERS, **capture, **self.overrides}
         mode = self.inference_auth.upper()
         local_jwt = {"JwtIssuer": self.issuer.issuer, "JwtAudience": LOCAL_AUDIENCE} if mode == "JWT" else {}
-        return {**LOCAL_PARAMETERS, "InferenceAuth": mode, **local_jwt, **capture}
+        return {**LOCAL_PARAMETERS, "InferenceAuth": mode, **local_jwt, **capture, **self.overrides}
 
     @property
     def artifacts(self) -> Path:
@@ -119,6 +121,7 @@ class LocalStack:
     api: LocalGateway | None = None
     watch: TemplateWatch | None = None
     logs: CaptureAgent | None = None
+    schedules: Schedules | None = None
 
     def client(self, service: str) -> Any:
         return self.aws.client(service)
@@ -141,6 +144,11 @@ class LocalStack:
                                        batch_size=int(sources[0].get("BatchSize", 10)) if sources else 10,
                                        memory_mb=spec.memory_mb, timeout_s=spec.timeout_s)
             self.worker.start()
+
+    def start_schedules(self) -> None:
+        """Run each function with a Schedule event at its rate (the drift function), as EventBridge does."""
+        self.schedules = Schedules(jobs_of(self.host.specs), self.invoke)
+        self.schedules.start()
 
     def _deployer(self) -> str | None:
         return next((lid for lid, s in self.host.specs.items() if s.handler.startswith("deployer.")), None)
@@ -264,7 +272,7 @@ class LocalStack:
     def stop(self) -> None:
         if self.emf is not None:
             self.emf.stop()
-        for piece in (self.watch, self.aliases, self.worker, self.feed, self.logs, self.aws):
+        for piece in (self.watch, self.schedules, self.aliases, self.worker, self.feed, self.logs, self.aws):
             if piece is not None:
                 piece.stop()
         if self.host.lambda_api is not None:
@@ -282,6 +290,7 @@ def boot(settings: StackSettings, *, feed: bool = False, models: bool = True, wa
         stack = provision(settings, aws)
         stack.deliver_captures()
         stack.start_worker()
+        stack.start_schedules()
         if feed:
             stack.feed = DeploymentFeed(stack.registry, aws.changes, every=aws.every(FEED_POLL_SECONDS))
             stack.feed.start()

@@ -82,6 +82,24 @@ def test_a_golden_example_over_32_kb_is_left_out_of_the_card():
 
 
 # ----------------------------------------------------------------------------------------- status
+def test_status_shows_each_models_newest_drift_check_without_resource_names(world, api):
+    from lepton_deploy.registry import DriftStatus
+
+    # GIVEN the drift function recorded a check whose message names where a profile is kept
+    upload(world, 1)
+    world.registry.put_drift(DriftStatus(
+        "tabular", "1", "alarm", f"drift: worst smoothness (PSI 7.33); see s3://{BUCKET}/models/tabular/1",
+        "2026-12-07T10:00:00Z", rows=342, reference="training", worst_feature="worst smoothness", worst_psi=7.334,
+        features={"worst radius": 0.02, "worst smoothness": 7.334}))
+    # WHEN the open status is read
+    drift = {m["name"]: m["drift"] for m in api.get("/status").json()["models"]}
+    # THEN it carries the level, the worst feature and the message, with the bucket's name replaced
+    assert drift["digits"] is None
+    assert drift["tabular"] == {"version": "1", "level": "alarm", "checked_at": "2026-12-07T10:00:00Z",
+                                "reference": "training", "worst_feature": "worst smoothness", "worst_psi": 7.334,
+                                "message": "drift: worst smoothness (PSI 7.33); see s3://<bucket>/models/tabular/1"}
+
+
 def test_status_shows_live_and_canary_versions_and_attempts_with_only_public_fields(world, api, monkeypatch):
     upload(world, 1)
     monkeypatch.setenv("LEPTON_CANARY_WEIGHT", "0.25")
@@ -92,7 +110,7 @@ def test_status_shows_live_and_canary_versions_and_attempts_with_only_public_fie
     models = {m["name"]: m for m in status["models"]}
     assert set(models) == {"tabular", "digits"}
     assert models["digits"] == {"name": "digits", "live_version": None, "canary": None, "updated_at": None,
-                                "receipt": None}
+                                "receipt": None, "drift": None}
     assert models["tabular"]["receipt"]["version"] == 1  # the live version's: version 2 is a canary
     assert models["tabular"]["live_version"] == 1
     assert (models["tabular"]["canary"]["version"], models["tabular"]["canary"]["weight"]) == (2, 0.25)

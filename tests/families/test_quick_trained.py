@@ -65,7 +65,7 @@ def as_text(tokens: list[int], vocabulary: list[str]) -> str:
 def test_the_quick_sentiment_model_reproduces_its_goldens_from_text(serve_version, quick_model):
     handler, manifest = serve(serve_version, quick_model, "sentiment")
     vocabulary = manifest.preprocessing["vocabulary"]
-    from sentiment.tokenizer import Tokenizer
+    from lepton_serving.vectorizer import Tokenizer
 
     tokenizer = Tokenizer.from_preprocessing(manifest.preprocessing)
     for golden in manifest.golden:

@@ -17,6 +17,7 @@ from .hyperparams import resolve
 from .inputs import rows, take
 from .manifest_writer import build_manifest, golden_examples
 from .quantize import quantize
+from .reference import write_reference
 from .search import search
 from .train import predict
 
@@ -99,6 +100,7 @@ def run(
         family.name, model_path, family.labels, family.preprocessing(trained, hp, data), manifest_metrics,
         golden, family.sha256(data), bool(quantization and quantization["kept"]), family.task,
     )
+    manifest.reference = write_reference(family, trained, train, data, model_path, manifest, artifact_dir)
     (artifact_dir / MANIFEST_FILE).write_text(manifest.to_json() + "\n", encoding="utf-8")
 
     extra = family.extra_report(trained, test, predict_shipped)

@@ -13,15 +13,16 @@ are left out. Who made a move, function versions and upload sources stay behind 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from lepton_deploy.receipt import receipt_of
-from lepton_deploy.registry import Attempt, LivePointer
+from lepton_deploy.registry import Attempt, DriftStatus, LivePointer
 from lepton_serving.manifest import Manifest
 from lepton_serving.receipts import public_view
 from lepton_serving.redaction import Redactor
 
-from control.schemas import ModelCard, PublicAttempt, PublicCanary, PublicCheck, PublicModel
+from control.schemas import ModelCard, PublicAttempt, PublicCanary, PublicCheck, PublicDrift, PublicModel
 
 #: Manifest preprocessing fields a form may use; a vocabulary or a data seed is not among them.
 PUBLIC_PREPROCESSING = ("feature_names", "height", "width", "max_value", "ink", "num_users", "num_items",
@@ -48,14 +49,19 @@ def public_receipt(receipt: dict[str, Any] | None) -> dict[str, Any] | None:
     return public_view(found.to_dict()) if found is not None else None
 
 
-def public_model(name: str, pointer: LivePointer | None) -> PublicModel:
+def public_model(name: str, pointer: LivePointer | None, drift: PublicDrift | None = None) -> PublicModel:
     canary = pointer.canary if pointer else None
     return PublicModel(
         name=name, live_version=pointer.live.version if pointer else None,
         canary=PublicCanary(version=canary.release.version, weight=canary.weight, started_at=canary.started_at,
                             promote_after=canary.promote_after) if canary else None,
         updated_at=(pointer.updated_at or None) if pointer else None,
-        receipt=public_receipt(pointer.live.receipt) if pointer else None)
+        receipt=public_receipt(pointer.live.receipt) if pointer else None, drift=drift)
+
+
+def public_drift(redact: Redactor, status: DriftStatus) -> PublicDrift:
+    """A drift check's level and message (a message can quote where a profile is kept)."""
+    return PublicDrift.model_validate(replace(status, message=redact(status.message)), from_attributes=True)
 
 
 def public_attempt(redact: Redactor, attempt: Attempt) -> PublicAttempt:

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, get_type_hints
 from annotated_types import Ge, Le
 from lepton_deploy.outcomes import Outcome
 from lepton_deploy.receipt import Receipt
-from lepton_deploy.registry import Attempt, Canary, Release
+from lepton_deploy.registry import Attempt, Canary, DriftStatus, Release
 from lepton_serving.manifest import TensorSpec
 from lepton_serving.receipts import PUBLIC_FIELDS
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, create_model
@@ -252,12 +252,22 @@ PublicCanary = derived("PublicCanary", Release, Canary, only=("version", "weight
                        describe=_CANARY)
 
 
+#: A model's newest drift check (the drift function's), without the per-feature figures.
+PublicDrift = derived("PublicDrift", DriftStatus,
+                      only=("version", "level", "message", "checked_at", "reference", "worst_feature", "worst_psi"),
+                      describe={"version": "The version that was checked (the live one at the time).",
+                                "message": "One line: what the check found, resource names replaced.",
+                                "reference": "What it was compared with: training, reference data, first "
+                                             "captured window ('' when there was none)."})
+
+
 class PublicModel(BaseModel):
     name: str
     live_version: int | None = Field(description="None until a version has been promoted.")
     canary: PublicCanary | None = None
     updated_at: str | None = None
     receipt: dict[str, Any] | None = Field(default=None, description=PUBLIC_RECEIPT_TEXT)
+    drift: PublicDrift | None = Field(default=None, description="The newest drift check (the drift function's).")
 
 
 #: What anyone may see of an attempt (control.public): no actor, function version or source.

@@ -24,7 +24,7 @@ from lepton_serving.manifest import (MANIFEST_FILE, MODEL_FILE, TOKENIZER_FILE, 
 from lepton_serving.redaction import Redactor
 
 from control.batch_jobs import BatchJobs, BatchUnavailable
-from control.public import HIDDEN, model_card, public_attempt, public_model
+from control.public import HIDDEN, model_card, public_attempt, public_drift, public_model
 from control.replays import Replays, ReplayUnavailable
 from control.schemas import (AliasOut, AttemptOut, CanaryOut, DeploymentsResponse, LastDeployment, ModelCard,
                              ModelDetail, ModelsResponse, ModelSummary, PresignedUpload, PromoteRequest, PublicStatus,
@@ -154,8 +154,9 @@ class ControlService:
         with self._open_view():
             pointers = {p.model: p for p in self.registry.list_live()}
             attempts = self.registry.list_deployments(None, limit=limit)
+            drift = {d.model: public_drift(self.redact, d) for d in self.registry.list_drift()}
         served = self.settings.functions  # a removed model's records stay in the table, not on the page
-        return PublicStatus(models=[public_model(name, pointers.get(name)) for name in sorted(served)],
+        return PublicStatus(models=[public_model(name, pointers.get(name), drift.get(name)) for name in sorted(served)],
                             deployments=[public_attempt(self.redact, a) for a in attempts if a.model in served],
                             hidden=HIDDEN)
 

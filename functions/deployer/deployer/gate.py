@@ -27,7 +27,7 @@ from lepton_deploy.registry import LivePointer
 from lepton_deploy.replay import task_of, thresholds
 from lepton_serving.bucket import ManifestDocument, ModelBucket
 from lepton_serving.errors import LimitExceeded, ModelIntegrityError, ObjectMissing
-from lepton_serving.manifest import TOKENIZER_FILE, V2_TO_NUMPY, Manifest, ManifestError, TensorSpec, manifest_key
+from lepton_serving.manifest import V2_TO_NUMPY, Manifest, ManifestError, TensorSpec, manifest_key
 from lepton_serving.store import sha256_hex
 
 #: A function may declare the signature its first version must have (before anything is live).
@@ -130,9 +130,11 @@ def _inspect(sub: Submission, policy: Policy, bucket: ModelBucket, report: GateR
     assert sub.function is not None  # check_target
     check_function_bucket(sub.function, sub.bucket)
     check_expected_signature(manifest, expectation(sub, bucket))
+    with report.timed("reference"):
+        check_reference(manifest, read_pinned(bucket, manifest.reference_key, "reference", policy))
     with report.timed("download"):
         data = read_model(bucket, manifest, policy)
-        tokenizer = read_tokenizer(bucket, manifest, policy)
+        tokenizer = read_pinned(bucket, manifest.tokenizer_key, "tokenizer", policy)
     validate(manifest, data, policy, report, tokenizer)
     return document, ModelFiles(data, document.data, tokenizer)
 
@@ -203,18 +205,18 @@ def read_manifest(bucket: ModelBucket, key: str) -> ManifestDocument:
         raise Rejected("manifest", f"the manifest cannot be read: {exc.message}") from exc
 
 
-def read_tokenizer(bucket: ModelBucket, manifest: Manifest, policy: Policy) -> bytes | None:
-    """The tokenizer.json the manifest pins (None when it pins none)."""
-    key = manifest.tokenizer_key
+def read_pinned(bucket: ModelBucket, key: str | None, check: str, policy: Policy) -> bytes | None:
+    """A file the manifest pins beside the model (its tokenizer.json, its reference.json; None
+    when it pins none), refused by ``check`` when it is missing or over the size budget."""
     if key is None:
         return None
     try:
         return bucket.read(key, max_bytes=policy.max_model_bytes)
     except ObjectMissing as exc:
-        raise Rejected("tokenizer", f"{exc.message}; the manifest pins a {TOKENIZER_FILE}: upload it before "
-                                    "the manifest") from exc
+        raise Rejected(check, f"{exc.message}; the manifest pins a {key.rsplit('/', 1)[-1]}: upload it before "
+                              "the manifest") from exc
     except LimitExceeded as exc:
-        raise Rejected("tokenizer", exc.message) from exc
+        raise Rejected(check, exc.message) from exc
 
 
 def read_model(bucket: ModelBucket, manifest: Manifest, policy: Policy) -> bytes:
@@ -267,6 +269,12 @@ def check_expected_signature(manifest: Manifest, expected: Expectation | None) -
                 + admission.signature_diff("output", expected.outputs, manifest.outputs))
     if problems:
         raise Rejected("signature", f"the signature differs from {expected.source}: {'; '.join(problems)}")
+
+
+def check_reference(manifest: Manifest, data: bytes | None) -> None:
+    """The reference profile the manifest pins, if it pins one (admission: the same check as `lepton add`)."""
+    if manifest.reference is not None:
+        admission.check_reference(manifest, data)
 
 
 # -- checks on the model file --------------------------------------------------------------------

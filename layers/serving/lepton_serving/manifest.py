@@ -17,6 +17,9 @@ MODEL_FILE = "model.onnx"
 MANIFEST_FILE = "manifest.json"
 #: A Hugging Face tokenizer.json that travels with its model (pinned by the manifest's `tokenizer`).
 TOKENIZER_FILE = "tokenizer.json"
+#: The reference profile beside the model: what its inputs and predictions looked like in
+#: training (lepton_drift.profile), pinned by the manifest's `reference`.
+REFERENCE_FILE = "reference.json"
 SCHEMA_VERSION = 1
 
 # Names become URL path segments, S3 prefixes and Lambda function suffixes.
@@ -72,7 +75,7 @@ _FIELD_TYPES: dict[str, tuple[Any, ...]] = {
     "labels": (list, None), "preprocessing": (dict,), "metrics": (dict,), "golden": (list,),
     "golden_tolerance": (float, int), "training_data_sha256": (str,), "framework": (dict,), "quantized": (bool,),
     "created_at": (str,), "model_file": (str,), "schema_version": (int,), "tokenizer": (dict, None),
-    "output_labels": (dict, None), "task": (str,), "replay": (dict,),
+    "output_labels": (dict, None), "task": (str,), "replay": (dict,), "reference": (dict, None),
 }
 _JSON_NAMES = {str: "a string", int: "a whole number", float: "a number", list: "a list", dict: "an object",
                bool: "true or false"}
@@ -181,6 +184,28 @@ class TokenizerFile:
         return cls(sha256, size, length)
 
 
+@dataclass(frozen=True)
+class ReferenceFile:
+    """The reference profile beside the model: its bytes' sha256 and size, which the deployer
+    checks on upload and the drift check checks on every read, and the rows it was computed on."""
+
+    sha256: str
+    size: int
+    rows: int
+    file: str = REFERENCE_FILE
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ReferenceFile:
+        sha256, size, rows = data.get("sha256"), data.get("size"), data.get("rows")
+        if not isinstance(sha256, str) or not re.fullmatch(r"[0-9a-f]{64}", sha256):
+            raise ManifestError("reference.sha256 must be 64 lower-case hex digits")
+        if type(size) is not int or size < 1 or type(rows) is not int or rows < 1:
+            raise ManifestError("reference.size and reference.rows must be whole numbers of at least 1")
+        if data.get("file", REFERENCE_FILE) != REFERENCE_FILE:
+            raise ManifestError(f"reference.file must be {REFERENCE_FILE!r}: it lives beside the model, under that name")
+        return cls(sha256, size, rows)
+
+
 @dataclass
 class Manifest:
     name: str
@@ -209,6 +234,8 @@ class Manifest:
     task: str = ""
     #: The replay gate's thresholds for this model, over its task's defaults (docs/lifecycle.md).
     replay: dict[str, Any] = field(default_factory=dict)
+    #: the reference profile drift is measured against (None: a model trained or added without one)
+    reference: ReferenceFile | None = None
 
     def __post_init__(self) -> None:
         if not valid_name(self.name):
@@ -241,6 +268,15 @@ class Manifest:
         if self.output_labels:
             return self.output_labels.get(output)
         return self.labels
+
+    @property
+    def reference_key(self) -> str | None:
+        return version_prefix(self.name, self.version) + REFERENCE_FILE if self.reference else None
+
+    def pinned_files(self) -> list[tuple[str, TokenizerFile | ReferenceFile]]:
+        """The files beside the model that this manifest pins (file name, pin): each is uploaded
+        before the manifest and checked against its pin wherever it is read."""
+        return [(pin.file, pin) for pin in (self.tokenizer, self.reference) if pin is not None]
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
@@ -284,6 +320,8 @@ class Manifest:
         bad = {k: v for k, v in kwargs.get("replay", {}).items() if not _finite_number(v)}
         if bad:
             raise ManifestError(f"replay thresholds must be finite numbers; {', '.join(map(repr, bad))} is not")
+        if kwargs.get("reference") is not None:
+            kwargs["reference"] = ReferenceFile.from_dict(kwargs["reference"])
         if kwargs.get("model_file", MODEL_FILE) != MODEL_FILE:
             raise ManifestError(f"model_file must be {MODEL_FILE!r}: the model lives beside its manifest, under "
                                 "that one name")
@@ -302,7 +340,7 @@ class Manifest:
         data["inputs"] = [t.to_dict() for t in self.inputs]
         data["outputs"] = [t.to_dict() for t in self.outputs]
         # Absent rather than null: a manifest without them reads (and hashes) as before.
-        for optional in ("tokenizer", "output_labels"):
+        for optional in ("tokenizer", "output_labels", "reference"):
             if data[optional] is None:
                 del data[optional]
         return data

@@ -87,6 +87,16 @@ class Family(ABC):
         the graph's (the deployer's pre-traffic check sends them); None when it is the graph's."""
         return None
 
+    def reference_inputs(self, trained: Trained, part: Any) -> dict[str, np.ndarray]:
+        """``part`` as the function's V2 inputs, the way a capture records a request: what the
+        reference profile is computed on. Default: the graph's own inputs."""
+        x = self.inputs(trained, part)
+        return dict(x) if isinstance(x, dict) else {self.input_name: x}
+
+    def reference_context(self, data: Any) -> dict[str, Any]:
+        """What the family's drift features need from the training data (e.g. its users)."""
+        return {}
+
     def golden_rows(self, total: int, count: int) -> np.ndarray:
         """Which rows of the test inputs become the manifest's golden examples: spread evenly."""
         return np.linspace(0, total - 1, num=min(count, total)).round().astype(int)

@@ -94,6 +94,12 @@ class RecommenderFamily(Family):
         report.plot_ranking(directory / "ranking.png", test_metrics)
         return ["ranking.png"]
 
+    def reference_context(self, data_: InteractionData) -> dict[str, Any]:
+        """Users with training interactions are known; an item's popularity is its training count."""
+        train = data_.train
+        return {"known_users": np.unique(train[:, 0]).tolist(),
+                "item_counts": np.bincount(train[:, 1], minlength=data_.num_items).tolist()}
+
     def preprocessing(self, trained: Trained, hp: dict[str, Any], data_: InteractionData) -> dict[str, Any]:
         return {
             "num_users": data_.num_users,

@@ -1,6 +1,6 @@
 // The deployments panel: what is live (POST /v2/repository/index), canaries, each live version's
-// receipt and the newest attempts (GET /status, an open view without resource names), refreshed
-// every few seconds.
+// receipt and each model's newest drift check, and the newest attempts (GET /status, an open view
+// without resource names), refreshed every few seconds.
 import {call} from "./api.js";
 import {el, percent} from "./dom.js";
 import {receipt} from "./receipt.js";
@@ -18,6 +18,7 @@ export function followDeployments(onIndex) {
     const models = status.ok ? status.data.models : [];
     const canaries = Object.fromEntries(models.map((m) => [m.name, m.canary]));
     const receipts = Object.fromEntries(models.map((m) => [m.name, m.receipt]));
+    const drifts = Object.fromEntries(models.map((m) => [m.name, m.drift]));
     if (index.ok) onIndex(index.data, canaries);
     if (index.ok) {
       live.replaceChildren(...index.data.map((model) => el("tr", {"data-model": model.name},
@@ -25,7 +26,8 @@ export function followDeployments(onIndex) {
         el("td", {class: "live-version", text: model.version ? `v${model.version}` : model.state.toLowerCase(),
                   title: model.reason || null}),
         el("td", {class: "canary", text: canaryText(canaries[model.name])}),
-        el("td", {class: "live-receipt"}, receipt(receipts[model.name])))));
+        el("td", {class: "live-receipt"}, receipt(receipts[model.name])),
+        el("td", {}, driftBadge(drifts[model.name], model.version)))));
     }
     if (status.ok) {
       attempts.replaceChildren(...status.data.deployments.map(attempt));
@@ -43,6 +45,21 @@ export function followDeployments(onIndex) {
 function canaryText(canary) {
   if (!canary) return "none";
   return `v${canary.version} at ${percent(canary.weight)}, until ${clock(new Date(canary.promote_after))}`;
+}
+
+const DRIFT_WORDS = {ok: "no drift", warning: "moving", alarm: "drift", not_enough_data: "not enough data",
+                     no_reference: "no reference"};
+
+// The newest drift check, when it was of the version live now; its message on hover.
+function driftBadge(drift, liveVersion) {
+  if (!drift || String(drift.version) !== String(liveVersion)) {
+    return el("span", {class: "drift unchecked", text: "not checked yet",
+                       title: "The drift function has not checked this version yet."});
+  }
+  const worst = drift.worst_feature && drift.worst_psi !== null ? ` (${drift.worst_feature} ${drift.worst_psi.toFixed(2)})` : "";
+  const text = DRIFT_WORDS[drift.level] + (drift.level === "warning" || drift.level === "alarm" ? worst : "");
+  return el("span", {class: `drift ${drift.level}`, "data-level": drift.level, text,
+                     title: `${drift.message}. Checked ${new Date(drift.checked_at).toLocaleString()}.`});
 }
 
 function attempt(a) {
