@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-SECTIONS = ("cold", "overhead", "http", "package", "redeploy", "soak", "batch")
+SECTIONS = ("cold", "overhead", "http", "package", "redeploy", "soak", "batch", "capture")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -20,7 +20,7 @@ SITE_PACKAGES = next(p for p in sys.path if p.endswith("site-packages") and Path
 @dataclass
 class Settings:
     quick: bool = False
-    sections: tuple[str, ...] = ("cold", "overhead", "http", "package", "redeploy", "soak")
+    sections: tuple[str, ...] = ("cold", "overhead", "http", "package", "redeploy", "soak", "batch", "capture")
     peers: bool = True  # KServe / BentoML in their own venvs (section 3)
     families: tuple[str, ...] = ()  # empty: every model function in template.yaml
     train: bool = True  # train missing models (False: the seed network built without TensorFlow)

@@ -60,10 +60,10 @@ def _failed(settings: Settings, name: str, model: BenchModel, exc: Exception) ->
 
 def _measure(settings: Settings, server: Server, model: BenchModel, body_file: Path) -> dict[str, Any]:
     """One server alone, every concurrency in turn (the peers)."""
-    return _interleaved(settings, {server.name: (server, body_file)}, model)[server.name]
+    return interleaved(settings, {server.name: (server, body_file)}, model)[server.name]
 
 
-def _interleaved(settings: Settings, servers: dict[str, tuple[Server, Path]], model: BenchModel,
+def interleaved(settings: Settings, servers: dict[str, tuple[Server, Path]], model: BenchModel,
                  ready_timeout: float = 120.0) -> dict[str, dict[str, Any]]:
     """Every server, all running at once, measured in turn for each concurrency and repeat, so
     a change in the shared machine's load falls on all of them alike."""
@@ -98,23 +98,25 @@ def _interleaved(settings: Settings, servers: dict[str, tuple[Server, Path]], mo
 PER_FUNCTION = ("LEPTON_MODEL", "LEPTON_MANIFEST")
 
 
-def _lepton_api(work: Path, s3: LocalS3, models: list[BenchModel], running: contextlib.ExitStack) -> Server:
+def lepton_api(work: Path, s3: LocalS3, models: list[BenchModel], running: contextlib.ExitStack,
+               extra_env: dict[str, str] | None = None, name: str = "lepton-api") -> Server:
     """bench/servers/lepton_api.py serving every model with the configuration its deployed
-    version has, models fetched from the benchmark's S3."""
+    version has (and ``extra_env``), models fetched from the benchmark's S3."""
     cache = running.enter_context(tempfile.TemporaryDirectory(prefix="lepton-http-"))
     port = free_port()
     shared = {k: v for k, v in s3.function_env(models[0], cache).items()
-              if not k.startswith(PER_FUNCTION + ("POWERTOOLS_SERVICE",))}
+              if not k.startswith(PER_FUNCTION + ("POWERTOOLS_SERVICE",))} | (extra_env or {})
     shared.pop("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", None)
     functions = {}
     for model in models:
         env = s3.function_env(model, cache)
         functions[model.logical_id] = {k: v for k, v in env.items() if k.startswith(PER_FUNCTION)}
-    cfg_file = work / "lepton-api.json"
+    slug = name.replace(" ", "-").replace("%", "")
+    cfg_file = work / f"{slug}.json"
     cfg_file.write_text(json.dumps({"port": port, "env": shared, "bucket": BUCKET, "functions": functions,
-                                    "log": str(work / "lepton-functions.log")}))
+                                    "log": str(work / f"{slug}-functions.log")}))
     argv = [sys.executable, "-m", "bench.servers.lepton_api", str(cfg_file)]
-    return Server("lepton-api", argv, port, child_env(), ROOT, work / "lepton-api.log")
+    return Server(name, argv, port, child_env(), ROOT, work / f"{slug}.log")
 
 
 def run(settings: Settings, s3: LocalS3, models: list[BenchModel]) -> dict[str, Any]:
@@ -147,7 +149,7 @@ def run(settings: Settings, s3: LocalS3, models: list[BenchModel]) -> dict[str, 
         except Exception as exc:  # noqa: BLE001 - each model's measurement says what failed
             settings.say(f"  lepton up did not start: {exc}")
         # then under load, side by side with the same gateway and handlers alone and the FastAPI floor
-        lepton_api = running.enter_context(_lepton_api(work, s3, models, running))
+        api_server = running.enter_context(lepton_api(work, s3, models, running))
         fastapi = {}
         for model in models:
             port = free_port()
@@ -157,8 +159,8 @@ def run(settings: Settings, s3: LocalS3, models: list[BenchModel]) -> dict[str, 
         for name in ("lepton", "lepton-api", "fastapi"):
             results["servers"][name] = {}
         for model in models:
-            measured = _interleaved(settings, {"lepton": (lepton_up, bodies[model.name]),
-                                               "lepton-api": (lepton_api, bodies[model.name]),
+            measured = interleaved(settings, {"lepton": (lepton_up, bodies[model.name]),
+                                               "lepton-api": (api_server, bodies[model.name]),
                                                "fastapi": (fastapi[model.name], peer_bodies[model.name])}, model)
             for name, cells in measured.items():
                 results["servers"][name][model.name] = cells

@@ -100,6 +100,24 @@ def headline(results: dict[str, Any]) -> list[dict[str, str]]:
         size = package["layers"]["OnnxRuntimeLayer"]["unzipped_mb"]
         rows.append({"what": "onnxruntime layer, arm64, unzipped", "target": f"≤ {TARGETS['ort_layer_arm64_mb']:.0f} MB",
                      "measured": f"{size:.1f} MB", "met": "yes" if size <= TARGETS["ort_layer_arm64_mb"] else "no"})
+    rows += _capture_rows(results.get("capture"))
+    return rows
+
+
+def _capture_rows(capture: dict[str, Any] | None) -> list[dict[str, str]]:
+    """The function's worst cell of capture on against off, for throughput and for p99."""
+    cells = [(model, c, f) for model, by_pair in (capture or {}).get("compared", {}).items()
+             for c, f in by_pair.get("function", {}).items()]
+    if not cells:
+        return []
+    rows = []
+    for key, what in (("rps_loss_percent", "Throughput lost to capturing every request"),
+                      ("p99_growth_percent", "p99 growth from capturing every request")):
+        model, c, figures = max(cells, key=lambda cell: cell[2][key])
+        limit = capture["targets"][key]
+        rows.append({"what": f"{what}, the function, every model and concurrency (worst: {model} c={c})",
+                     "target": f"≤ {limit:g} %", "measured": f"{figures[key]:+.1f} %",
+                     "met": "yes" if figures[key] <= limit else "no"})
     return rows
 
 
@@ -166,6 +184,7 @@ def markdown(results: dict[str, Any], chart: str | None) -> str:
     lines += _cold(results.get("cold")) + _overhead(results.get("overhead")) + _http(results.get("http"))
     lines += _package(results.get("package")) + _redeploy(results.get("redeploy")) + _soak(results.get("soak"))
     lines += _batch(results.get("batch"))
+    lines += _capture(results.get("capture"))
     lines += ["## Method", "",
               "- **Cold start**: each run is a fresh `python -I -S` process whose sys.path is the function's "
               "CodeUri, the serving layer and the venv's site-packages (as Lambda's /var/task, /opt/python, "
@@ -521,6 +540,38 @@ def _batch(batch: dict[str, Any] | None) -> list[str]:
         rows.append([name, *cells, f"{by_size['run']['rows_per_s']:,.0f}", f"{by_size['run']['seconds']:.1f} s"])
     return lines + _table(["Model", "One batch (median)", "16 × the batch (median)", "Rows/s, one environment",
                            f"{batch['rows']:,} rows took"], rows)
+
+
+def _capture(capture: dict[str, Any] | None) -> list[str]:
+    lines = ["## 8. Payload capture", ""]
+    if not capture:
+        return lines + ["Not run.", ""]
+    targets = capture["targets"]
+    lines += ["Every request captured against none, side by side in one run, measured in turn at each concurrency. "
+              "**function**: the gateway and handlers alone, LEPTON_CAPTURE_SAMPLE_RATE 1 against 0; each record "
+              "is built and written as a line to the function log, what a Lambda function pays (CloudWatch Logs "
+              "and Firehose carry it from there). **lepton up**: `--capture-rate 1` (what `make up` runs) against "
+              "0; each record also goes through the capture agent, moto's CloudWatch Logs, subscription filter "
+              "and Firehose stream to the local S3, work done outside the function in AWS. Targets (the "
+              f"function): at most {targets['rps_loss_percent']:g} % fewer requests per second, at most "
+              f"{targets['p99_growth_percent']:g} % longer p99. A negative figure: the capturing server was the "
+              "faster one in that cell, within the machine's noise.", ""]
+    rows = []
+    for name, by_pair in sorted(capture["compared"].items()):
+        measured = capture["models"][name]
+        for pair, by_c in by_pair.items():
+            on_name, off_name = capture["pairs"][pair]
+            for c, figures in by_c.items():
+                on, off = measured[on_name][c], measured[off_name][c]
+                rows.append([name, pair, c, f"{off['rps']['median']:,.0f}", f"{on['rps']['median']:,.0f}",
+                             f"{figures['rps_loss_percent']:+.1f} %", f"{off['p99_ms']['median']:.2f} ms",
+                             f"{on['p99_ms']['median']:.2f} ms", f"{figures['p99_growth_percent']:+.1f} %",
+                             str(on["errors"] + off["errors"])])
+    lines += _table(["Model", "Server", "Concurrency", "req/s off", "req/s on", "Throughput lost", "p99 off", "p99 on",
+                     "p99 growth", "Errors"], rows)
+    lines += ["Records that reached the local S3 from `lepton up` in the run: "
+              + ", ".join(f"{k} {v:,}" for k, v in sorted((capture.get("captured") or {}).items())) + ".", ""]
+    return lines
 
 
 def chart(results: dict[str, Any], path: Path) -> bool:

@@ -61,6 +61,12 @@ def run(settings: Settings, command: str = "lepton bench") -> dict[str, Any]:
             from . import http
 
             results["http"] = http.run(settings, s3, models)
+        if "capture" in settings.sections:
+            results["meta"].setdefault("load_at", {})["capture"] = _load()
+            settings.say("7. payload capture")
+            from . import capture
+
+            results["capture"] = capture.run(settings, s3, models)
     if "package" in settings.sections:
         settings.say("4. package size")
         from . import package

@@ -16,6 +16,7 @@ class Server:
     def __init__(self, name: str, argv: list[str], port: int, env: dict[str, str], cwd: Path, log: Path):
         self.name, self.argv, self.port, self.env, self.cwd, self.log = name, argv, port, env, cwd, log
         self.proc: subprocess.Popen | None = None
+        self.aws_port: int | None = None  # `lepton up`'s local AWS, when it is one (bench/up.py)
 
     def __enter__(self) -> Server:
         self.log.parent.mkdir(parents=True, exist_ok=True)

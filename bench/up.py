@@ -24,12 +24,16 @@ def state_dir(folder: Path, models: list[BenchModel]) -> Path:
     return folder
 
 
-def server(folder: Path, models: list[BenchModel], log: Path) -> Server:
-    """A `Server` running `lepton up` on free ports; enter it, then `ready` for each model."""
+def server(folder: Path, models: list[BenchModel], log: Path, *options: str, name: str = "lepton up") -> Server:
+    """A `Server` running `lepton up` (with ``options``, e.g. --capture-rate 0) on free ports;
+    enter it, then `ready` for each model. Its local AWS port is ``aws_port``."""
     port, aws_port = free_port(), free_port()
     argv = [sys.executable, "-m", "lepton.cli", "up", "--port", str(port), "--aws-port", str(aws_port),
-            "--state-dir", str(state_dir(folder, models)), "--no-train", "--models", ",".join(m.name for m in models)]
-    return Server("lepton up", argv, port, child_env(), ROOT, log)
+            "--state-dir", str(state_dir(folder, models)), "--no-train", "--models", ",".join(m.name for m in models),
+            *options]
+    made = Server(name, argv, port, child_env(), ROOT, log)
+    made.aws_port = aws_port
+    return made
 
 
 def ready(up: Server, models: list[BenchModel], bodies: dict[str, Path], start_timeout: float = 300.0) -> dict[str, str]:

@@ -28,9 +28,11 @@ def _settings(args: argparse.Namespace):
                          aws_port=args.aws_port, state_dir=getattr(args, "state_dir", None),
                          train_missing=not getattr(args, "no_train", False),
                          inference_auth=getattr(args, "inference_auth", None),
+                         overrides=dict(getattr(args, "parameter_overrides", None) or []),
                          models=[m for m in models.split(",") if m] if models else None,
                          log_max_bytes=int(getattr(args, "log_max_mb", 10.0) * 1024 * 1024),
-                         log_backups=getattr(args, "log_backups", 3), verbose=getattr(args, "verbose", False))
+                         log_backups=getattr(args, "log_backups", 3), verbose=getattr(args, "verbose", False),
+                         capture_sample_rate=getattr(args, "capture_rate", 1.0))
 
 
 def _logging(verbose: bool = False) -> None:
@@ -81,6 +83,9 @@ def _banner(stack: Any, live: dict[str, str]) -> None:
     console.print(f"\n[bold]Lepton local stack[/bold]\n  API        {api}\n  playground {api}/   (open it in a browser)"
                   f"\n  local AWS  {endpoint}"
                   f"   (aws --endpoint-url {endpoint} ...)\n  logs       {s.state / 'logs' / 'functions.log'}\n"
+                  f"  captures   s3://{stack.names.get('CaptureBucket', '-')}/captures/   "
+                  f"({_share_text(s.capture_sample_rate)} inference requests captured, for the replay gate; "
+                  "--capture-rate)\n"
                   f"  inference  InferenceAuth={auth}: {how}\n")
     for spec in stack.template.functions().values():
         if spec.model_name:
@@ -115,13 +120,35 @@ def cmd_invoke(args: argparse.Namespace) -> int:
         console.print(f"[dim]no local stack on :{args.aws_port}; starting an embedded one on :{settings.aws_port}[/dim]")
     # Function logs go to stderr so stdout carries only the response, as with `sam local invoke`.
     with contextlib.redirect_stdout(sys.stderr):
-        stack = boot(settings) if embedded else attach(settings)
+        # attached: its captured request goes to the running stack's S3, as its own do
+        stack = boot(settings) if embedded else attach(settings, captures=True)
         try:
             result = stack.invoke(args.function, event)
         finally:
             stack.stop()
     print(json.dumps(result))
     return 0
+
+
+def _share_text(rate: float | None) -> str:
+    return "the template's share of" if rate is None else "all" if rate >= 1 else f"{rate:.0%} of"
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"a share from 0 to 1, not {text!r}")
+    return value
+
+
+def _parameter(text: str) -> tuple[str, str]:
+    key, equals, value = text.partition("=")
+    if not equals or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE (a template parameter), got {text!r}")
+    return key.strip(), value
 
 
 def _free_port() -> int:
@@ -150,9 +177,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help="who may call the model routes, as the InferenceAuth template parameter "
                          "(default: its default, none); jwt: tokens from `lepton token`")
     up.add_argument("--models", help="comma-separated: publish and serve only these models (default: every one)")
+    up.add_argument("--parameter-overrides", nargs="+", type=_parameter, metavar="KEY=VALUE",
+                    help='template parameters, as `sam deploy` takes them, e.g. DriftSchedule="rate(5 minutes)"')
     up.add_argument("--log-max-mb", type=float, default=10.0,
                     help="rotate .lepton/logs/functions.log at this size (default 10 MB)")
     up.add_argument("--log-backups", type=int, default=3, help="older function logs kept (default 3)")
+    up.add_argument("--capture-rate", type=_share, default=1.0,
+                    help="share of inference requests captured to the local S3 for the replay gate "
+                         "(CaptureSampleRate; default 1: every one, so a fresh stack has traffic to replay)")
     up.set_defaults(func=cmd_up)
 
     from .local.issuer import LOCAL_AUDIENCE
@@ -184,8 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
     register_byom(sub)
     register_ops(sub)
     from .cost.cli import register as register_cost
+    from .tune import register as register_tune
 
     register_cost(sub)
+    register_tune(sub)
     from .batch import register as register_batch  # batch scoring jobs
 
     register_batch(sub)

@@ -49,6 +49,14 @@ def resolve_target(endpoint: str | None = None, stack: str | None = None, region
 
 
 def stack_api_url(stack: str, region: str | None = None) -> str:
+    outputs = stack_outputs(stack, region)
+    if "ApiUrl" not in outputs:
+        raise ControlError(f"stack '{stack}' has no ApiUrl output; is it a Lepton stack?")
+    return outputs["ApiUrl"].rstrip("/")
+
+
+def stack_outputs(stack: str, region: str | None = None) -> dict[str, str]:
+    """A deployed stack's CloudFormation outputs (ApiUrl, ModelBucketName, DeploymentsTableName, ...)."""
     import boto3
     from botocore.exceptions import BotoCoreError
     from botocore.exceptions import ClientError
@@ -58,10 +66,7 @@ def stack_api_url(stack: str, region: str | None = None) -> str:
         found = boto3.client("cloudformation", region_name=region).describe_stacks(StackName=stack)["Stacks"][0]
     except (ClientError, BotoCoreError) as exc:
         raise ControlError(f"cannot read stack '{stack}': {error_message(exc)}") from exc
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in found.get("Outputs", [])}
-    if "ApiUrl" not in outputs:
-        raise ControlError(f"stack '{stack}' has no ApiUrl output; is it a Lepton stack ({found.get('StackStatus')})?")
-    return outputs["ApiUrl"].rstrip("/")
+    return {o["OutputKey"]: o["OutputValue"] for o in found.get("Outputs", [])}
 
 
 def _default_region() -> str:
@@ -97,6 +102,9 @@ class ControlClient:
 
     def deployments(self, model: str | None = None, limit: int = 50) -> dict[str, Any]:
         return self.call("GET", "/deployments", query=_drop_empty(model=model, limit=limit))
+
+    def replay(self, name: str, version: int, requests: int = 200) -> dict[str, Any]:
+        return self.call("POST", f"/models/{name}/replay", body={"version": version, "requests": requests})
 
     # -- transport ----------------------------------------------------------------------------
     def call(self, method: str, path: str, query: dict[str, Any] | None = None, body: Any = None) -> Any:

@@ -1,4 +1,4 @@
-"""`lepton models | versions | push | rollback | promote | deployments`: the control API from a terminal.
+"""`lepton models | versions | push | rollback | promote | deployments | replay`: the control API from a terminal.
 
 Each command is one call of lepton/client.py against the local stack (default), a deployed
 stack (--stack NAME) or a URL (--endpoint), printed as a table (or --json).
@@ -58,6 +58,11 @@ def register(subparsers: Any) -> None:
     deployments.add_argument("model_arg", nargs="?", metavar="model", help="only this model (same as --model)")
     deployments.add_argument("--model")
     deployments.add_argument("--limit", type=int, default=20)
+    replay = command("replay", cmd_replay, "compare a published version with the live one on captured requests")
+    replay.add_argument("model")
+    replay.add_argument("--version", type=int, required=True, help="a published version (one refused too)")
+    replay.add_argument("--requests", type=int, default=200,
+                        help="how many of the live version's newest captured requests (default 200)")
 
 
 def run(args: argparse.Namespace, handler: Callable[[argparse.Namespace, ControlClient, Console], int]) -> int:
@@ -76,7 +81,11 @@ def cmd_models(args: argparse.Namespace, client: ControlClient, out: Console) ->
     body = client.models()
     if args.json:
         return _json(out, body)
-    table = Table("model", "live", "canary", "function", "last deployment", title=f"Models at {client.target.where}")
+    table = Table(title=f"Models at {client.target.where}")
+    for name in ("model", "live", "canary", "function"):  # names are never cut short
+        table.add_column(name, no_wrap=True)
+    table.add_column("receipt (live version)")
+    table.add_column("last deployment")
     for m in body["models"]:
         canary = m.get("canary")
         last = m.get("last_deployment")
@@ -85,6 +94,7 @@ def cmd_models(args: argparse.Namespace, client: ControlClient, out: Console) ->
             m["name"], _v(m.get("live_version")) + source,
             f"v{canary['version']} at {canary['weight']:.0%} until {canary['promote_after'][:19]}" if canary else "-",
             m.get("function_name") or "-",
+            _receipt(m.get("live_receipt"), short=True),
             f"v{last['version']} [{STYLE.get(last['outcome'], '')}]{last['outcome']}[/] {last['reason']}" if last else "-",
         )
     out.print(table)
@@ -95,21 +105,31 @@ def cmd_versions(args: argparse.Namespace, client: ControlClient, out: Console) 
     body = client.model(args.model)
     if args.json:
         return _json(out, body)
-    table = Table("version", "state", "created", "sha256", "size", "metrics", "quantized", "last decision",
-                  title=f"{body['name']} ({body.get('function_name') or 'no function'}): live {_v(body.get('live_version'))}")
+    table = Table(title=f"{body['name']} ({body.get('function_name') or 'no function'}): live {_v(body.get('live_version'))}")
+    for name in ("version", "state", "created", "sha256", "size"):
+        table.add_column(name)
+    table.add_column("metrics", min_width=18)  # "ndcg_at_10 0.411," whole on one line
+    for name in ("quantized", "receipt", "last decision"):
+        table.add_column(name)
     for v in body["versions"]:
         metrics = ", ".join(f"{k} {val:.3g}" if isinstance(val, float) else f"{k} {val}"
                             for k, val in (v.get("metrics") or {}).items())
         decision = f"{v['outcome']}: {v['reason']}" if v.get("outcome") else (v.get("problem") or "-")
         table.add_row(_v(v["version"]), f"[{STYLE.get(v['state'], '')}]{v['state']}[/]", (v.get("created_at") or "-")[:19],
                       (v.get("sha256") or "-")[:12], _size(v.get("size")), metrics or "-",
-                      "yes" if v.get("quantized") else "no", decision)
+                      "yes" if v.get("quantized") else "no", _receipt(v.get("receipt"), short=True), decision)
     out.print(table)
     live = body.get("manifest")
     if live:
         signature = lambda specs: ", ".join(f"{t['name']} {t['datatype']}{t['shape']}" for t in specs)  # noqa: E731
         out.print(f"live v{live['version']}: inputs {signature(live['inputs'])} -> outputs {signature(live['outputs'])}"
                   + (f"; labels {', '.join(live['labels'])}" if live.get("labels") else ""), highlight=False)
+    receipt = body.get("live_receipt")
+    if receipt:
+        out.print(f"live v{receipt['version']} receipt, measured {receipt['measured_at'][:19]}: {_receipt(receipt)}",
+                  highlight=False)
+        for figure, source in (receipt.get("sources") or {}).items():
+            out.print(f"  {figure}: {source}", highlight=False, soft_wrap=True)
     for note in body.get("notes") or []:
         out.print(f"[yellow]note:[/yellow] {note}")
     return 0
@@ -167,14 +187,68 @@ def cmd_deployments(args: argparse.Namespace, client: ControlClient, out: Consol
     body = client.deployments(model, args.limit)
     if args.json:
         return _json(out, body)
-    table = Table("time (UTC)", "model", "version", "outcome", "actor", "reason",
+    table = Table("time (UTC)", "model", "version", "outcome", "actor", "checks", "reason",
                   title=f"Deployments{' of ' + model if model else ''}, newest first")
     for a in body["deployments"]:
         reason = a["reason"] + (f" [dim](check: {a['check']})[/dim]" if a.get("check") else "")
         table.add_row(a["created_at"][:19].replace("T", " "), a["model"], _v(a["version"]),
-                      f"[{STYLE.get(a['outcome'], '')}]{a['outcome']}[/]", a.get("actor") or "-", reason)
+                      f"[{STYLE.get(a['outcome'], '')}]{a['outcome']}[/]", a.get("actor") or "-",
+                      _checks(a.get("checks") or []), reason)
     out.print(table)
     return 0
+
+
+def cmd_replay(args: argparse.Namespace, client: ControlClient, out: Console) -> int:
+    body = client.replay(args.model, args.version, args.requests)
+    if args.json:
+        return _json(out, body)
+    figures = body.get("figures") or {}
+    title = (f"{body['model']} v{body['version']} (function version {body['function_version']}) against live "
+             f"v{body['live_version']}: [{STYLE.get(_OUTCOME_STYLE.get(body['outcome'], ''), '')}]{body['outcome']}[/]")
+    table = Table("figure", "value", title=title, title_justify="left")
+    for key in _FIGURES:
+        if key in figures:
+            table.add_row(key.replace("_", " "), _figure(figures[key]))
+    out.print(table)
+    out.print(body["reason"], highlight=False, soft_wrap=True)
+    cases = body.get("cases") or []
+    if cases:
+        shown = Table("request", "inputs", "live", f"v{body['version']}", title=f"first {len(cases)} disagreeing cases",
+                      title_justify="left")
+        for case in cases:
+            shown.add_row(f"{case['request_id'][:12]} row {case['row']}", _short(case["inputs"]), _short(case["live"]),
+                          _short(case["candidate"]))
+        out.print(shown)
+    return 0 if body["outcome"] != "failed" else 1
+
+
+#: The replay's figures in the order a reader wants them (those present are shown).
+_FIGURES = ("task", "task_source", "output", "requests", "captured", "rows", "errors", "agreement", "live_agreement",
+            "min_agreement", "p50_relative_error", "p90_relative_error", "p99_relative_error", "max_p90_relative_error",
+            "overlap_at_k", "k", "min_overlap", "classes", "invocations", "seconds")
+_OUTCOME_STYLE = {"passed": "promoted", "failed": "rejected", "skipped": "skipped"}
+
+
+def _checks(checks: list[dict[str, Any]]) -> str:
+    """The checks on the published version, one word each: pre-traffic passed, replay 0.98."""
+    marks = []
+    for c in checks:
+        figures = c.get("figures") or {}
+        figure = next((figures[k] for k in ("agreement", "overlap_at_k", "p90_relative_error") if k in figures), None)
+        shown = (f"{figure:.2f}" if isinstance(figure, (int, float)) and c.get("outcome") != "skipped"
+                 else c.get("outcome", ""))
+        style = STYLE.get(_OUTCOME_STYLE.get(c.get("outcome", ""), ""), "")
+        marks.append(f"{c.get('name', '').replace('_', '-')} [{style}]{shown}[/]")
+    return ", ".join(marks) or "-"
+
+
+def _figure(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _short(value: Any, width: int = 48) -> str:
+    text = json.dumps(value, separators=(",", ":"))
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 # -- pieces -----------------------------------------------------------------------------------------
@@ -210,6 +284,16 @@ def _attempt(args: argparse.Namespace, out: Console, attempt: dict[str, Any]) ->
 def _json(out: Console, body: Any) -> int:
     out.print_json(json.dumps(body))
     return 0
+
+
+def _receipt(data: Any, short: bool = False) -> str:
+    """A receipt in one line (lepton_deploy/receipt.py), or "-" for a version never measured."""
+    from lepton_deploy.receipt import receipt_of
+
+    receipt = receipt_of(data)
+    if receipt is None:
+        return "-"
+    return receipt.short() if short else receipt.line()
 
 
 def _v(version: Any) -> str:

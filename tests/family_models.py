@@ -135,6 +135,37 @@ def generator_model(latent_dim: int = LATENT_DIM, seed: int = 3) -> bytes:
     )
 
 
+CUSTOMERS = 20
+
+
+@cache
+def churn_model(customers: int = CUSTOMERS, seed: int = 4) -> bytes:
+    """A model as `lepton add` serves one, with an embedding: customer_id INT64 [-1] looked up in a
+    table (Gather) beside usage FP32 [-1, 2] -> churn probabilities FP32 [-1, 2]. Nothing checks the
+    ids before onnxruntime: the generic Model has no idea what a customer is."""
+    rng = np.random.default_rng(seed)
+    nodes = [
+        helper.make_node("Gather", ["customer_vectors", "customer_id"], ["customer"], axis=0),
+        helper.make_node("Concat", ["customer", "usage"], ["joined"], axis=1),
+        helper.make_node("MatMul", ["joined", "W"], ["logits"]),
+        helper.make_node("Softmax", ["logits"], ["churn"], axis=-1),
+    ]
+    return _model(
+        nodes, "churn",
+        [helper.make_tensor_value_info("customer_id", TensorProto.INT64, ["batch"]),
+         helper.make_tensor_value_info("usage", TensorProto.FLOAT, ["batch", 2])],
+        [helper.make_tensor_value_info("churn", TensorProto.FLOAT, ["batch", 2])],
+        {"customer_vectors": rng.normal(size=(customers, 4)).astype(np.float32),
+         "W": rng.normal(size=(6, 2)).astype(np.float32)},
+    )
+
+
+def churn_manifest(model_bytes: bytes | None = None, version: int = 1) -> Manifest:
+    golden = [{"customer_id": np.array([i], np.int64), "usage": np.array([[0.5, float(i)]], np.float32)}
+              for i in (0, 7, CUSTOMERS - 1)]
+    return manifest(model_bytes or churn_model(), "churn", {}, ["stays", "leaves"], golden, version)
+
+
 def run(model_bytes: bytes, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """What a direct onnxruntime run gives: the reference every handler answer is compared to."""
     session = ort.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
@@ -186,7 +217,7 @@ def sentiment_preprocessing(vocabulary: list[str], length: int = SEQUENCE_LENGTH
 
 def sentiment_manifest(model_bytes: bytes | None = None, version: int = 1) -> Manifest:
     # The function takes text: each golden example also carries the text its token ids come from.
-    from sentiment.tokenizer import Tokenizer
+    from lepton_serving.vectorizer import Tokenizer
 
     text = " ".join(VOCABULARY[2:6])
     tokens = Tokenizer.from_preprocessing(sentiment_preprocessing(VOCABULARY)).encode_batch([text])

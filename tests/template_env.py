@@ -15,7 +15,10 @@ def _parsed() -> Template:
     return Template(ROOT / "template.yaml")
 
 
-def template_environment(logical_id: str, names: Mapping[str, str]) -> dict[str, str]:
-    resolved = copy.copy(_parsed())  # shares the parsed document; only the names differ
-    resolved.names = dict(names)
+def template_environment(logical_id: str, names: Mapping[str, str],
+                         parameters: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``parameters`` override the template's defaults, as `--parameter-overrides` does (the local
+    stack's own, lepton.local.stack_settings.LOCAL_PARAMETERS)."""
+    resolved = copy.copy(_parsed()) if not parameters else Template(ROOT / "template.yaml", parameters=parameters)
+    resolved.names = dict(names)  # shares the parsed document; only the names differ
     return dict(resolved.functions()[logical_id].environment)

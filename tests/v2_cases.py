@@ -30,7 +30,7 @@ def expected_outputs(model: str, model_bytes: bytes) -> dict[str, np.ndarray]:
     inputs = {name: array for name, (array, _) in v2_inputs()[model].items()}
     if model == "sentiment":  # the graph takes token ids: tokenised as the function does
         from family_models import sentiment_manifest
-        from sentiment.tokenizer import Tokenizer
+        from lepton_serving.vectorizer import Tokenizer
 
         tokenizer = Tokenizer.from_preprocessing(sentiment_manifest().preprocessing)
         inputs = {"tokens": tokenizer.encode_batch(list(inputs["text"]))}

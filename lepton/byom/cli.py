@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lepton_serving.manifest import Task
 from rich.console import Console
 from rich.markup import escape
 
@@ -43,12 +44,21 @@ def register(subparsers: Any) -> None:
     add.add_argument("--sample", type=Path, help='a request for the golden example: {"instances": [...]}, '
                                                   '{"inputs": {name: rows}}, {"texts": [...]} or a V2 body '
                                                   '(default: generated)')
+    add.add_argument("--reference", type=Path, help="inputs like those the model should expect (.npy or .jsonl): its "
+                                                     "reference profile for drift (default: the first captured window)")
     add.add_argument("--memory", type=int, help="the function's memory in MB (default: measured from the "
                                                 "model's session footprint, printed)")
+    add.add_argument("--task", choices=[str(t) for t in Task],
+                     help="what the outputs mean, for the replay gate's comparison of versions "
+                          "(default: read from the outputs, and said)")
     _stack_options(add)
     add.set_defaults(func=cmd_add)
     remove = subparsers.add_parser("remove", help="take an added model out again: function, routes, template")
     remove.add_argument("name")
+    remove.add_argument("--purge", action="store_true",
+                        help="also delete its versions (models/<name>/) from a running local stack's bucket; "
+                             "without it they are kept, and `lepton add` of the name serves them again")
+    _stack_options(remove)
     remove.set_defaults(func=cmd_remove)
 
 
@@ -61,13 +71,15 @@ def _stack_options(parser: argparse.ArgumentParser) -> None:
 
 def cmd_add(args: argparse.Namespace) -> int:
     from lepton_deploy.clock import now_iso
+    from lepton_deploy.monitoring.baselines import BASELINE_ROWS
 
     out = Console(highlight=False)
     started = now_iso()
     try:
         root = find_root()
         added = add_model(root, args.name, args.model, args.labels, args.sample, args.memory,
-                          tokenizer_path=args.tokenizer, max_length=args.max_length, fix_locale=args.fix_locale)
+                          tokenizer_path=args.tokenizer, max_length=args.max_length, fix_locale=args.fix_locale,
+                          task=args.task, reference_path=args.reference)
     except Refused as exc:
         return _refused("add", args.name, exc)
     out.print(f"[bold]{args.name}[/bold]: {added['model'].path.name} checked and ready to serve", soft_wrap=True)
@@ -76,6 +88,11 @@ def cmd_add(args: argparse.Namespace) -> int:
     if added["tokenizer"] is not None:
         out.print(f"  {added['tokenizer'].summary()}", soft_wrap=True, markup=False)
     out.print(f"  memory    {added['memory']}", soft_wrap=True, markup=False)
+    out.print(f"  task      {added['task']}", soft_wrap=True, markup=False)
+    reference = added["manifest"].reference
+    out.print(f"  drift     reference profile of {reference.rows:,} rows from {args.reference.name}" if reference else
+              f"  drift     no --reference: its first {BASELINE_ROWS:,} captured rows will be its baseline (drift "
+              "since it went live, not from its training data)", soft_wrap=True, markup=False)
     out.print(f"  wrote     {added['function']}/ (handler and a model.py hook file), {added['artifact']}/, "
               f"template.yaml ({added['logical_id']}, its routes, policy and {added['parameter']} parameter)",
               soft_wrap=True)
@@ -83,11 +100,37 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
+    """The function, its routes and its template entries go; a running stack stops serving the
+    model, and its repository index, status and playground no longer list it (they list the
+    models a function serves). The versions in the bucket stay unless --purge."""
+    out = Console(highlight=False)
     try:
         removed = remove_model(find_root(), args.name)
     except Refused as exc:
         return _refused("remove", args.name, exc)
-    Console(highlight=False).print(f"removed {args.name}: {', '.join(removed)}", soft_wrap=True)
+    out.print(f"removed {args.name}: {', '.join(removed)}", soft_wrap=True)
+    if args.purge:
+        return _purge(args, out)
+    return 0
+
+
+def _purge(args: argparse.Namespace, out: Console) -> int:
+    from lepton_serving.bucket import ModelBucket
+    from lepton_serving.errors import LeptonError
+
+    from ..local.local_aws import LocalAws, port_open
+    from ..local.stack import StackSettings
+
+    bucket = StackSettings().bucket
+    if not port_open(args.host, args.aws_port):
+        out.print(f"[yellow]no local stack on :{args.aws_port}: nothing purged[/yellow]. For a deployed stack: "
+                  f"aws s3 rm s3://<its ModelBucket>/models/{args.name}/ --recursive", soft_wrap=True)
+        return 1
+    try:
+        deleted = ModelBucket(LocalAws(args.host, args.aws_port, external=True).client("s3"), bucket).purge(args.name)
+    except LeptonError as exc:
+        return _refused("remove --purge", args.name, Refused(exc.message, "is the local stack still running?"))
+    out.print(f"purged s3://{bucket}/models/{args.name}/: {deleted} object version(s)", soft_wrap=True)
     return 0
 
 
@@ -100,14 +143,16 @@ def _refused(command: str, name: str, exc: Refused) -> int:
 # -- the steps -------------------------------------------------------------------------------------
 def add_model(root: Path, name: str, model_path: Path, labels: list[str] | Path | None = None,
               sample_path: Path | None = None, memory_mb: int | None = None, *, tokenizer_path: Path | None = None,
-              max_length: int | None = None, fix_locale: bool = False) -> dict[str, Any]:
+              max_length: int | None = None, fix_locale: bool = False, task: str | None = None,
+              reference_path: Path | None = None) -> dict[str, Any]:
     """Check everything, then write the artifact, the function and template.yaml (in that order)."""
     # Here, not at the top: onnx and onnxruntime load only when a model is added, not for every command.
-    from lepton_deploy.admission import Refusal, check_tokenizer
+    from lepton_deploy.admission import Refusal, check_reference, check_tokenizer
     from lepton_serving.text import string_input
 
     from . import golden, memory, names, scaffold
     from .inspection import inspect_model, refused
+    from .reference import reference_profile, write_reference
     from .template_edit import TemplateFile
     from .tokenizer import GOLDEN_TEXTS, golden_request, read_tokenizer
 
@@ -125,9 +170,16 @@ def add_model(root: Path, name: str, model_path: Path, labels: list[str] | Path 
     outputs = golden.run(model, inputs, "sample" if sample_path or tokenizer else "generated")
     manifest = golden.build_manifest(name, model, plain, inputs, outputs, per_output,
                                      tokenizer.pinned if tokenizer else None, request)
+    task_said = _task(manifest, task)
     if tokenizer is not None:
         try:  # the gate's own check, so what it would refuse is refused here
             check_tokenizer(manifest, tokenizer.data)
+        except Refusal as exc:
+            raise refused(exc) from exc
+    reference = reference_profile(reference_path, model, manifest) if reference_path else None
+    if reference is not None:
+        try:  # the gate's own check of the profile it will read
+            check_reference(manifest, reference)
         except Refusal as exc:
             raise refused(exc) from exc
     footprint = memory.measure(model.data, inputs, tokenizer=tokenizer is not None)
@@ -140,8 +192,10 @@ def add_model(root: Path, name: str, model_path: Path, labels: list[str] | Path 
     artifact = root / ".lepton" / "artifacts" / name
     written: list[Path] = []
     try:
-        golden.write_artifact(artifact, model, manifest, inputs, tokenizer.data if tokenizer else None)
         written.append(artifact)
+        if reference is not None:
+            write_reference(artifact, reference)
+        golden.write_artifact(artifact, model, manifest, inputs, tokenizer.data if tokenizer else None)
         written.append(scaffold.write_function(root, fn, manifest))
         template.save()  # last: a running stack reacts to it
     except BaseException:
@@ -150,8 +204,20 @@ def add_model(root: Path, name: str, model_path: Path, labels: list[str] | Path 
         raise
     return {"model": model, "manifest": manifest, "function": f"functions/{name}", "logical_id": fn.logical_id,
             "parameter": fn.memory_parameter, "artifact": f".lepton/artifacts/{name}", "tokenizer": tokenizer,
-            "memory": described, "memory_mb": chosen,
+            "memory": described, "memory_mb": chosen, "task": task_said,
             "takes_text": tokenizer is not None or string_input(manifest.inputs) is not None}
+
+
+def _task(manifest: Any, given: str | None) -> str:
+    """The manifest's task: ``given`` (--task), else read from the outputs; what to tell the user."""
+    from lepton_deploy.replay import infer_task
+
+    if given:
+        manifest.task = given
+        return f"{given} (--task)"
+    task, why = infer_task(manifest.inputs, manifest.outputs, manifest.labels)
+    manifest.task = str(task)
+    return f"{task}, read from the outputs ({why}); the replay gate compares versions as a {task}, --task says otherwise"
 
 
 def remove_model(root: Path, name: str) -> list[str]:
@@ -187,7 +253,7 @@ def max_model_bytes(template: TemplateFile) -> int:
     """The deployer's size budget (LEPTON_MAX_MODEL_BYTES), which every model must fit."""
     for logical_id in template.functions():
         raw = template.env_value(logical_id, "LEPTON_MAX_MODEL_BYTES")
-        if raw.isdigit():
+        if raw.isascii() and raw.isdigit():
             return int(raw)
     return DEFAULT_MAX_MODEL_BYTES
 

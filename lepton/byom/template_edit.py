@@ -3,11 +3,12 @@
 ruamel.yaml keeps every comment, quote, flow mapping and blank line of the file, so the only
 bytes that change are the model's own: its function (routes, least-privilege policy; the
 `live` alias, reserved concurrency and the routes' InferenceAuth come from Globals and the
-API's default authorizer), its log group, its memory parameter, its entry in every
-LEPTON_FUNCTIONS map (the deployer's and the control API's) and its ARNs in every IAM
-statement that lists the model functions (MoveModelFunctions, MoveLiveAliases,
-PreTrafficCalls). Removing a model takes out exactly those, so add-then-remove gives back the
-file byte for byte.
+API's default authorizer), its log group, its capture stream and the subscription filter that
+feeds it, its memory parameter, its entry in every LEPTON_FUNCTIONS map (the deployer's and the
+control API's) and its ARNs in every IAM statement that lists the model functions
+(MoveModelFunctions, MoveLiveAliases, PreTrafficCalls, ReplayCalls) or their capture streams
+(ModelCaptureStreams). Removing a model takes out exactly those, so add-then-remove gives back
+the file byte for byte.
 """
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from ruamel.yaml.error import CommentMark
 from ruamel.yaml.tokens import CommentToken
+
+from lepton_serving.capture import FILTER_PATTERN
 
 FUNCTION_TYPE = "AWS::Serverless::Function"
 STATE_MACHINE_TYPE = "AWS::Serverless::StateMachine"
@@ -46,6 +49,14 @@ class ModelFunction:
     @property
     def log_group(self) -> str:
         return log_group_id(self.logical_id)
+
+    @property
+    def capture_stream(self) -> str:
+        return capture_stream_id(self.logical_id)
+
+    @property
+    def capture_filter(self) -> str:
+        return capture_filter_id(self.logical_id)
 
     def routes(self) -> list[tuple[str, str, str]]:
         """(event name, method, path): V2 and friendly, the same shape as every model function's."""
@@ -116,7 +127,11 @@ class TemplateFile:
         first = next(iter(models), None)
         self.resources.insert(after, fn.logical_id, _function(fn, description, self._metadata(first), tokenizers))
         _blank_line_before(self.resources, fn.logical_id)
-        self.resources.insert(after + 1, fn.log_group,
+        self.resources.insert(after + 1, fn.capture_stream, _capture_stream(fn))
+        _blank_line_before(self.resources, fn.capture_stream)
+        self.resources.insert(after + 2, fn.capture_filter, _capture_filter(fn))
+        _blank_line_before(self.resources, fn.capture_filter)
+        self.resources.insert(after + 3, fn.log_group,
                               _log_group(fn, self._metadata(first and log_group_id(first))))
         _blank_line_before(self.resources, fn.log_group)
         # Before the last parameter, never after it: a block value that ends the section would
@@ -130,18 +145,25 @@ class TemplateFile:
             if any(isinstance(r, TaggedScalar) and r.tag.value == "!GetAtt" for r in resources):
                 resources.append(_tag("!GetAtt", f"{fn.logical_id}.Arn"))
             resources.append(_tag("!Sub", DoubleQuotedScalarString(f"${{{fn.logical_id}.Arn}}:*")))
+        for resources in self._capture_stream_lists(models):
+            resources.append(_tag("!GetAtt", f"{fn.capture_stream}.Arn"))
 
     def remove_model(self, logical_id: str, name: str, memory_parameter: str) -> None:
         arns = {f"{logical_id}.Arn", f"${{{logical_id}.Arn}}:*"}
         for resources in self._model_arn_lists({logical_id: name}):
             for item in [i for i in resources if isinstance(i, TaggedScalar) and i.value in arns]:
                 resources.remove(item)
+        stream = f"{capture_stream_id(logical_id)}.Arn"
+        for resources in self._capture_stream_lists({logical_id: name}):
+            for item in [i for i in resources if isinstance(i, TaggedScalar) and i.value == stream]:
+                resources.remove(item)
         for mapping in self._function_maps():
             value = mapping.get(name)
             if isinstance(value, TaggedScalar) and value.value == logical_id:
                 del mapping[name]
         self.parameters().pop(memory_parameter, None)
-        self.resources.pop(log_group_id(logical_id), None)
+        for companion in companions(logical_id):
+            self.resources.pop(companion, None)
         del self.resources[logical_id]
 
     def text(self) -> str:
@@ -170,10 +192,12 @@ class TemplateFile:
         return copy.deepcopy(resource["Metadata"]) if resource and "Metadata" in resource else None
 
     def _after(self, logical_id: str) -> int:
-        """Where the resource after ``logical_id`` (and its log group) goes."""
+        """Where the resource after ``logical_id`` (and its log group and capture resources) goes."""
         keys = list(self.resources)
         index = keys.index(logical_id) + 1
-        return index + 1 if index < len(keys) and keys[index] == log_group_id(logical_id) else index
+        while index < len(keys) and keys[index] in companions(logical_id):
+            index += 1
+        return index
 
     def _model_arn_lists(self, models: dict[str, str]) -> list[CommentedSeq]:
         """Every IAM statement's Resource list (of a function or a state machine) that names one of
@@ -190,6 +214,30 @@ class TemplateFile:
                     if isinstance(resources, CommentedSeq) and any(
                             isinstance(r, TaggedScalar) and r.value in wanted for r in resources):
                         lists.append(resources)
+        return lists
+
+
+    def _capture_stream_lists(self, models: dict[str, str]) -> list[CommentedSeq]:
+        """Every IAM statement's Resource list (in any role or function) that names one of
+        ``models``' capture streams: the logs role's ModelCaptureStreams."""
+        wanted = {f"{capture_stream_id(lid)}.Arn" for lid in models}
+        lists = []
+
+        def visit(node: Any) -> None:
+            if isinstance(node, CommentedMap):
+                resources = node.get("Resource")
+                if isinstance(resources, CommentedSeq) and any(
+                        isinstance(r, TaggedScalar) and r.value in wanted for r in resources):
+                    lists.append(resources)
+                for value in node.values():
+                    visit(value)
+            elif isinstance(node, CommentedSeq):
+                for value in node:
+                    visit(value)
+
+        for lid, resource in self.resources.items():
+            if lid not in models:
+                visit(resource.get("Properties"))
         return lists
 
 
@@ -234,6 +282,33 @@ def _log_group(fn: ModelFunction, metadata: CommentedMap | None = None) -> Comme
     ]))
 
 
+def _capture_stream(fn: ModelFunction) -> CommentedMap:
+    """The model's Firehose stream: its captured requests to captures/<model>/ in CaptureBucket."""
+    destination = CommentedMap([
+        ("BucketARN", _tag("!GetAtt", "CaptureBucket.Arn")),
+        ("RoleARN", _tag("!GetAtt", "CaptureDeliveryRole.Arn")),
+        ("Prefix", f"captures/{fn.name}/"),
+        ("ErrorOutputPrefix", f"capture-errors/{fn.name}/"),
+        ("CompressionFormat", "UNCOMPRESSED"),
+        ("BufferingHints", _flow([("IntervalInSeconds", 60), ("SizeInMBs", 5)])),
+    ])
+    return _resource("AWS::KinesisFirehose::DeliveryStream", None, CommentedMap([
+        ("DeliveryStreamType", "DirectPut"),
+        ("DeliveryStreamEncryptionConfigurationInput", _flow([("KeyType", "AWS_OWNED_CMK")])),
+        ("ExtendedS3DestinationConfiguration", destination),
+    ]))
+
+
+def _capture_filter(fn: ModelFunction) -> CommentedMap:
+    """The subscription filter that sends the model function's capture records to its stream."""
+    return _resource("AWS::Logs::SubscriptionFilter", None, CommentedMap([
+        ("LogGroupName", _tag("!Ref", fn.log_group)),
+        ("FilterPattern", DoubleQuotedScalarString(FILTER_PATTERN)),
+        ("DestinationArn", _tag("!GetAtt", f"{fn.capture_stream}.Arn")),
+        ("RoleArn", _tag("!GetAtt", "CaptureLogsRole.Arn")),
+    ]))
+
+
 def _resource(kind: str, metadata: CommentedMap | None, properties: CommentedMap) -> CommentedMap:
     """Type, Metadata (when there is one), Properties: the order of the template's own resources."""
     return CommentedMap([("Type", kind), *([("Metadata", metadata)] if metadata else []), ("Properties", properties)])
@@ -242,6 +317,22 @@ def _resource(kind: str, metadata: CommentedMap | None, properties: CommentedMap
 def log_group_id(function_id: str) -> str:
     """A function's log group, by the template's naming: TabularFunction -> TabularFunctionLogs."""
     return f"{function_id}Logs"
+
+
+def capture_stream_id(function_id: str) -> str:
+    """TabularFunction -> TabularFunctionCaptureStream (its Firehose delivery stream)."""
+    return f"{function_id}CaptureStream"
+
+
+def capture_filter_id(function_id: str) -> str:
+    """TabularFunction -> TabularFunctionCaptures (its log group's subscription filter)."""
+    return f"{function_id}Captures"
+
+
+def companions(function_id: str) -> tuple[str, ...]:
+    """The resources a model function brings with it, in the order they follow it (the log group
+    last: a flow mapping, which keeps the blank line and comment below it where they are)."""
+    return capture_stream_id(function_id), capture_filter_id(function_id), log_group_id(function_id)
 
 
 def _memory_parameter(fn: ModelFunction) -> CommentedMap:

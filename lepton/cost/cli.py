@@ -1,15 +1,20 @@
 """`lepton cost`: what a million predictions cost, how far Lambda scales, when a server is cheaper.
 
-    lepton cost                          cost per million predictions, every model, arch and memory
+    lepton cost                          cost per million predictions of each deployed version, from its
+                                         receipt (the local stack's, or --stack NAME's), else from the benchmark
+    lepton cost --from bench             every model, arch and memory, from the benchmark run
     lepton cost --rps 500 --profile spike   cold-start share taken from the spike simulation
     lepton cost --simulate spike --provisioned 20     the scaling simulation, one profile
     lepton cost --crossover              where KServe on c7g/c7i becomes cheaper
     lepton cost --report docs/scale.md   regenerate docs/scale.md and its plots
     lepton cost --json                   the same numbers for machines
 
-It answers from the benchmark's last results (.lepton/bench/latest.json or the committed
-docs/benchmarks.json, whichever is newer) and the price file lepton/cost/prices.json. Only the
-report needs matplotlib; nothing here imports onnxruntime or TensorFlow.
+The cost table prices each deployed version from its receipt, what the deployer measured when it
+published it (GET /models of the stack), when the stack answers and the version has one; every
+other model, and the simulation, crossover and report, come from the benchmark's last results
+(.lepton/bench/latest.json or the committed docs/benchmarks.json, whichever is newer). Every
+answer says which it used. Prices: lepton_deploy/prices.json. Only the report needs matplotlib;
+nothing here imports onnxruntime or TensorFlow.
 """
 from __future__ import annotations
 
@@ -30,7 +35,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def _memories(text: str) -> tuple[int, ...]:
+def memory_sizes(text: str) -> tuple[int, ...]:
     try:
         values = tuple(int(v) for v in text.split(",") if v.strip())
     except ValueError:
@@ -73,7 +78,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          help=f"share of requests that start cold (default {DEFAULT_COLD_FRACTION})")
     traffic.add_argument("--profile", choices=sorted(PROFILES),
                          help="take the cold-start share from this simulated traffic profile instead")
-    parser.add_argument("--memory", type=_memories, default=None,
+    parser.add_argument("--memory", type=memory_sizes, default=None,
                         help=f"memory sizes in MB (default {','.join(map(str, DEFAULT_MEMORIES))}; "
                              "with --simulate 1024)")
     parser.add_argument("--arch", choices=("arm64", "x86_64", "both"), default=None,
@@ -84,6 +89,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a benchmark results file (default: the newer of .lepton/bench/latest.json "
                              "and docs/benchmarks.json)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    parser.add_argument("--from", dest="source", choices=("auto", "receipts", "bench"), default="auto",
+                        help="price the deployed versions' receipts (receipts), the benchmark run (bench), or "
+                             "receipts where a stack answers and has them, else the benchmark (auto, the default)")
+    parser.add_argument("--endpoint", help="the stack's API URL for receipts (default: the local stack)")
+    parser.add_argument("--stack", help="a deployed stack's name for receipts (its ApiUrl output)")
+    parser.add_argument("--region", help="AWS region of --stack")
     what = parser.add_mutually_exclusive_group()
     what.add_argument("--simulate", choices=sorted(PROFILES), help="run the scaling simulation for a profile")
     what.add_argument("--crossover", action="store_true", help="when KServe on EC2 or SageMaker beats Lambda")
@@ -106,13 +117,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="target utilisation of the servers in the crossover (default 0.7)")
 
 
+class NoReceipts(Exception):
+    """--from receipts, and the stack has none to price (or cannot be reached)."""
+
+
 def cmd_cost(args: argparse.Namespace) -> int:
     from .measured import ResultsError
     from .prices import PriceFileError
 
     try:
         return _run(args)
-    except (ResultsError, PriceFileError, ValueError) as exc:
+    except (ResultsError, PriceFileError, ValueError, NoReceipts) as exc:
         print(f"lepton cost: {exc}", file=sys.stderr)
         return 2
 
@@ -133,6 +148,14 @@ def _run(args: argparse.Namespace) -> int:
     args.memory = args.memory or ((1024,) if args.simulate else DEFAULT_MEMORIES)
     args.arch = args.arch or ("arm64" if args.simulate else "both")
     prices = price_file.load()
+    plain_table = not (args.simulate or args.crossover or args.report is not None)
+    if plain_table and args.source != "bench":
+        answered = _from_receipts(args, prices)
+        if answered is not None:
+            return answered
+    elif args.source == "receipts":
+        raise NoReceipts("--from receipts prices the cost table only; the simulation, crossover and report "
+                         "come from the benchmark run")
     if args.results is not None:
         results = measured.load(args.results)
         why = f"measured {results.date}, given with --results"
@@ -155,6 +178,39 @@ def _run(args: argparse.Namespace) -> int:
     else:
         document, lines = _cost(args, results, prices, models, source_line)
     print(json.dumps({"results": source, **document}, indent=1) if args.json else "\n".join(lines))
+    return 0
+
+
+def _from_receipts(args: argparse.Namespace, prices: Any) -> int | None:
+    """The cost table from the deployed versions' receipts; None to answer from the benchmark
+    instead (auto, when the stack is not reachable or has no receipts; the reason is printed)."""
+    from . import deployed, tables
+    from .model import DEFAULT_COLD_FRACTION
+
+    models, where = deployed.read_from(args.endpoint, args.stack, args.region)
+    receipts, without = deployed.live_receipts(models) if models is not None else ({}, [])
+    wanted = [m.strip() for m in args.models.split(",") if m.strip()]
+    if wanted:
+        receipts = {m: r for m, r in receipts.items() if m in wanted}
+        without = [m for m in without if m in wanted]
+    if not receipts:
+        why = (f"no receipts: {where}" if models is None
+               else f"no deployed version at {where} has a receipt yet")
+        if args.source == "receipts":
+            raise NoReceipts(why)
+        print(f"(priced from the benchmark run: {why})", file=sys.stderr)
+        return None
+    fraction = DEFAULT_COLD_FRACTION if args.cold_fraction is None else args.cold_fraction
+    rows = [deployed.price(receipts[m], prices, fraction) for m in sorted(receipts)]
+    fallback = ""
+    if without:
+        fallback = (f"no receipt for {', '.join(sorted(without))}: `lepton cost --from bench --models "
+                    f"{','.join(sorted(without))}` prices them from the benchmark run")
+    if args.json:
+        print(json.dumps({"source": "receipts", "stack": where, "cold_fraction": fraction,
+                          "rows": [r.as_dict() for r in rows], "without_receipt": sorted(without)}, indent=1))
+    else:
+        print("\n".join(tables.receipts(rows, where, fraction, len(prices.names()), fallback)))
     return 0
 
 
@@ -191,7 +247,7 @@ def _cost(args: argparse.Namespace, results: Any, prices: Any, models: list[str]
     cold = (f"cold-start share from the {args.profile} profile's simulation (default limits)" if args.profile
             else "cold-start share given" if args.cold_fraction is not None
             else "cold-start share 1 % (AWS: cold starts typically occur in under 1 % of invocations)")
-    document = {"prices": {"file": "lepton/cost/prices.json", "region": prices.region}, "rps": args.rps,
+    document = {"prices": {"file": "lepton_deploy/prices.json", "region": prices.region}, "rps": args.rps,
                 "batch": args.batch, "cold_start": cold, "assumptions": list(ASSUMPTIONS),
                 "rows": [r.as_dict(args.rps) for r in rows]}
     header = [f"Cost per million predictions: Lambda + API Gateway HTTP API, {prices.region} list prices (USD)",

@@ -1,9 +1,11 @@
-"""The cost arithmetic: what one prediction costs on Lambda behind an HTTP API, part by part.
+"""The cost arithmetic for the benchmark's figures: what one prediction costs on Lambda behind an
+HTTP API, part by part, at any memory size.
 
-The formula is the one Lambda bills by: billed duration (rounded up to 1 ms) x memory (GB) x the
-price per GB-second, plus a price per request, plus API Gateway's price per request. Cold starts
-add the init phase at the same rate (billed for zip packages on managed runtimes since
-1 August 2025). The init measured is the model-layer path (the model read from /opt, no AWS call);
+The formula is the one Lambda bills by (lepton_deploy/pricing.py, which the deployer also prices
+each version's receipt with): billed duration (rounded up to 1 ms) x memory (GB) x the price per
+GB-second, plus a price per request, plus API Gateway's price per request. Cold starts add the
+init phase at the same rate (billed for zip packages on managed runtimes since 1 August 2025).
+The init measured is the model-layer path (the model read from /opt, no AWS call);
 the S3 path's requests (two GETs and one DynamoDB read of the live pointer) are still charged to each
 cold start, an upper bound of under a cent per million requests at a 1 % cold share.
 
@@ -18,14 +20,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from lepton_deploy.pricing import (DEFAULT_COLD_FRACTION, DYNAMODB_READS_PER_COLD_START, MB_PER_GB,
+                                   S3_GETS_PER_COLD_START, billed_ms, per_million)
+
 from .measured import ModelTimes
 from .prices import Prices
 
+__all__ = ["DEFAULT_COLD_FRACTION", "DYNAMODB_READS_PER_COLD_START", "MB_PER_GB", "S3_GETS_PER_COLD_START",
+           "VCPU_MB", "DEFAULT_MEMORIES", "ASSUMPTIONS", "Breakdown", "Timing", "billed_ms", "cpu_scale",
+           "lambda_cost", "timing"]
+
 VCPU_MB = 1769  # Lambda allocates one full vCPU at 1,769 MB
-MB_PER_GB = 1024  # Lambda's GB-seconds use memory in MB / 1024 (its pricing examples do)
-S3_GETS_PER_COLD_START = 2  # manifest.json and model.onnx (lepton_serving/store.py)
-DYNAMODB_READS_PER_COLD_START = 1  # the live pointer, strongly consistent, one item under 4 KB
-DEFAULT_COLD_FRACTION = 0.01  # AWS: cold starts "typically occur in under 1% of invocations"
 DEFAULT_MEMORIES = (128, 512, 1024, 1769, 3008)
 
 ASSUMPTIONS = (
@@ -51,11 +56,6 @@ def cpu_scale(memory_mb: int) -> float:
     if memory_mb < 128 or memory_mb > 10240:
         raise ValueError(f"Lambda memory must be 128 to 10,240 MB, got {memory_mb}")
     return max(1.0, VCPU_MB / memory_mb)
-
-
-def billed_ms(duration_ms: float) -> int:
-    """Lambda rounds each invocation up to the next whole millisecond (at least 1 ms)."""
-    return max(1, math.ceil(round(duration_ms, 6)))
 
 
 @dataclass(frozen=True)
@@ -125,20 +125,10 @@ class Breakdown:
 def lambda_cost(times: ModelTimes, prices: Prices, arch: str, memory_mb: int, batch: int = 1,
                 cold_fraction: float = DEFAULT_COLD_FRACTION) -> Breakdown:
     """Cost per million predictions of `times`'s model on Lambda + HTTP API."""
-    if not 0.0 <= cold_fraction <= 1.0:
-        raise ValueError(f"cold fraction must be between 0 and 1, got {cold_fraction}")
     t = timing(times, memory_mb, batch)
+    parts = per_million(prices, arch, memory_mb, t.billed_ms, t.init_billed_ms, cold_fraction, batch)
     rate = prices.unit(f"lambda.duration.{arch}")
-    per_request = {
-        "compute": t.billed_ms / 1000.0 * t.gb * rate,
-        "requests": prices.unit("lambda.requests"),
-        "api_gateway": prices.unit("apigw.http_requests"),
-        "init": cold_fraction * t.init_billed_ms / 1000.0 * t.gb * rate,
-        "s3_dynamodb": cold_fraction * (S3_GETS_PER_COLD_START * prices.unit("s3.get")
-                                        + DYNAMODB_READS_PER_COLD_START * prices.unit("dynamodb.read_on_demand")),
-    }
-    scale = 1_000_000 / batch
     formula = (f"compute = {t.billed_ms} ms billed ({t.warm_ms:.3f} ms) x {t.gb:g} GB x ${rate:.10f}/GB-s "
-               f"x 1e6 / batch {batch} = ${per_request['compute'] * scale:.4f}")
+               f"x 1e6 / batch {batch} = ${parts['compute']:.4f}")
     return Breakdown(model=times.name, arch=arch, memory_mb=memory_mb, batch=batch, cold_fraction=cold_fraction,
-                     timing=t, parts={k: v * scale for k, v in per_request.items()}, formula=formula)
+                     timing=t, parts=parts, formula=formula)

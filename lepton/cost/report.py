@@ -94,7 +94,7 @@ def _intro(results: Measurements, why: str, prices: Prices, at_1024: list[Breakd
         f"`{results.command}` on one machine ({results.machine_text()}). Load average (1/5/15 min) at its start "
         f"{load.get('start', '–')}, as the HTTP section began {load.get('http', '–')}, at its end "
         f"{load.get('end', '–')}: the machine is shared, so absolute numbers are noisy; each table compares "
-        "figures measured side by side. Prices come from `lepton/cost/prices.json` "
+        "figures measured side by side. Prices come from `lepton_deploy/prices.json` "
         f"({prices.region}, list prices, each with its source and the date it was read). After the next full "
         "benchmark run, `lepton cost --report docs/scale.md` regenerates this page and its plots.", "",
         "**In one line:** a million predictions cost "
@@ -250,7 +250,7 @@ def _crossover_section(results: Measurements, prices: Prices, crossings: list[di
                   "throughput decides only when more instances are needed.", ""]
     price = prices["sagemaker.serverless"]
     lines += [f"The SageMaker Serverless price ({_price_value(price)}) was not read from AWS's own page (see "
-              "`lepton/cost/prices.json`); check it before relying on those rows. A public HTTPS endpoint in front "
+              "`lepton_deploy/prices.json`); check it before relying on those rows. A public HTTPS endpoint in front "
               "of it would add an API Gateway's $1.00 per million requests like Lambda's.", ""]
     return lines
 
@@ -443,5 +443,5 @@ def _assumptions(prices: Prices) -> list[str]:
             for p in (prices[n] for n in prices.names())]
     lines += _table(["Price", "Value", "Source", "Read"], rows)
     lines += ["AWS renders most of its rate tables in the browser; where a figure was read elsewhere than its source "
-              "page, `lepton/cost/prices.json` says where, for every price.", ""]
+              "page, `lepton_deploy/prices.json` says where, for every price.", ""]
     return lines

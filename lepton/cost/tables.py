@@ -27,8 +27,35 @@ def cost(rows: list[Breakdown], rps: float, header_lines: list[str], price_count
               "init = cold share x init duration x memory x price; S3+DDB = cold share x (2 S3 GETs + 1 DynamoDB "
               "read), the S3 path's, an upper bound; concurrency = req/s x (billed duration + cold share x init)",
               "assumptions:", *(f"  - {a}" for a in ASSUMPTIONS),
-              f"prices: lepton/cost/prices.json ({price_count} prices, each with its source and date)"]
+              f"prices: lepton_deploy/prices.json ({price_count} prices, each with its source and date)"]
     return lines
+
+
+def receipts(rows: list, where: str, cold_fraction: float, price_count: int, fallback: str) -> list[str]:
+    """The deployed versions priced from their receipts (deployed.Priced rows)."""
+    lines = [f"Cost per million predictions of the deployed versions, from their receipts ({where})",
+             f"at each version's own architecture and memory; {cold_fraction:.2%} of requests start cold", ""]
+    lines += _rule(f"{'model':<12} {'version':>7} {'arch':<7} {'memory':>7} {'p50 ms':>8} {'p99 ms':>8} "
+                   f"{'billed':>7} {'init ms':>8} {'compute':>8} {'requests':>8} {'HTTP API':>8} {'init':>7} "
+                   f"{'S3+DDB':>7} {'total':>8}  measured")
+    for row in rows:
+        r, p = row.receipt, row.parts
+        init = f"{r.init_ms:>8,.0f}" if r.init_ms is not None else f"{'-':>8}"
+        lines.append(f"{r.model:<12} {'v' + str(r.version):>7} {r.arch:<7} {r.memory_mb:>4} MB {r.p50_ms:>8.3f} "
+                     f"{r.p99_ms:>8.3f} {r.billed_ms:>4.2f} ms {init} {p['compute']:>8.4f} {p['requests']:>8.4f} "
+                     f"{p['api_gateway']:>8.4f} {p['init']:>7.4f} {p['s3_dynamodb']:>7.4f} {row.total:>8.4f}  "
+                     f"{r.measured_at[:16]} ({_measured_by(r)})")
+    lines += ["", "billed = the mean billed duration of the receipt's warm requests; init billed once per cold start; "
+              "S3+DDB = the S3 path's reads per cold start, an upper bound",
+              f"prices: lepton_deploy/prices.json ({price_count} prices, each with its source and date)"]
+    if fallback:
+        lines.append(fallback)
+    return lines
+
+
+def _measured_by(receipt) -> str:
+    warm = receipt.sources.get("warm", "")
+    return "local stack" if "local stack" in warm else "Lambda REPORT lines"
 
 
 def simulation(runs: list[dict], profile: Profile, limits: Limits, source_line: str) -> list[str]:
@@ -68,5 +95,5 @@ def crossover(rows: list[dict], utilisation: float, source_line: str) -> list[st
                          f"{c['instance']:<11} {c['rps_per_vcpu']:>17,.0f} {c['capacity_rps']:>9,.0f} "
                          f"{_rate(c['first_rps']):>11} {_rate(c['first_rps_two']):>12}")
     lines += ["", "A month is 730 hours. Load balancers, EBS, data transfer and running the servers are not included "
-              "(they favour the servers). SageMaker's price is unverified: see lepton/cost/prices.json."]
+              "(they favour the servers). SageMaker's price is unverified: see lepton_deploy/prices.json."]
     return lines

@@ -25,6 +25,11 @@ def ensure_artifacts(models: list[str], root: Path, train_missing: bool,
     to_train = [m for m in missing if m in trainable_families()]
     if to_train and not train_missing:
         raise SystemExit(f"no trained '{to_train[0]}' model in {root / to_train[0]}; run `lepton train {to_train[0]}`")
+    for name in [m for m in models if m not in missing and m in trainable_families()]:
+        if '"reference"' not in (root / name / "manifest.json").read_text():
+            log.warning("%s: trained before reference profiles existed, so its drift cannot be measured; "
+                        "`lepton train %s` retrains it with one (until then `lepton drift %s` says so)",
+                        name, name, name)
     if to_train:
         log.info("training %s: first start only, a few minutes; saved in %s", ", ".join(to_train), root)
     for name in to_train:

@@ -1,9 +1,10 @@
 """Create the redeploy path in moto exactly as template.yaml declares it.
 
-The deployments table, the deploy queue and its dead-letter queue, the queue policy and the
-model bucket's notification are built from the template's own properties, so the local stack
-and the tests cannot drift from what `sam deploy` creates. Model functions and their `live`
-aliases are the stack's job; `provision` returns the environment the deployer needs.
+The deployments table, the deploy queue and its dead-letter queue, the queue policy, the
+model bucket's notification and the capture path (capture_setup.py) are built from the
+template's own properties, so the local stack and the tests cannot drift from what `sam
+deploy` creates. Model functions and their `live` aliases are the stack's job; `provision`
+returns the environment the deployer needs.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .capture_setup import provision_captures
 from .template import Template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,6 +60,11 @@ def provision(clients: ClientFactory | Mapping[str, Any] | Any, bucket: str, fun
     s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
         "QueueConfigurations": [_queue_configuration(q, queue_arn) for q in notification["QueueConfigurations"]]})
 
+    region = queue_arn.split(":")[3]
+    function_ids = {lid: functions[spec.model_name] for lid, spec in doc.functions().items()
+                    if spec.model_name in functions}
+    captures = provision_captures(client, doc, function_ids, prefix, account, region)
+
     return {
         "LEPTON_DEPLOYMENTS_TABLE": table,
         "LEPTON_DEPLOY_QUEUE_URL": queue_url,
@@ -65,7 +72,7 @@ def provision(clients: ClientFactory | Mapping[str, Any] | Any, bucket: str, fun
         "_names": {TABLE: table, f"{TABLE}.Arn": table_arn, QUEUE: f"{prefix}-deploy", f"{QUEUE}.Arn": queue_arn,
                    DLQ: f"{prefix}-deploy-dlq", f"{DLQ}.Arn": dlq_arn, "DeployQueueUrl": queue_url,
                    "DeployDeadLetterQueueUrl": dlq_url,
-                   "AWS::StackId": stack_id(queue_arn.split(":")[3], account, prefix)},
+                   "AWS::StackId": stack_id(region, account, prefix), **captures},
     }
 
 
@@ -165,7 +172,17 @@ def _parsed(path: str, mtime_ns: int) -> Template:
 
 def _factory(clients: ClientFactory | Mapping[str, Any] | Any) -> ClientFactory:
     if isinstance(clients, Mapping):
-        return lambda service: clients[service]
+        made = dict(clients)
+
+        def client(service: str) -> Any:
+            if service not in made:  # a service the caller did not make (logs, firehose): the same region's
+                import boto3
+
+                region = next(iter(made.values())).meta.region_name if made else None
+                made[service] = boto3.client(service, region_name=region)
+            return made[service]
+
+        return client
     if callable(clients):
         return clients
     return clients.client  # a boto3 Session

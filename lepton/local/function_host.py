@@ -7,10 +7,11 @@ the handler's ``with_environment``, so each version keeps its own warm model, as
 Lambda versions do, and no call ever writes the process environment: requests run on threads.
 A published version's layers are mounted first (``mounts``, layer_mounts.py), as Lambda mounts /opt.
 
-It also runs a published version by name and qualifier, what Lambda's Invoke API does where
-moto cannot run code: for the deployer's pre-traffic check (``with_invoker``) and for Invoke
-calls on the local AWS (lambda_invoke.py), with the configuration Lambda (moto) holds for that
-version, exactly as it was published.
+Given the local Lambda (``functions``), it also answers Lambda's Invoke API for published
+versions by name, where moto cannot run code (``lambda_api``, lambda_api.LocalLambda): for the
+deployer's checks and `lepton replay` (handlers' ``with_lambda_api``) and for Invoke calls on the
+local AWS (lambda_invoke.py). A model handler's capture records go to ``capture_output`` (the
+stack's capture agent), where Lambda would write them to the function's log group.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from typing import Any
 from lepton_deploy.functions import LambdaFunctions
 
 from .context import LambdaContext
+from .lambda_api import LocalLambda
 from .template import FunctionSpec, Template
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -31,16 +33,22 @@ Handler = Callable[[dict[str, Any], Any], Any]
 class FunctionHost:
     def __init__(self, template: Template, base_env: Mapping[str, str] | None = None,
                  physical_names: Mapping[str, str] | None = None, *, functions: LambdaFunctions | None = None,
-                 mounts: Callable[[str, str], dict[str, str]] | None = None):
+                 mounts: Callable[[str, str], dict[str, str]] | None = None,
+                 capture_output: Callable[[str], Any] | None = None, fresh_processes: bool = True):
         """``functions``: the local Lambda, which holds each published version's configuration
-        (None: versions are not run by name, and no handler is given an invoker); ``mounts``:
+        (None: versions are not run by name, and no handler is given a Lambda API); ``mounts``:
         (function name, published version) -> what its layers add to its environment (where its
-        model layer is mounted: layer_mounts.LayerMounts.environment)."""
+        model layer is mounted: layer_mounts.LayerMounts.environment); ``capture_output``: where
+        model handlers write their capture records instead of stdout (capture_agent.py);
+        ``fresh_processes``: each version called by name runs in an execution environment
+        (a process) of its own, its REPORT lines measured there (lambda_api.py)."""
         self.specs = template.functions()
         self.base_env = dict(base_env or {})
         self.physical_names = dict(physical_names or {})
         self.functions = functions
         self.mounts = mounts
+        self.capture_output = capture_output
+        self.lambda_api = None if functions is None else LocalLambda(self, functions, fresh_processes=fresh_processes)
         self._bases: dict[str, Handler] = {}
         self._configured: dict[tuple[str, object], Handler] = {}
         self._lock = threading.Lock()
@@ -85,6 +93,14 @@ class FunctionHost:
             **(overrides or {}),
         }
 
+    def version_environment(self, logical_id: str, env: Mapping[str, str] | None, version: str | None) -> dict[str, str]:
+        """The environment a version runs with: the template's, ``env`` (the version's own
+        configuration), and where a published version's layers are mounted."""
+        overrides = {**(env or {}), **({"AWS_LAMBDA_FUNCTION_VERSION": version} if version else {})}
+        if self.mounts is not None and version and version != "$LATEST":
+            overrides.update(self.mounts(self.function_name(logical_id), version))
+        return self.environment(logical_id, overrides)
+
     def base_handler(self, logical_id: str) -> Handler:
         with self._lock:
             if logical_id not in self._bases:
@@ -103,12 +119,11 @@ class FunctionHost:
             with self._lock:
                 handler = self._configured.get(key)
                 if handler is None:
-                    overrides = {**(env or {}), **({"AWS_LAMBDA_FUNCTION_VERSION": version} if version else {})}
-                    if self.mounts is not None and version and version != "$LATEST":
-                        overrides.update(self.mounts(self.function_name(logical_id), version))
-                    handler = base.with_environment(self.environment(logical_id, overrides))
-                    if self.functions is not None and hasattr(handler, "with_invoker"):
-                        handler = handler.with_invoker(self.invoke_version)
+                    handler = base.with_environment(self.version_environment(logical_id, env, version))
+                    if self.lambda_api is not None and hasattr(handler, "with_lambda_api"):
+                        handler = handler.with_lambda_api(self.lambda_api)
+                    if self.capture_output is not None and hasattr(handler, "with_capture_output"):
+                        handler = handler.with_capture_output(self.capture_output)
                     self._configured[key] = handler
         return handler
 
@@ -118,22 +133,10 @@ class FunctionHost:
         context = LambdaContext(self.function_name(logical_id), spec.memory_mb, spec.timeout_s, version)
         return self.handler(logical_id, env, version)(event, context)
 
-    # -- a published version by name, as Lambda's Invoke runs it -------------------------------
-    def invoke_version(self, function_name: str, qualifier: str, event: dict[str, Any]) -> Any:
-        """The version ``qualifier`` (a number or $LATEST) of ``function_name`` run on ``event``."""
-        assert self.functions is not None, "a host without the local Lambda runs no version by name"
-        environment = self.functions.config(function_name, qualifier).environment
-        return self.invoke(self.logical_id(function_name), event, env=environment, version=qualifier)
-
-    def hosts(self, function_name: str) -> bool:
-        return self.functions is not None and function_name in self.physical_names.values()
-
-    def run(self, function_name: str, qualifier: str, event: dict[str, Any]) -> tuple[str, Any]:
-        """The version ``qualifier`` names (a number, an alias, or $LATEST) run on ``event``."""
-        assert self.functions is not None
-        if qualifier != "$LATEST" and not qualifier.isdigit():
-            qualifier = self.functions.alias(function_name, qualifier).version
-        return qualifier, self.invoke_version(function_name, qualifier, event)
+    def stop(self) -> None:
+        """End the versions' execution environments (processes): the stack stops."""
+        if self.lambda_api is not None:
+            self.lambda_api.close()
 
     def _import(self, spec: FunctionSpec) -> Handler:
         for folder in [spec.code_uri, *reversed(spec.layers)]:

@@ -5,8 +5,8 @@ moto stores functions but runs no code without Docker. The local stack's moto se
 here instead, for every function the stack hosts: by whatever calls the local AWS, the aws CLI, a
 boto3 client, or moto's own Step Functions interpreter, whose Lambda tasks call Invoke on this
 server (step_functions.py). The qualifier picks the version (a number, an alias such as `live`, or
-$LATEST) and the version's own configuration, as `FunctionHost.invoke_version` runs the deployer's
-pre-traffic check. A function the stack does not host, and a DryRun, go on to moto.
+$LATEST) and the version's own configuration (lambda_api.LocalLambda.run). A function the stack
+does not host, and a DryRun, go on to moto.
 """
 from __future__ import annotations
 

@@ -1,20 +1,22 @@
 """What template.yaml declares, created in the local AWS and named as a deployed stack names it.
 
 The redeploy path (deploy_setup.py: the deployments table, the deploy queue, the bucket's
-notification), the batch state machine where moto can run it (step_functions.py), one role,
-and one Lambda function per template function with version 1 and its `live` alias, as SAM makes
-them. moto stores each function's code but cannot run it; the stack runs the real handlers
+notification, and each model function's capture path, capture_setup.py), the batch state
+machine where moto can run it (step_functions.py), one role, and one Lambda function per
+template function with version 1 and its `live` alias, as SAM makes them. moto stores each function's code but cannot run it; the stack runs the real handlers
 in-process (function_host.py).
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import zipfile
 from dataclasses import dataclass
 
 from lepton_deploy.functions import ALIAS
 
-from .local_aws import LocalAws
+from .capture_setup import capture_bucket_name, provision_captures
+from .local_aws import REGION, LocalAws
 from .stack_settings import StackSettings
 from .template import FunctionSpec, Template
 
@@ -77,8 +79,20 @@ class Provisioner:
 
     def attached(self) -> Provisioned:
         """The names of a stack another process provisioned (`make up`): nothing is created."""
-        names = self.names(self.template())
+        names = {**self.names(self.template()), "CaptureBucket": capture_bucket_name(PREFIX)}
         return Provisioned(self.template(names), names, {})
+
+    def add_functions(self, provisioned: Provisioned, logical_ids: list[str]) -> Provisioned:
+        """Functions the template gained since it was provisioned: each created, and a model
+        function's log group, capture stream and subscription filter with it."""
+        for logical_id in logical_ids:
+            self.create_function(provisioned, logical_id)
+        if not logical_ids:
+            return provisioned
+        account = provisioned.role_arn.split(":")[4] if provisioned.role_arn.count(":") >= 4 else ""
+        made = provision_captures(self.aws.client, provisioned.template,
+                                  {lid: provisioned.names[lid] for lid in logical_ids}, PREFIX, account, REGION)
+        return dataclasses.replace(provisioned, names={**provisioned.names, **made})
 
     def create_function(self, provisioned: Provisioned, logical_id: str) -> None:
         """One template function, with version 1 and its `live` alias, as SAM makes it."""
@@ -88,7 +102,7 @@ class Provisioner:
         lam.create_function(FunctionName=name, Runtime="python3.12", Role=provisioned.role_arn, Handler=spec.handler,
                             Code={"ZipFile": placeholder_zip()},
                             Environment={"Variables": {**spec.environment, **provisioned.environment}},
-                            MemorySize=spec.memory_mb, Timeout=spec.timeout_s)
+                            MemorySize=spec.memory_mb, Timeout=spec.timeout_s, Architectures=list(spec.architectures))
         version = lam.publish_version(FunctionName=name)["Version"]
         lam.create_alias(FunctionName=name, Name=ALIAS, FunctionVersion=version)
 

@@ -70,7 +70,10 @@ def verify_sigv4(request: Incoming, region: str, secrets: Mapping[str, str] = LO
     claimed = request.headers.get("x-amz-content-sha256")
     if "x-amz-content-sha256" in signed and claimed != hashlib.sha256(request.body).hexdigest():
         return _forbidden("The provided 'x-amz-content-sha256' header does not match what was computed.")
-    expected = _signature(request, signed, found["key"], secret, region)
+    try:
+        expected = _signature(request, signed, found["key"], secret, region)
+    except Exception:  # noqa: BLE001 - the request's own bytes (a Host of "[") cannot be signed: refused
+        return _forbidden(MISMATCH)
     if not hmac.compare_digest(expected, found["signature"]):
         return _forbidden(MISMATCH)
     return AuthDecision(context={"iam": {"accessKey": found["key"], "accountId": "123456789012",

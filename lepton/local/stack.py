@@ -2,27 +2,31 @@
 
 `boot` wires it from small pieces, each with one job, in the order they need each other: the
 local AWS (local_aws.py); what template.yaml declares, created in it (provisioning.py); the
-template's functions, run in this process (function_host.py); the deploy worker (worker.py: SQS
--> the deployer); the deployment feed (feed.py); the trained models, published to the bucket
-through the real redeploy path (artifacts.py); the functions' metrics in the local CloudWatch
-(emf_agent.py); the API (local_api.py); and what follows template.yaml as it changes
-(template_follower.py). Requests are served by the version the `live` alias names, so local and
+capture agent that delivers the model functions' capture records as Logs and Firehose would
+(capture_agent.py); the template's functions, run in this process, with Lambda's Invoke API
+for their published versions (function_host.py, lambda_api.py); the deploy worker (worker.py:
+SQS -> the deployer); the scheduled functions (schedules.py: EventBridge's rate rules); the
+deployment feed (feed.py); the trained models, published to the bucket through the real
+redeploy path (artifacts.py); the functions' metrics in the local CloudWatch (emf_agent.py);
+the API (local_api.py); and what follows template.yaml as it changes (template_follower.py). Requests are served by the version the `live` alias names, so local and
 cloud behave the same.
 """
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from lepton_deploy.functions import LambdaFunctions
+from lepton_deploy.functions import ALIAS, LambdaFunctions
 from lepton_deploy.outcomes import Outcome
 from lepton_deploy.registry import Registry
 from lepton_serving.table import DeploymentsTable
 
 from ..decisions import wait_for_decision
 from .artifacts import publish_trained
+from .capture_agent import CaptureAgent
 from .emf import EmfForwarder
 from .emf_agent import EmfAgent, forward_function_metrics
 from .feed import POLL_SECONDS as FEED_POLL_SECONDS
@@ -31,7 +35,8 @@ from .function_host import FunctionHost
 from .layer_mounts import LayerMounts
 from .local_api import LocalApi
 from .local_aws import LocalAws
-from .provisioning import Provisioned, Provisioner
+from .provisioning import PREFIX, Provisioned, Provisioner
+from .schedules import Schedules, jobs_of
 from .stack_settings import StackSettings
 from .template import Template
 from .template_follower import TemplateFollower
@@ -49,7 +54,9 @@ class LocalStack:
     host: FunctionHost
     registry: Registry
     follower: TemplateFollower
+    captures: CaptureAgent | None = None
     worker: DeployWorker | None = None
+    schedules: Schedules | None = None
     feed: DeploymentFeed | None = None
     emf: EmfAgent | EmfForwarder | None = None
     api: LocalApi | None = None
@@ -68,11 +75,11 @@ class LocalStack:
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         """One call of a function with the configuration of the version its `live` alias names."""
-        _, answer = self.host.run(self.host.function_name(logical_id), "live", event)
-        return answer
+        return live_invoker(self.host)(logical_id, event)
 
     def stop(self) -> None:
-        for piece in (self.emf, self.follower, self.api, self.worker, self.feed, self.aws):
+        for piece in (self.emf, self.follower, self.schedules, self.api, self.worker, self.feed, self.captures,
+                      self.host, self.aws):  # the host: its versions' execution environments (processes)
             if piece is not None:
                 piece.stop()
 
@@ -90,17 +97,20 @@ def boot(settings: StackSettings, *, feed: bool = False, models: bool = True, wa
     try:
         provisioner = Provisioner(settings, aws)
         provisioned = provisioner.provision()
-        host = function_host(settings, aws, provisioned)
+        captures = capture_agent(settings, aws)
+        running.append(captures)
+        host = function_host(settings, aws, provisioned, captures)
+        running.append(host)
         if aws.server is not None:  # Invoke on the local AWS (aws CLI, moto's Step Functions tasks) runs them too
-            aws.server.invocations = host
+            aws.server.invocations = host.lambda_api
         registry = Registry(DeploymentsTable(aws.client("dynamodb"), provisioned.table))
         worker = deploy_worker(host, provisioned, aws)
-        running.append(worker)
+        schedules = Schedules(jobs_of(host.specs), live_invoker(host))  # the drift function's daily check
         decisions = DeploymentFeed(registry, aws.changes, every=aws.every(FEED_POLL_SECONDS)) if feed else None
-        for piece in (worker, decisions):
+        for piece in (worker, schedules, decisions):
             if piece is not None:
+                running.append(piece)
                 piece.start()
-        running.append(decisions)
         served = [m for m in model_names(provisioned.template) if settings.serves(m)]
         live = wait_for_deployments(registry, publish_trained(served, settings, aws.client("s3"))) if models else {}
         emf = forward_function_metrics(aws) if metrics else None
@@ -116,29 +126,54 @@ def boot(settings: StackSettings, *, feed: bool = False, models: bool = True, wa
             if piece is not None:
                 piece.stop()
         raise
-    return LocalStack(settings, aws, host, registry, follower, worker, decisions, emf, local_api, live)
+    return LocalStack(settings, aws, host, registry, follower, captures, worker, schedules, decisions, emf,
+                      local_api, live)
 
 
-def attach(settings: StackSettings) -> LocalStack:
-    """A stack another process started (`make up`), used without provisioning anything."""
+def attach(settings: StackSettings, *, captures: bool = False) -> LocalStack:
+    """A stack another process started (`make up`), used without provisioning anything; with
+    ``captures``, its calls' capture records go to that stack's capture bucket too."""
     aws = LocalAws(settings.host, settings.aws_port, external=True)
     aws.activate()
     provisioner = Provisioner(settings, aws)
     provisioned = provisioner.attached()
-    host = function_host(settings, aws, provisioned)
+    agent = capture_agent(settings, aws) if captures else None
+    host = function_host(settings, aws, provisioned, agent)
     registry = Registry(DeploymentsTable(aws.client("dynamodb"), provisioned.table))
     return LocalStack(settings, aws, host, registry,
-                      TemplateFollower(settings, provisioner, provisioned, host, None, lambda added: None))
+                      TemplateFollower(settings, provisioner, provisioned, host, None, lambda added: None), agent)
 
 
-def function_host(settings: StackSettings, aws: LocalAws, provisioned: Provisioned) -> FunctionHost:
-    """The template's functions in this process, each published version with its layers mounted."""
+def capture_agent(settings: StackSettings, aws: LocalAws) -> CaptureAgent:
+    """What Lambda, CloudWatch Logs and Firehose do with the model functions' capture records, in
+    a process of its own: they land in the local S3 under captures/."""
+    agent = CaptureAgent(aws.endpoint, settings.root, PREFIX)
+    agent.start()
+    return agent
+
+
+def function_host(settings: StackSettings, aws: LocalAws, provisioned: Provisioned,
+                  captures: CaptureAgent | None) -> FunctionHost:
+    """The template's functions in this process, each published version with its layers mounted,
+    and Lambda's Invoke API for those versions (lambda_api.py)."""
     functions = LambdaFunctions(aws.client("lambda"))
     mounts = LayerMounts(functions, aws.client("s3"), settings.state / "layers")
     return FunctionHost(provisioned.template,
                         base_env={**aws.environment(), "LEPTON_CACHE_DIR": str(settings.state / "cache"),
                                   **provisioned.environment},
-                        physical_names=provisioned.function_names(), functions=functions, mounts=mounts.environment)
+                        physical_names=provisioned.function_names(), functions=functions, mounts=mounts.environment,
+                        capture_output=None if captures is None else captures.feed)
+
+
+def live_invoker(host: FunctionHost) -> Callable[[str, dict[str, Any]], Any]:
+    """Calls of a function (by logical id) with the configuration of the version its `live`
+    alias names, as EventBridge and `lepton invoke` call it."""
+    def invoke(logical_id: str, event: dict[str, Any]) -> Any:
+        assert host.lambda_api is not None
+        _, answer = host.lambda_api.run(host.function_name(logical_id), ALIAS, event)
+        return answer
+
+    return invoke
 
 
 def deploy_worker(host: FunctionHost, provisioned: Provisioned, aws: LocalAws) -> DeployWorker | None:

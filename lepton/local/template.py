@@ -72,6 +72,7 @@ class FunctionSpec:
     memory_mb: int = 128
     timeout_s: int = 3
     properties: dict[str, Any] = field(default_factory=dict)
+    architectures: tuple[str, ...] = ("x86_64",)  # Lambda's default when a function names none
 
     @property
     def model_name(self) -> str:
@@ -121,6 +122,7 @@ class Template:
                 memory_mb=int(self.resolve(props.get("MemorySize", 128))),  # a number or !Ref <parameter>
                 timeout_s=int(self.resolve(props.get("Timeout", 3))),
                 properties=props,
+                architectures=tuple(self.resolve(a) for a in props.get("Architectures") or ["x86_64"]),
             )
             spec.routes = self._routes(logical_id, props.get("Events", {}))
             specs[logical_id] = spec

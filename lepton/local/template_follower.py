@@ -48,13 +48,12 @@ class TemplateFollower:
         names = {k: v for k, v in self.names.items() if k not in removed}
         names.update({lid: f"{PREFIX}-{lid}" for lid in added})
         gone = [self.names[lid] for lid in removed]
-        self.provisioned = dataclasses.replace(self.provisioned, template=self.provisioner.template(names), names=names)
-        for logical_id in added:
-            self.provisioner.create_function(self.provisioned, logical_id)
+        self.provisioned = self.provisioner.add_functions(
+            dataclasses.replace(self.provisioned, template=self.provisioner.template(names), names=names), added)
         specs = self.template.functions()
         changed = self.host.update(self.template, self.provisioned.function_names())
         if self.api is not None:
-            self.api.follow(self.template, names)
+            self.api.follow(self.template, self.names)
         for name in gone:  # after nothing routes to them or follows their alias
             self.provisioner.delete_function(name)
         models = [specs[lid].model_name for lid in added if specs[lid].model_name]

@@ -224,8 +224,13 @@ def test_a_push_and_a_rollback_show_in_the_answer_and_the_panel_without_a_page_r
     pushed = f"v{int(before[1:]) + 1}"
     # THEN the panel shows it live and its promotion, the old answer says it is stale
     expect(live).to_have_text(pushed)
-    expect(page.locator(f'#attempts li[data-model="tabular"][data-version="{pushed[1:]}"]'
-                        '[data-outcome="promoted"]')).to_have_count(1)
+    promoted = page.locator(f'#attempts li[data-model="tabular"][data-version="{pushed[1:]}"][data-outcome="promoted"]')
+    expect(promoted).to_have_count(1)
+    # with its checks on the published version: the golden requests passed, the replay skipped (and why)
+    expect(promoted.locator('.checks li[data-check="pre_traffic"]')).to_have_attribute("data-outcome", "passed")
+    replay = promoted.locator('.checks li[data-check="replay"]')
+    expect(replay).to_have_attribute("data-outcome", "skipped")
+    expect(replay.locator(".summary")).to_contain_text("captured request(s) of live version")
     expect(page.locator("#answer-stale")).to_have_text(f" · {pushed} is live now")
     expect(page.locator("#model-info")).to_contain_text(f"version {pushed[1:]} · held-out accuracy 0.930")
     assert page.input_value("#feature-0") == "13"  # what was typed stays
@@ -275,6 +280,26 @@ def test_a_canary_in_the_status_shows_in_the_panel_with_its_version_and_weight(p
     page.goto(f"{page.base_url}/#tabular")
     expect(page.locator('#live tr[data-model="tabular"] .canary')).to_contain_text("v3 at 25.0 %, until")
     expect(page.locator('#live tr[data-model="digits"] .canary')).to_have_text("none")
+
+
+def test_every_live_version_shows_its_receipt_in_the_panel_and_beside_its_form(page, stack):
+    # GIVEN the stack's promoted versions, each with the receipt its deployment measured
+    status = requests.get(f"{page.base_url}/status", timeout=10).json()
+    receipts = {m["name"]: m["receipt"] for m in status["models"]}
+    page.goto(f"{page.base_url}/#sentiment")
+    # THEN each model's row shows its live version's init, p50, p99, memory and price, and says how on hover
+    for name, receipt in receipts.items():
+        cell = page.locator(f'#live tr[data-model="{name}"] .live-receipt .receipt')
+        expect(cell).to_contain_text(f"{receipt['max_memory_mb']} of {receipt['memory_mb']} MB")
+        shown = re.fullmatch(r"init (\d+) ms · p50 ([\d.]+) ms · p99 ([\d.]+) ms · \d+ of \d+ MB · "
+                             r"\$([\d.]+) per million", cell.inner_text())
+        assert shown, cell.inner_text()
+        init, p50, p99, usd = map(float, shown.groups())
+        assert (init, p50, p99, usd) == pytest.approx(
+            (receipt["init_ms"], receipt["p50_ms"], receipt["p99_ms"], receipt["usd_per_million"]), abs=0.51)
+        assert "a fresh process" in cell.get_attribute("title")
+    # AND the chosen model's form says what its version measured
+    expect(page.locator("#model-receipt")).to_contain_text("Receipt of v1: init ")
 
 
 # ------------------------------------------------------------------------------------ access and a11y

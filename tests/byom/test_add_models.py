@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import own_models
+from lepton.byom.cli import add_model
 from lepton_serving.manifest import Manifest
 from onnx_models import run
 
@@ -174,3 +175,23 @@ def test_a_keras_model_exported_to_onnx_is_added_and_answers_as_onnxruntime(serv
     status, friendly = call("POST", "/models/keras-net/predict", {"instances": rows.tolist()})
     assert [p["label"] for p in friendly["predictions"]] == [["a", "b", "c"][i] for i in out_value.argmax(axis=1)]
     assert Path(call.manifest.preprocessing["source"]).name == "keras-net.onnx" and out_name
+
+
+def test_add_reads_the_task_from_the_outputs_and_says_so_unless_told(project, tmp_path):
+    # GIVEN a classifier (a label and one probability per class) and a regressor (one number per row)
+    classifier, _ = own_models.sklearn_classifier()
+    regressor, _ = own_models.sklearn_regressor()
+    (tmp_path / "c.onnx").write_bytes(classifier)
+    (tmp_path / "r.onnx").write_bytes(regressor)
+    # WHEN they are added without --task
+    churn = add_model(project, "churn", tmp_path / "c.onnx")
+    price = add_model(project, "price", tmp_path / "r.onnx")
+    # THEN the manifest names the task read from the outputs, and the user is told why
+    assert churn["manifest"].task == "classifier" and churn["task"].startswith("classifier, read from the outputs")
+    assert price["manifest"].task == "regressor" and "holds numbers" in price["task"]
+    written = Manifest.from_json((project / ".lepton" / "artifacts" / "price" / "manifest.json").read_text())
+    assert written.task == "regressor"
+    # AND --task decides when given (a ranker is never guessed)
+    (tmp_path / "k.onnx").write_bytes(regressor)
+    ranked = add_model(project, "ranked", tmp_path / "k.onnx", task="ranker")
+    assert (ranked["manifest"].task, ranked["task"]) == ("ranker", "ranker (--task)")

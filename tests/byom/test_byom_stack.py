@@ -198,9 +198,10 @@ def test_lepton_remove_gives_template_yaml_back_byte_for_byte_and_the_stack_stop
     root = world["root"]
     assert wait_for(f"{world['api']}/models/churn/predict", {"instances": [[1.0, 2.0, 3.0, 4.0]]}).status_code == 200
     assert lepton(root, "remove", "churn") == 0
-    assert lepton(root, "remove", "price") == 0
     assert lepton(root, "remove", "reviews") == 0
     assert lepton(root, "remove", "moods") == 0
+    aws_port = str(world["settings"].aws_port)
+    assert lepton(root, "remove", "price", "--purge", "--aws-port", aws_port) == 0
     assert (root / "template.yaml").read_bytes() == world["original"]
     assert not (root / "functions" / "churn").exists() and not (root / ".lepton" / "artifacts" / "churn").exists()
     deadline = time.monotonic() + 10
@@ -210,3 +211,22 @@ def test_lepton_remove_gives_template_yaml_back_byte_for_byte_and_the_stack_stop
         time.sleep(0.1)
     assert requests.post(f"{world['api']}/models/tabular/predict", json={"instances": [[13.0, 0.12, 22.0]]},
                          timeout=10).status_code == 200
+
+    # AND the model is retired everywhere a caller looks: the repository index a stock V2 client
+    # enumerates, the playground's status and card, the API's description
+    api = world["api"]
+    deadline = time.monotonic() + 10
+    while {"churn", "price"} & {m["name"] for m in requests.post(f"{api}/v2/repository/index", json={},
+                                                                 timeout=10).json()}:
+        assert time.monotonic() < deadline, "the repository index still lists the removed model"
+        time.sleep(0.1)
+    status = requests.get(f"{api}/status", timeout=10).json()
+    assert not {"churn", "price"} & {m["name"] for m in status["models"]}
+    assert not {"churn", "price"} & {a["model"] for a in status["deployments"]}
+    assert requests.get(f"{api}/models/churn/card", timeout=10).status_code == 404
+    assert "/models/churn/predict" not in requests.get(f"{api}/openapi.json", timeout=10).json()["paths"]
+    # AND its versions stay in the bucket unless --purge was given (price's were purged)
+    s3 = world["stack"].client("s3")
+    listed = s3.list_objects_v2(Bucket=world["settings"].bucket, Prefix="models/")
+    keys = {o["Key"] for o in listed.get("Contents", [])}
+    assert any(k.startswith("models/churn/") for k in keys) and not any(k.startswith("models/price/") for k in keys)

@@ -16,8 +16,9 @@ import boto3
 import pytest
 from lepton.local.deploy_setup import provision
 from lepton.local.provisioning import placeholder_zip
+from lepton.local.stack_settings import LOCAL_PARAMETERS
 from lepton.local.worker import DeployWorker
-from in_process import in_process_invoker
+from in_process import local_lambda
 from lepton_deploy.registry import Registry
 from lepton_serving import clients
 from lepton_serving.table import DeploymentsTable
@@ -75,7 +76,8 @@ class World:
 def world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[World]:
     with mock_aws():
         clients.reset()
-        made = {s: boto3.client(s, region_name="us-east-1") for s in ("s3", "sqs", "lambda", "dynamodb", "iam")}
+        made = {s: boto3.client(s, region_name="us-east-1")
+                for s in ("s3", "sqs", "lambda", "dynamodb", "iam", "logs", "firehose")}
         made["s3"].create_bucket(Bucket=BUCKET)
         made["s3"].put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
         env = provision(made, BUCKET, FUNCTIONS, prefix="lepton-test")
@@ -91,14 +93,15 @@ def world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[World]:
         # The deployer's and the control API's environments as deployed; LEPTON_FUNCTIONS names
         # only the functions this account has.
         control_env = {**template_environment("ControlFunction", names), **env}
-        for key, value in {**template_environment("DeployerFunction", names), **env, **control_env}.items():
+        deployer_env = template_environment("DeployerFunction", names, parameters=LOCAL_PARAMETERS)  # as `lepton up`
+        for key, value in {**deployer_env, **env, **control_env}.items():
             monkeypatch.setenv(key, value)
         from deployer import handler as deployer_handler
 
-        # The deployer's pre-traffic check runs the published versions in-process, as the local stack does.
-        invoker = in_process_invoker(made["lambda"], names, {LOGICAL[m]: f for m, f in FUNCTIONS.items()},
-                                     tmp_path / "cache", made["s3"])
-        monkeypatch.setattr(deployer_handler.lambda_handler, "invoker", invoker)
+        # The deployer's calls of published versions run them in-process, as the local stack does.
+        api = local_lambda(made["lambda"], names, {LOGICAL[m]: f for m, f in FUNCTIONS.items()},
+                           tmp_path / "cache", made["s3"])
+        monkeypatch.setattr(deployer_handler.lambda_handler, "lambda_api", api)
         yield World(made["s3"], made["sqs"], made["lambda"], env["LEPTON_DEPLOY_QUEUE_URL"], control_env,
                     Registry(DeploymentsTable(made["dynamodb"], env["LEPTON_DEPLOYMENTS_TABLE"])))
         clients.reset()

@@ -226,13 +226,21 @@ def test_openapi_describes_control_and_inference_routes_and_docs_are_served(worl
     assert {"/models", "/models/{name}", "/models/{name}/rollback", "/models/{name}/promote",
             "/models/{name}/uploads", "/deployments"} <= set(paths)
     assert {"/v2/health/live", "/v2/health/ready", "/v2/models/{name}", "/v2/models/{name}/ready",
-            "/v2/models/{name}/infer", "/v2/models/{name}/versions/{version}/infer", "/models/{name}/predict"} <= set(paths)
+            "/v2/models/{name}/infer", "/v2/models/{name}/versions/{version}/infer"} <= set(paths)
+    # One friendly route per model, each with its own request schema
+    for model in ("digits", "tabular"):
+        body = paths[f"/models/{model}/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        assert body == {"$ref": f"#/components/schemas/PredictRequest-{model}"}
+    assert "/models/{name}/predict" not in paths
     assert paths["/models/{name}/rollback"]["post"]["security"] == [{"sigv4": []}]
     assert doc["components"]["securitySchemes"]["sigv4"]["x-amazon-apigateway-authtype"] == "awsSigv4"
     infer = paths["/v2/models/{name}/infer"]["post"]
     assert "security" not in infer and infer["operationId"] == "modelInfer"
     assert infer["parameters"][0]["schema"]["enum"] == ["digits", "tabular"]
     assert infer["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/InferenceRequest"}
+    # The binary extension's header, described as the function reads it
+    header = next(p for p in infer["parameters"] if p["in"] == "header")
+    assert header["schema"] == {"type": "string", "pattern": "^[0-9]{1,12}$"}
     tensor = doc["components"]["schemas"]["InferTensor"]
     assert "BYTES" in tensor["properties"]["datatype"]["enum"]
     docs = api.get("/docs")

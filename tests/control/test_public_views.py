@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from lepton_serving.manifest import GoldenExample
+from lepton_serving.receipts import PUBLIC_FIELDS
 from onnx_models import manifest_for, mlp_model
 
 from control_names import BUCKET, FUNCTIONS
@@ -35,11 +36,14 @@ def test_the_card_has_labels_feature_names_metrics_and_the_first_golden_input_bu
     response = api.get("/models/tabular/card")
     assert response.status_code == 200, response.text
     card = response.json()
-    created = card.pop("created_at")
+    created, receipt = card.pop("created_at"), card.pop("receipt")
     assert card == {"name": "tabular", "version": 1, "family": "tabular", "labels": ["malignant", "benign"],
                     "preprocessing": {"feature_names": ["worst radius", "worst smoothness", "worst texture"]},
                     "metrics": {"accuracy": 0.93}, "example": {"features": [[0.5, -1.0, 0.2]]}}
     assert created.startswith("20") and leaks(world, response.text) == []
+    # the live version's receipt, without its sha256 and function version
+    assert receipt["version"] == 1 and receipt["p50_ms"] > 0 and receipt["requests"] == 100
+    assert set(receipt) == set(PUBLIC_FIELDS)
 
 
 def test_the_card_follows_the_live_version(world, api):
@@ -78,6 +82,24 @@ def test_a_golden_example_over_32_kb_is_left_out_of_the_card():
 
 
 # ----------------------------------------------------------------------------------------- status
+def test_status_shows_each_models_newest_drift_check_without_resource_names(world, api):
+    from lepton_deploy.registry import DriftStatus
+
+    # GIVEN the drift function recorded a check whose message names where a profile is kept
+    upload(world, 1)
+    world.registry.put_drift(DriftStatus(
+        "tabular", "1", "alarm", f"drift: worst smoothness (PSI 7.33); see s3://{BUCKET}/models/tabular/1",
+        "2026-12-07T10:00:00Z", rows=342, reference="training", worst_feature="worst smoothness", worst_psi=7.334,
+        features={"worst radius": 0.02, "worst smoothness": 7.334}))
+    # WHEN the open status is read
+    drift = {m["name"]: m["drift"] for m in api.get("/status").json()["models"]}
+    # THEN it carries the level, the worst feature and the message, with the bucket's name replaced
+    assert drift["digits"] is None
+    assert drift["tabular"] == {"version": "1", "level": "alarm", "checked_at": "2026-12-07T10:00:00Z",
+                                "reference": "training", "worst_feature": "worst smoothness", "worst_psi": 7.334,
+                                "message": "drift: worst smoothness (PSI 7.33); see s3://<bucket>/models/tabular/1"}
+
+
 def test_status_shows_live_and_canary_versions_and_attempts_with_only_public_fields(world, api, monkeypatch):
     upload(world, 1)
     monkeypatch.setenv("LEPTON_CANARY_WEIGHT", "0.25")
@@ -87,11 +109,19 @@ def test_status_shows_live_and_canary_versions_and_attempts_with_only_public_fie
     status = response.json()
     models = {m["name"]: m for m in status["models"]}
     assert set(models) == {"tabular", "digits"}
-    assert models["digits"] == {"name": "digits", "live_version": None, "canary": None, "updated_at": None}
+    assert models["digits"] == {"name": "digits", "live_version": None, "canary": None, "updated_at": None,
+                                "receipt": None, "drift": None}
+    assert models["tabular"]["receipt"]["version"] == 1  # the live version's: version 2 is a canary
     assert models["tabular"]["live_version"] == 1
     assert (models["tabular"]["canary"]["version"], models["tabular"]["canary"]["weight"]) == (2, 0.25)
     assert [(a["version"], a["outcome"]) for a in status["deployments"]] == [(2, "canary"), (1, "promoted")]
-    assert all(set(a) == {"model", "version", "outcome", "check", "reason", "created_at"} for a in status["deployments"])
+    assert all(set(a) == {"model", "version", "outcome", "check", "reason", "checks", "created_at"}
+               for a in status["deployments"])
+    # each check on the published version by name, outcome and summary only: no figures, no function versions
+    assert [[(c["name"], c["outcome"]) for c in a["checks"]] for a in status["deployments"]] == [
+        [("pre_traffic", "passed"), ("replay", "skipped"), ("receipt", "passed")],
+        [("pre_traffic", "passed"), ("replay", "skipped"), ("receipt", "passed")]]
+    assert all(set(c) == {"name", "outcome", "summary"} for a in status["deployments"] for c in a["checks"])
     assert "lepton deployments" in status["hidden"]
     assert leaks(world, response.text) == []
     assert [a["version"] for a in api.get("/status", params={"limit": 1}).json()["deployments"]] == [2]
@@ -107,18 +137,6 @@ def test_a_rejected_upload_shows_its_check_and_reason_with_the_bucket_replaced(w
                                  "manifest is missing version, sha256, size, inputs, outputs")
     full = api.get("/deployments").json()["deployments"][0]["reason"]  # behind IAM: as recorded
     assert f"s3://{BUCKET}/" in full
-
-
-def test_the_redactor_replaces_resource_names_arns_s3_buckets_and_account_ids():
-    from control.public import Redactor
-
-    redact = Redactor("lepton-models-1234", "lepton-deployments", ["stack-TabularFunction-AbC", "stack-Tabular"])
-    text = ("lepton-models-1234 and s3://other-bucket/models/x and arn:aws:lambda:us-east-1:210987654321:function:f:7, "
-            "stack-TabularFunction-AbC beside stack-Tabular, table lepton-deployments, account 210987654321; "
-            "from bucket uploads-elsewhere; version 123 of 2026-11-29T20:43:11Z")
-    assert redact(text, also=["uploads-elsewhere"]) == (
-        "<bucket> and s3://<bucket>/models/x and <arn>, <function> beside <function>, table <table>, "
-        "account <account>; from bucket <bucket>; version 123 of 2026-11-29T20:43:11Z")
 
 
 def test_an_open_views_own_failure_does_not_name_the_table(world, api):

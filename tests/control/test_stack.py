@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from lepton.cli import main
-from onnx_models import manifest_for, mlp_model, run
+from onnx_models import manifest_for, mlp_model, nudged_mlp, run, swapped_mlp
 from local_stack import aws_environment, free_port, moto_server, stack, stack_models  # noqa: F401 - fixtures
 from stack_models import write_artifact
 from v2_cases import TABULAR_ROWS
@@ -162,3 +162,61 @@ def test_cli_failures_are_one_line_messages_with_a_nonzero_exit(stack, capsys, t
     capsys.readouterr()
     assert main(["models", "--endpoint", f"http://127.0.0.1:{port}"]) == 1
     assert f"no local stack on 127.0.0.1:{port} — run `make up`" in capsys.readouterr().err
+
+
+# -------------------------------------------------------------------------------------- capture and replay
+def captured(stack, model: str, version: int, at_least: int, timeout: float = 20.0) -> list:
+    """The stack's captured requests of one version, read back from the local S3 as the deployer reads them."""
+    from lepton_deploy.captures import CaptureStore
+
+    store = CaptureStore(stack.client("s3"), stack.names["CaptureBucket"])
+    deadline = time.monotonic() + timeout
+    while True:
+        found = store.latest(model, version, 1000)
+        if len(found) >= at_least or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
+def test_captured_traffic_refuses_a_version_with_swapped_outputs_and_passes_a_retrain(stack, capsys, tmp_path):
+    rows = np.random.default_rng(5).normal(size=(200, 3)).round(3).tolist()
+    live = lepton_json(stack, capsys, "models")["models"]
+    live_version = {m["name"]: m["live_version"] for m in live}["tabular"]
+    # GIVEN callers' requests to the live tabular version, captured to the local S3
+    for i in range(0, 200, 5):
+        body = {"inputs": [{"name": "features", "shape": [5, 3], "datatype": "FP32", "data": rows[i:i + 5]}]}
+        assert requests.post(f"{stack.base_url}/v2/models/tabular/infer", json=body, timeout=10).status_code == 200
+    records = captured(stack, "tabular", live_version, 40)
+    assert len(records) >= 40 and all(r.function == "lepton-local-TabularFunction" for r in records)
+    keys = [o["Key"] for o in stack.client("s3").list_objects_v2(Bucket=stack.names["CaptureBucket"],
+                                                                  Prefix="captures/tabular/")["Contents"]]
+    assert keys and all(k.count("/") == 6 for k in keys)  # captures/tabular/YYYY/MM/DD/HH/<object>
+    # WHEN a version with its outputs swapped (and golden examples computed from it) is pushed
+    seed = 11  # stack_models' tabular
+    swapped = swapped_mlp(seed)
+    write_artifact(tmp_path / "swapped", swapped, manifest_for(swapped, metrics={"accuracy": 0.93}))
+    code, out, err = lepton(stack, capsys, "push", "tabular", str(tmp_path / "swapped"))
+    # THEN the replay gate refuses it with the agreement figure and where the disagreeing cases are
+    assert code == 1, err
+    refused = int(out.split("uploaded tabular v", 1)[1].split(" ", 1)[0])
+    assert f"tabular v{refused}: rejected — agreement 0.00 on " in out and "(check: replay)" in out
+    attempt = lepton_json(stack, capsys, "deployments", "tabular", "--limit", "1")["deployments"][0]
+    replay = attempt["checks"][1]
+    cases = stack.client("s3").get_object(Bucket=stack.names["CaptureBucket"], Key=replay["figures"]["cases_key"])
+    assert json.loads(cases["Body"].read())["cases"][0]["live"]
+    code, table, _ = lepton(stack, capsys, "deployments", "tabular", "--limit", "1")
+    assert all(word in table for word in ("pre-traffic", "passed", "replay", "0.00"))
+    # AND `lepton replay` shows the same comparison on demand, as a table
+    code, table, err = lepton(stack, capsys, "replay", "tabular", "--version", str(refused))
+    assert code == 1 and "agreement" in table and "classifier" in table and "disagreeing cases" in table, err
+    # AND a retrain that learnt nearly the same function goes live
+    retrain = nudged_mlp(seed)
+    write_artifact(tmp_path / "retrain", retrain, manifest_for(retrain, metrics={"accuracy": 0.93}))
+    stack.tabular[str(refused + 1)] = retrain
+    code, out, err = lepton(stack, capsys, "push", "tabular", str(tmp_path / "retrain"))
+    assert code == 0, out + err
+    assert f"tabular v{refused + 1}: promoted" in out and "replay: agreement" in out
+    assert served(stack, str(refused + 1))["model_version"] == str(refused + 1)
+    status = requests.get(f"{stack.base_url}/status", timeout=10).json()["deployments"]
+    assert [c["name"] for c in status[0]["checks"]] == ["pre_traffic", "replay", "receipt"]
+    assert "s3://<bucket>/replays/" in next(a for a in status if a["version"] == refused)["checks"][1]["summary"]

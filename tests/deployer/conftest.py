@@ -17,3 +17,11 @@ from deploy_support import DeployStack, provisioned
 def stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[DeployStack]:
     with provisioned(monkeypatch, tmp_path) as made:
         yield made
+
+
+@pytest.fixture
+def measured_stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[DeployStack]:
+    """The same, with each version's cold start measured in a fresh process, as the local stack
+    measures it (init, memory): for the tests that read receipts."""
+    with provisioned(monkeypatch, tmp_path, fresh_processes=True) as made:
+        yield made

@@ -25,11 +25,12 @@ from deployer.config import DeployerConfig
 from deployer import handler as deployer_handler
 from deployer.pipeline import Deployer, Services
 from eventfiles import load_event
-from in_process import in_process_invoker
+from in_process import local_lambda
 from lepton.local.context import LambdaContext
 from lepton.local.deploy_setup import provision
 from lepton.local.layer_mounts import LayerMounts
 from lepton.local.provisioning import placeholder_zip
+from lepton.local.stack_settings import LOCAL_PARAMETERS
 from lepton.local.worker import DeployWorker
 from lepton_deploy.functions import LambdaFunctions
 from lepton_deploy.registry import Registry
@@ -72,7 +73,7 @@ class DeployStack:
         """The deployer's pipeline, configured from the environment as its handler configures it."""
         config = DeployerConfig.from_env(os.environ)
         services = Services(self.s3, self.lam, self.dynamodb, self.sqs, self.cloudwatch)
-        deployer = Deployer(config, services, invoker=deployer_handler.lambda_handler.invoker)
+        deployer = Deployer(config, services, lambda_api=deployer_handler.lambda_handler.lambda_api)
         if wait is not None:
             deployer.rollout = Rollout(deployer.registry, deployer.functions, wait=wait, layers=deployer.layers)
         return deployer
@@ -158,26 +159,26 @@ class DeployStack:
         response = handler(event, LambdaContext(FUNCTION, 1024, 15))
         return response["statusCode"], json.loads(response["body"])
 
-    def traffic(self, function_version: str, batches: list[list[list[float]]]) -> list[int]:
+    def traffic(self, function_version: str, batches: list[list[list[float]]], path: str = "") -> list[int]:
         """Real requests to one published version through its handler, as users' traffic reaches
-        it; the EMF lines the handler prints go to CloudWatch (moto) as they do in Lambda."""
-        from lepton.local.emf import EmfForwarder
+        it; the EMF lines the handler prints go to CloudWatch (moto) as they do in Lambda.
+        ``path``: another route of the version (a readiness probe: GET, no body)."""
         from tabular.handler import lambda_handler
 
         env = {**self.env_of(function_version), "LEPTON_CACHE_DIR": str(self.cache_dir),
                "AWS_LAMBDA_FUNCTION_VERSION": function_version}
         handler = lambda_handler.with_environment(env)
-        printed, statuses = io.StringIO(), []
-        with contextlib.redirect_stdout(printed):
+        statuses = []
+        with emf_to_cloudwatch(self.cloudwatch):
             for rows in batches:
                 event = load_event("tabular/infer.json")
                 event["body"] = json.dumps({"inputs": [{"name": "features", "shape": [len(rows), 3],
                                                         "datatype": "FP32", "data": rows}]})
+                if path:
+                    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+                    event["requestContext"]["http"]["method"] = "GET"
+                    event["body"] = None
                 statuses.append(handler(event, LambdaContext(FUNCTION, 1024, 15, function_version))["statusCode"])
-        forwarder = EmfForwarder(self.cloudwatch)
-        for line in printed.getvalue().splitlines():
-            forwarder.feed(line)
-        forwarder.flush()
         return statuses
 
     def sam_deploy(self) -> str:
@@ -190,19 +191,50 @@ class DeployStack:
         return version
 
 
+@contextmanager
+def emf_to_cloudwatch(cloudwatch: Any) -> Iterator[None]:
+    """What Lambda does with a function's stdout: its EMF lines become CloudWatch metrics (moto)."""
+    from lepton.local.emf import EmfForwarder
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        yield
+    forwarder = EmfForwarder(cloudwatch)
+    for line in printed.getvalue().splitlines():
+        forwarder.feed(line)
+    forwarder.flush()
+
+
+class MetricsForwardingLambda:
+    """The deployer's Lambda API, with the invoked version's EMF lines forwarded to CloudWatch as
+    in Lambda: the deployer's own calls reach the same metrics users' traffic does."""
+
+    def __init__(self, api: Any, cloudwatch: Any):
+        self.api = api
+        self.cloudwatch = cloudwatch
+
+    def invoke(self, **kwargs: Any) -> dict[str, Any]:
+        with emf_to_cloudwatch(self.cloudwatch):
+            return self.api.invoke(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.api, name)
+
+
 ROLE_POLICY = ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
                '"Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}')
 
 
 @contextmanager
 def provisioned(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model: str = "tabular",
-                function: str = FUNCTION) -> Iterator[DeployStack]:
-    """moto with the redeploy path and one model function (``model``'s, from template.yaml)."""
+                function: str = FUNCTION, fresh_processes: bool = False) -> Iterator[DeployStack]:
+    """moto with the redeploy path and one model function (``model``'s, from template.yaml).
+    ``fresh_processes``: cold starts measured in processes of their own (tests/in_process.py)."""
     logical_id = f"{model.capitalize()}Function"
     with mock_aws():
         clients.reset()
         made = {s: boto3.client(s, region_name="us-east-1")
-                for s in ("s3", "sqs", "lambda", "dynamodb", "iam", "cloudwatch")}
+                for s in ("s3", "sqs", "lambda", "dynamodb", "iam", "cloudwatch", "logs", "firehose")}
         made["s3"].create_bucket(Bucket=BUCKET)
         made["s3"].put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
         env = provision(made, BUCKET, {model: function}, prefix="lepton-test")
@@ -216,15 +248,20 @@ def provisioned(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model: str = "t
         version = made["lambda"].publish_version(FunctionName=function)["Version"]
         made["lambda"].create_alias(FunctionName=function, Name="live", FunctionVersion=version)
 
-        deployer_env = {**template_environment("DeployerFunction", names), **env}
+        # The template's deployer, with the parameters the local stack sets (every version promoted at once).
+        deployer_env = {**template_environment("DeployerFunction", names, parameters=LOCAL_PARAMETERS), **env}
         for key, value in deployer_env.items():
             monkeypatch.setenv(key, value)
-        # The pre-traffic check runs the published version in-process, as the local stack does.
-        invoker = in_process_invoker(made["lambda"], names, {logical_id: function}, tmp_path / "cache", made["s3"])
-        monkeypatch.setattr(deployer_handler.lambda_handler, "invoker", invoker)
+        # The deployer's calls of the published version run it in-process, as the local stack does,
+        # its EMF lines forwarded to CloudWatch as in Lambda.
+        api = local_lambda(made["lambda"], names, {logical_id: function}, tmp_path / "cache", made["s3"],
+                           fresh_processes=fresh_processes)
+        monkeypatch.setattr(deployer_handler.lambda_handler, "lambda_api",
+                            MetricsForwardingLambda(api, made["cloudwatch"]))
         yield DeployStack(made["s3"], made["sqs"], made["lambda"], made["dynamodb"], made["cloudwatch"],
                           env["LEPTON_DEPLOY_QUEUE_URL"], names["DeployDeadLetterQueueUrl"],
                           env["LEPTON_DEPLOYMENTS_TABLE"], deployer_env, function_env, tmp_path / "cache")
+        api.close()
         clients.reset()
 
 
@@ -243,7 +280,9 @@ def good(version: int, seed: int | None = None, **fields: Any) -> tuple[bytes, M
 def _good(version: int, seed: int, fields: str) -> tuple[bytes, str]:
     # Golden outputs come from onnxruntime: computed once per model, not once per test.
     data = mlp_model(seed).SerializeToString()
-    return data, manifest_for(data, "tabular", version, golden_rows=ROWS, **json.loads(fields)).to_json()
+    extra = json.loads(fields)
+    rows = extra.pop("golden_rows", ROWS)
+    return data, manifest_for(data, "tabular", version, golden_rows=rows, **extra).to_json()
 
 
 def with_external_data(version: int) -> tuple[bytes, Manifest]:

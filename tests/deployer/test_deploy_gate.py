@@ -182,3 +182,74 @@ def test_the_promoted_version_pins_the_manifest_the_deployer_validated(stack):
     stack.s3.put_object(Bucket=models.BUCKET, Key=manifest.manifest_key, Body=manifest.to_json().encode())
     status, body = stack.infer(stack.live_env())
     assert status == 503 and "changed after the deployer checked it" in body["error"]
+
+
+def test_the_gate_itself_skips_an_older_upload_before_reading_its_model(stack):
+    # GIVEN version 3 live, and a version 2 uploaded later whose model file is not even ONNX
+    stack.upload(*good(3))
+    assert deployer(s3_event(stack, 3), context())["results"][0]["outcome"] == "promoted"
+    _, manifest = good(2)
+    stack.s3.put_object(Bucket=models.BUCKET, Key=manifest.model_key, Body=b"not a model")
+    stack.s3.put_object(Bucket=models.BUCKET, Key=manifest.manifest_key, Body=manifest.to_json().encode())
+    # WHEN it is judged
+    result = deployer(s3_event(stack, 2), context())["results"][0]
+    # THEN the gate skips it as not newer, without downloading or judging the model (the
+    # rollout's own check, tests/deployer/test_deploy_rollout.py, is the second line)
+    assert result["outcome"] == "skipped", result
+    assert "an upload never moves a model backwards" in result["reason"]
+    attempt = stack.registry.list_deployments("tabular")[0]
+    assert "download" not in attempt.timings_ms and "promote" not in attempt.timings_ms
+
+
+def with_reference(version: int, rows: int = 300, **changes) -> tuple[bytes, object, bytes]:
+    """A good version whose manifest pins a reference profile of its own features."""
+    from lepton_drift.features import extractor_for
+    from lepton_drift.profile import build_profile, sha256_of
+    from lepton_serving.manifest import ReferenceFile
+
+    data, manifest = good(version)
+    extractor = extractor_for(manifest)
+    x = np.random.default_rng(version).normal(size=(rows, 3)).astype(np.float32)
+    scores = np.stack([x[:, 0] > 0, x[:, 0] <= 0], axis=1).astype(np.float32)
+    profile = build_profile(extractor, extractor.columns({"features": x}, {"probabilities": scores}),
+                            model=changes.pop("model", "tabular"), source="training")
+    body = profile.to_bytes()
+    manifest.reference = ReferenceFile(sha256_of(body), len(body), profile.rows)
+    return data, manifest, body
+
+
+def upload_with_reference(stack, data, manifest, body) -> dict:
+    stack.s3.put_object(Bucket=models.BUCKET, Key=manifest.reference_key, Body=body)
+    stack.upload(data, manifest)
+    return deployer(s3_event(stack, manifest.version), context())["results"][0]
+
+
+def test_a_version_with_its_pinned_reference_profile_is_promoted(stack):
+    result = upload_with_reference(stack, *with_reference(1))
+    assert result["outcome"] == "promoted", result
+    assert "reference" in stack.registry.list_deployments("tabular")[0].timings_ms
+
+
+@pytest.mark.parametrize("fault, words", [
+    ("missing", "does not exist; the manifest pins a reference.json: upload it before the manifest"),
+    ("changed", "the manifest pins"),
+    ("another model's", "the profile of 'digits', not of 'tabular'"),
+    ("other features", "does not describe this model's features; missing worst smoothness"),
+])
+def test_a_version_whose_reference_profile_is_not_the_pinned_one_is_rejected(stack, fault, words):
+    data, manifest, body = with_reference(1, model="digits" if fault == "another model's" else "tabular")
+    if fault == "changed":
+        body = body.replace(b'"rows":', b'"rows": ')
+    if fault == "other features":
+        from lepton_drift.profile import sha256_of
+
+        body = body.replace(b'"worst smoothness"', b'"smoothness"')
+        manifest.reference = type(manifest.reference)(sha256_of(body), len(body), manifest.reference.rows)
+    if fault == "missing":
+        stack.upload(data, manifest)
+        result = deployer(s3_event(stack, 1), context())["results"][0]
+    else:
+        result = upload_with_reference(stack, data, manifest, body)
+    assert result["outcome"] == "rejected"
+    attempt = stack.registry.list_deployments("tabular")[0]
+    assert attempt.check == "reference" and words in attempt.reason, attempt.reason

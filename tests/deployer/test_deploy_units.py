@@ -13,6 +13,7 @@ from lepton_deploy.errors import BadMessage
 from lepton_serving.errors import ConfigError
 from deployer.events import CanaryCheck, Upload, parse_body, parse_s3_event
 from eventfiles import load_event
+from lepton.local.stack_settings import LOCAL_PARAMETERS
 from lepton.local.template import Template
 from lepton.local.worker import lambda_sqs_event
 
@@ -55,7 +56,7 @@ def test_canary_checks_round_trip_through_a_message_body():
     ({"LEPTON_FUNCTIONS": "{oops"}, "not valid JSON"),
     ({"LEPTON_FUNCTIONS": '{"tabular": "fn"}'}, "LEPTON_DEPLOYMENTS_TABLE is not set"),
     ({"LEPTON_FUNCTIONS": '{"tabular": "fn"}', "LEPTON_DEPLOYMENTS_TABLE": "t", "LEPTON_CANARY_WEIGHT": "1.5"},
-     r"must be in \[0, 1\)"),
+     "LEPTON_CANARY_WEIGHT must be below 1, got '1.5'"),
     ({"LEPTON_FUNCTIONS": '{"tabular": "fn"}', "LEPTON_DEPLOYMENTS_TABLE": "t", "LEPTON_MIN_METRICS": '{"tabular": 3}'},
      "LEPTON_MIN_METRICS must be"),
 ])
@@ -77,7 +78,11 @@ def test_the_template_configures_a_valid_deployer_that_knows_every_model_functio
     assert config.policy_for("tabular").min_metrics == {"accuracy": 0.8}
     assert config.policy_for("recommender").min_metrics == {"ndcg_at_10": 0.2}
     assert config.policy_for("generator").min_metrics == {"conditional_accuracy": 0.9}
-    assert config.canary_weight == 0.0
+    # A canary by default in AWS (docs/security.md); the local stack promotes at once.
+    assert (config.canary_weight, config.canary_bake_seconds) == (0.1, 600)
+    local = Template(ROOT / "template.yaml", names={**names, "DeployQueue": "url", "DeploymentsTable": "table"},
+                     parameters=LOCAL_PARAMETERS).functions()
+    assert DeployerConfig.from_env(local["DeployerFunction"].environment).canary_weight == 0.0
 
 
 def test_the_worker_builds_the_event_lambdas_sqs_source_delivers():

@@ -75,3 +75,22 @@ def generator(serve_version):
     from generator.handler import lambda_handler
 
     return serve_version(lambda_handler, fm.generator_manifest(), fm.generator_model())
+
+
+@pytest.fixture(scope="module")
+def churn(serve_version):
+    """A model added with `lepton add`: the library's generic Model, as its scaffolded handler serves it."""
+    from lepton_serving.app import Handler
+    from lepton_serving.model import Model
+
+    return serve_version(Handler(Model, {}), fm.churn_manifest(), fm.churn_model())
+
+
+@pytest.fixture(scope="module")
+def tabular(serve_version):
+    from onnx_models import manifest_for, mlp_model
+
+    from tabular.handler import lambda_handler
+
+    data = mlp_model(0).SerializeToString()
+    return serve_version(lambda_handler, manifest_for(data, "tabular", 1), data)

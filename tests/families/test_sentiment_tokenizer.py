@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from family_models import sentiment_preprocessing
-from sentiment.tokenizer import Tokenizer, TokenizerConfigError
+from lepton_serving.vectorizer import Tokenizer, TokenizerConfigError
 
 LENGTH = 8
 CORPUS = [

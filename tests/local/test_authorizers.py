@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from botocore.auth import SigV4Auth
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
@@ -116,6 +118,27 @@ def test_an_unsigned_or_shape_only_signature_is_refused(issuer):
                   + "/us-east-1/execute-api/aws4_request, SignedHeaders=host;x-amz-date, Signature=" + "0" * 64}
     status, _, out = api.handle("GET", "/models", "", shape_only, b"")
     assert status == 403 and "does not match" in json.loads(out)["message"]
+
+
+@pytest.mark.parametrize("host", ["[", "[::1", "a:b:c]", "127.0.0.1:99999999999", "exa mple", "\u2603:80"])
+def test_a_signed_request_whose_host_cannot_be_parsed_is_refused_with_403(issuer, host):
+    api, seen = gateway("NONE", issuer)
+    headers = {**signed("GET", "/models"), "host": host}
+    status, _, out = api.handle("GET", "/models", "", headers, b"")
+    assert status == 403 and "does not match" in json.loads(out)["message"]
+    assert seen == []
+
+
+def test_no_host_header_makes_the_sigv4_check_answer_anything_but_200_or_403(issuer):
+    api, _ = gateway("NONE", issuer)  # once: parsing the template takes longer than a hundred checks
+
+    @settings(max_examples=150, deadline=None, database=None)
+    @given(host=st.text(max_size=40), path=st.sampled_from(["/models", "/deployments", "/models/tabular"]))
+    def check(host: str, path: str) -> None:
+        headers = {**signed("GET", path), "host": host}
+        assert api.handle("GET", path, "", headers, b"")[0] in (200, 403)
+
+    check()
 
 
 # ------------------------------------------------------------------------------------------- InferenceAuth

@@ -91,3 +91,31 @@ def test_a_corrupt_upload_is_rejected_and_the_live_model_keeps_answering(stack):
     after = infer(stack).json()
     assert after["model_version"] == before["model_version"]
     assert after["outputs"] == before["outputs"]
+
+
+def test_every_promoted_version_has_a_receipt_in_the_api_the_metadata_and_lepton_cost(stack, capsys):
+    import json
+
+    from lepton.cli import main
+
+    # GIVEN the stack's first versions, each measured by the deployer in an environment of its own
+    # WHEN GET /models is read as the CLI reads it (SigV4)
+    assert main(["models", "--endpoint", stack.base_url, "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["models"]
+    # THEN every live version has a receipt with a cold start, warm figures and memory, measured locally
+    for model in listed:
+        receipt = model["live_receipt"]
+        assert receipt is not None and receipt["version"] == 1, model["name"]
+        assert receipt["init_ms"] > 0 and 0 < receipt["p50_ms"] <= receipt["p99_ms"]
+        assert 0 < receipt["max_memory_mb"] < receipt["memory_mb"] and receipt["arch"] == "arm64"
+        assert "a fresh process" in receipt["sources"]["init"]
+    # AND a version's own V2 metadata carries it, without its sha256
+    metadata = requests.get(f"{stack.base_url}/v2/models/digits", timeout=10).json()
+    shown = metadata["parameters"]["receipt"]
+    assert shown["p99_ms"] == next(m for m in listed if m["name"] == "digits")["live_receipt"]["p99_ms"]
+    assert "sha256" not in shown and "function_version" not in shown
+    # AND lepton cost prices the deployed versions from their receipts, saying so
+    assert main(["cost", "--endpoint", stack.base_url, "--json"]) == 0
+    priced = json.loads(capsys.readouterr().out)
+    assert priced["source"] == "receipts" and {r["model"] for r in priced["rows"]} == set(stack.models)
+    assert all(r["usd_per_million_predictions"]["total"] > 1.2 for r in priced["rows"])

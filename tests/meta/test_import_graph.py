@@ -1,5 +1,6 @@
 """The import graph has floors and every arrow points down: layers/serving is the ground,
-layers/deploy stands on it, functions/ and training/ on those, lepton/ above, bench/ on top.
+layers/deploy (lepton_drift, then lepton_deploy) stands on it, functions/ and training/ on those, lepton/
+above, bench/ on top.
 Model functions never import the deployment core."""
 from __future__ import annotations
 
@@ -22,10 +23,12 @@ MODEL_FUNCTIONS = {
 # What each floor may import from the project's own packages.
 FLOORS = {
     "layers/serving/lepton_serving": {"lepton_serving"},
-    "layers/deploy/lepton_deploy": {"lepton_serving", "lepton_deploy"},
-    "training/lepton_training": {"lepton_serving", "lepton_deploy", "lepton_training"},
-    "lepton": {"lepton_serving", "lepton_deploy", "lepton_training", "lepton", "deployer", "control"},
-    "functions/deployer": {"lepton_serving", "lepton_deploy", "deployer"},
+    "layers/deploy/lepton_drift": {"lepton_serving", "lepton_drift"},
+    "layers/deploy/lepton_deploy": {"lepton_serving", "lepton_drift", "lepton_deploy"},
+    "training/lepton_training": {"lepton_serving", "lepton_deploy", "lepton_drift", "lepton_training"},
+    "lepton": {"lepton_serving", "lepton_deploy", "lepton_drift", "lepton_training", "lepton", "deployer", "control"},
+    "functions/deployer": {"lepton_serving", "lepton_deploy", "lepton_drift", "deployer"},
+    "functions/drift": {"lepton_serving", "lepton_deploy", "lepton_drift", "drift"},
     "functions/control": {"lepton_serving", "lepton_deploy", "control"},
     # A model function stands on the request path alone: never the deployment core.
     **{folder: {"lepton_serving", package} for folder, package in MODEL_FUNCTIONS.items()},
@@ -33,12 +36,13 @@ FLOORS = {
 #: Where each package is found (the sys.path entry Lambda or the venv gives it) -> its packages.
 PATH_ENTRIES = {
     ROOT / "layers" / "serving": ["lepton_serving"],
-    ROOT / "layers" / "deploy": ["lepton_deploy"],
+    ROOT / "layers" / "deploy": ["lepton_deploy", "lepton_drift"],
     ROOT / "training": ["lepton_training"],
     ROOT: ["lepton", "bench"],
     **{ROOT / folder: [package] for folder, package in MODEL_FUNCTIONS.items()},
     ROOT / "functions" / "deployer": ["deployer"],
     ROOT / "functions" / "control": ["control"],
+    ROOT / "functions" / "drift": ["drift"],
 }
 MODULES = {name: path for entry, packages in PATH_ENTRIES.items() for package in packages
            for name, path in modules_under(entry, package).items()}

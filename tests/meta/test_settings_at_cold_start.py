@@ -22,7 +22,10 @@ import json, sys, importlib
 sys.path[:0] = {paths!r}
 module = importlib.import_module({module!r})  # the init phase: its log lines go to stdout
 from lepton.local.context import LambdaContext
-answer = module.lambda_handler({event!r}, LambdaContext({name!r}, 1024, 15.0))
+try:
+    answer = module.lambda_handler({event!r}, LambdaContext({name!r}, 1024, 15.0))
+except Exception as exc:  # what Lambda reports as the invocation's error
+    answer = {{"raised": type(exc).__name__, "message": getattr(exc, "message", str(exc))}}
 print("ANSWER " + json.dumps(answer))
 """
 LAYERS = [str(ROOT / "layers" / "serving"), str(ROOT / "layers" / "deploy"), str(ROOT)]
@@ -76,3 +79,15 @@ def test_the_control_api_refuses_an_upload_lifetime_it_cannot_read_at_init_and_a
     reason = "the control API is misconfigured: LEPTON_UPLOAD_URL_SECONDS must be a whole number, got 'soon'"
     assert refused_at_init(logs, "LEPTON_UPLOAD_URL_SECONDS") == [reason]
     assert answer["statusCode"] == 500 and json.loads(answer["body"]) == {"error": reason}
+
+
+def test_the_drift_function_refuses_an_alarm_below_its_warning_at_init_and_fails_every_run_with_it():
+    env = {**DEPLOYER_ENV, "LEPTON_CAPTURE_BUCKET": "captures", "LEPTON_DRIFT_WARNING": "0.3",
+           "LEPTON_DRIFT_ALARM": "0.2", "LEPTON_DRIFT_WINDOW_HOURS": "a day"}
+    scheduled = {"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
+    logs, answer = cold_start("functions/drift", "drift.handler", env, scheduled)
+    reason = ("the drift function is misconfigured: LEPTON_DRIFT_WARNING (0.3) must be above 0 and at most "
+              "LEPTON_DRIFT_ALARM (0.2); LEPTON_DRIFT_WINDOW_HOURS must be a whole number, got 'a day'")
+    assert refused_at_init(logs, "LEPTON_DRIFT_ALARM") == [reason]
+    # the scheduled run fails (Lambda counts an error, EventBridge retries) with the same reason
+    assert answer == {"raised": "ConfigError", "message": reason}

@@ -150,9 +150,20 @@ def test_every_malformed_binary_request_is_a_400_with_a_reason(case):
     assert status_for(raised.value) == 400
 
 
-@pytest.mark.parametrize("raw, words", [("-1", "0 or more"), ("ten", "whole number"), ("1.5", "whole number")])
-def test_a_bad_header_length_header_is_refused(raw, words):
+@pytest.mark.parametrize("raw", ["-1", "ten", "1.5", "", " ", "+5", "--5", "²", "٣", "1_0", "0x10", "1" * 13,
+                                 "9" * 5000])
+def test_a_header_length_that_is_not_ascii_digits_is_refused_with_a_400(raw):
+    # "²" and "٣" pass str.isdigit, "--5" passes isdigit after lstrip("-"), "1_0" and 5,000 digits
+    # pass int() or make it raise: each is read as the server reads it, ASCII digits only.
     from lepton_serving.binary import header_length
 
-    with pytest.raises(InvalidRequest, match=words):
+    with pytest.raises(InvalidRequest, match="ASCII digits") as raised:
         header_length(raw)
+    assert status_for(raised.value) == 400
+
+
+@pytest.mark.parametrize(("raw", "value"), [("0", 0), ("17", 17), (" 42\t", 42), ("000123456789", 123456789)])
+def test_a_header_length_of_ascii_digits_is_read_as_a_number(raw, value):
+    from lepton_serving.binary import header_length
+
+    assert header_length(raw) == value

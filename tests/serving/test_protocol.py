@@ -128,3 +128,23 @@ def test_an_input_name_that_is_not_a_string_is_a_400(name):
     with pytest.raises(InvalidTensor, match="needs a 'name' string") as raised:
         parse_infer_request(raw, FEATURES, 8)
     assert status_for(raised.value) == 400
+
+
+@pytest.mark.parametrize("data", [["not a number"] * 65 * 3, "not a list", [[1.0, 2.0]] * 65])
+def test_the_batch_limit_is_judged_from_shape_before_any_data_is_converted(data):
+    # A request over the batch limit is refused for that alone, whatever its data: converting
+    # 65 rows first would answer the data's own problem instead (and spend the work).
+    body = json.dumps({"inputs": [{"name": "x", "shape": [65, 3], "datatype": "FP32", "data": data}]})
+    with pytest.raises(LimitExceeded, match="batch size 65 is above this model's maximum of 64"):
+        parse_infer_request(body, [TensorSpec("x", "FP32", [-1, 3])], 64)
+
+
+def test_the_friendly_route_counts_its_rows_before_converting_any(tabular):
+    from lepton.local.context import LambdaContext
+
+    from eventfiles import load_event
+
+    event = load_event("tabular/predict.json")
+    event["body"] = json.dumps({"instances": [["not", "numbers", "at all"]] * 65})
+    answer = tabular(event, LambdaContext("tabular"))
+    assert answer["statusCode"] == 422 and "65 instances is above" in json.loads(answer["body"])["error"]

@@ -20,7 +20,7 @@ class Clock:
         return self.now
 
 
-def test_s3_down_at_cold_start_is_a_503_with_retry_after_and_the_function_recovers(publish, s3, tmp_path):
+def test_s3_down_at_cold_start_is_a_503_with_retry_after_and_the_function_recovers(publish, s3, bucket, tmp_path):
     from tabular.model import TabularModel
 
     published = publish(seed=3)
@@ -46,7 +46,8 @@ def test_s3_down_at_cold_start_is_a_503_with_retry_after_and_the_function_recove
     first = call()
     # THEN it gets a 503 that says why and when to come back
     assert first["statusCode"] == 503
-    assert "cannot read s3://" in json.loads(first["body"])["error"]
+    assert "cannot read s3://<bucket>/" in json.loads(first["body"])["error"]
+    assert bucket not in first["body"]  # every caller may read this answer: no resource names
     assert first["headers"]["Retry-After"] == "1"
     # AND a request inside the backoff gets the same answer without another fetch
     clock.now += 0.5
@@ -76,3 +77,22 @@ def test_failed_loads_back_off_twice_as_long_each_time_up_to_30_seconds(publish,
         waits.append(answer["headers"]["Retry-After"])
         clock.now += float(answer["headers"]["Retry-After"])
     assert waits == ["1", "2", "4", "8", "16", "30", "30"]
+
+
+def test_a_503_for_a_deployments_table_that_does_not_answer_names_neither_table_nor_account(s3, bucket, tmp_path):
+    from tabular.model import TabularModel
+
+    # GIVEN no version pinned, so the function asks the deployments table, which does not exist
+    table = "lepton-deployments-123456789012-prod"
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    env = {"LEPTON_MODEL_NAME": "tabular", "LEPTON_MODEL_BUCKET": bucket, "LEPTON_DEPLOYMENTS_TABLE": table,
+           "LEPTON_CACHE_DIR": str(tmp_path), "AWS_LAMBDA_FUNCTION_NAME": "stack-TabularFunction-AbC"}
+    handler = Handler(TabularModel, env, aws=lambda service: {"dynamodb": dynamodb, "s3": s3}[service])
+    # WHEN a caller asks
+    answer = handler(load_event("tabular/infer.json"), LambdaContext("tabular"))
+    # THEN the 503 says what is wrong without the table's, bucket's or function's name or the account
+    assert answer["statusCode"] == 503
+    error = json.loads(answer["body"])["error"]
+    assert "cannot read which version of 'tabular' is live" in error and "<table>" in error, error
+    for secret in (table, "123456789012", bucket, "stack-TabularFunction-AbC"):
+        assert secret not in answer["body"]

@@ -244,7 +244,8 @@ def test_the_deployer_and_the_control_api_know_and_may_move_exactly_the_model_fu
                           if "Fn::Sub" in r}
             assert by_version == set(models), (name, statement.get("Sid"))
             # the functions themselves too, except where only their versions may be touched
-            assert by_arn == (set() if statement.get("Sid") == "PreTrafficCalls" else set(models)), statement.get("Sid")
+            only_versions = statement.get("Sid") in ("PreTrafficCalls", "ReplayCalls")
+            assert by_arn == (set() if only_versions else set(models)), statement.get("Sid")
 
 
 
@@ -269,3 +270,47 @@ def test_the_deployer_manages_only_its_own_model_layers_and_may_keep_every_layer
     # the budget is a number the deployer reads, and within Lambda's 50 MB request limit
     budget = int(deployer["Environment"]["Variables"]["LEPTON_MODEL_LAYER_MAX_BYTES"])
     assert 0 < budget <= 50 * 1024 * 1024
+
+
+def test_every_model_function_sends_its_capture_records_through_its_own_stream_to_its_own_prefix(template) -> None:
+    resources = template["Resources"]
+    models = {n: p["Environment"]["Variables"]["LEPTON_MODEL_NAME"] for n, p in functions(template).items()
+              if "LEPTON_MODEL_NAME" in p["Environment"]["Variables"]}
+    streams = resources_of(template, "AWS::KinesisFirehose::DeliveryStream")
+    filters = resources_of(template, "AWS::Logs::SubscriptionFilter")
+    allowed = next(s for p in resources["CaptureLogsRole"]["Properties"]["Policies"]
+                   for s in p["PolicyDocument"]["Statement"] if s.get("Sid") == "ModelCaptureStreams")["Resource"]
+    assert len(streams) == len(filters) == len(models)
+    for function, model in models.items():
+        stream = streams[f"{function}CaptureStream"]["Properties"]
+        destination = stream["ExtendedS3DestinationConfiguration"]
+        assert destination["BucketARN"] == {"Fn::GetAtt": ["CaptureBucket", "Arn"]}
+        assert (destination["Prefix"], destination["ErrorOutputPrefix"]) == (f"captures/{model}/",
+                                                                              f"capture-errors/{model}/")
+        # stored as CloudWatch Logs delivers them (gzip'ed): the reader decodes exactly that
+        assert destination["CompressionFormat"] == "UNCOMPRESSED" and "ProcessingConfiguration" not in destination
+        subscription = filters[f"{function}Captures"]["Properties"]
+        assert subscription["LogGroupName"] == {"Ref": f"{function}Logs"}
+        assert subscription["FilterPattern"] == "{ $.lepton_capture = 1 }"
+        assert subscription["DestinationArn"] == {"Fn::GetAtt": [f"{function}CaptureStream", "Arn"]}
+        assert {"Fn::GetAtt": [f"{function}CaptureStream", "Arn"]} in allowed
+    # the records expire: the whole bucket, after CaptureRetentionDays
+    rules = resources["CaptureBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert [(r["Status"], r["ExpirationInDays"], r.get("Prefix")) for r in rules] == [
+        ("Enabled", {"Ref": "CaptureRetentionDays"}, None)]
+    # every model function reads its share and redaction from the template's parameters
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["LEPTON_CAPTURE_SAMPLE_RATE"] == {"Ref": "CaptureSampleRate"}
+    assert env["LEPTON_CAPTURE_REDACT"] == {"Ref": "CaptureRedactInputs"}
+    assert template["Parameters"]["CaptureSampleRate"]["Default"] == 0.05
+
+
+def test_only_the_deployer_may_write_the_capture_bucket_and_only_its_replays(template) -> None:
+    writers = {}
+    for name, props in functions(template).items():
+        for policy in props.get("Policies") or []:
+            for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
+                resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                if "s3:PutObject" in actions(statement) and any("CaptureBucket" in str(r) for r in resources):
+                    writers[name] = resources
+    assert writers == {"DeployerFunction": [{"Fn::Sub": "${CaptureBucket.Arn}/replays/*"}]}

@@ -26,7 +26,9 @@ def test_publish_writes_layout_with_manifest_last_and_increments_versions(s3, qu
     first = publish(artifact, BUCKET, s3_client=s3)
     second = publish(artifact, BUCKET, s3_client=s3)
     assert (first.version, second.version) == (1, 2)
-    assert puts == [model_key("tabular", 1), manifest_key("tabular", 1), model_key("tabular", 2), manifest_key("tabular", 2)]
+    reference = lambda v: f"models/tabular/{v}/reference.json"  # noqa: E731
+    assert puts == [model_key("tabular", 1), reference(1), manifest_key("tabular", 1),
+                    model_key("tabular", 2), reference(2), manifest_key("tabular", 2)]
     listed = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"])
     assert listed == sorted(puts)
     body = s3.get_object(Bucket=BUCKET, Key=model_key("tabular", 2))["Body"].read()
@@ -34,6 +36,7 @@ def test_publish_writes_layout_with_manifest_last_and_increments_versions(s3, qu
     stored = Manifest.from_json(s3.get_object(Bucket=BUCKET, Key=manifest_key("tabular", 2))["Body"].read())
     assert stored.version == 2 and stored.sha256 == hashlib.sha256(body).hexdigest() and stored.size == len(body)
     assert stored == second
+    assert s3.get_object(Bucket=BUCKET, Key=reference(2))["Body"].read() == (artifact / "reference.json").read_bytes()
     local = Manifest.from_json((artifact / "manifest.json").read_text())
     assert local.version == 1  # the artifact on disk is untouched
     # S3 agrees on the order too: the manifest is not older than the model.
@@ -68,6 +71,14 @@ def test_refuses_a_model_file_that_does_not_match_its_manifest(s3, artifact_copy
     assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0
 
 
+def test_refuses_a_reference_profile_that_does_not_match_its_manifest(s3, artifact_copy) -> None:
+    artifact = artifact_copy("tabular")
+    (artifact / "reference.json").write_bytes((artifact / "reference.json").read_bytes().replace(b'"rows"', b'"rows" '))
+    with pytest.raises(PublishError, match="no reference.json matching"):
+        publish(artifact, BUCKET, s3_client=s3)
+    assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0
+
+
 def test_lost_race_moves_to_the_next_version(s3, quick_artifacts, monkeypatch) -> None:
     """Another publisher claims version 1 between our listing and our write."""
     import lepton_training.publish as pub
@@ -97,5 +108,6 @@ def test_endpoint_url_client_is_used(quick_artifacts, aws_env) -> None:
         boto3.client("s3").create_bucket(Bucket=BUCKET)
         manifest = publish(quick_artifacts("recommender"), BUCKET)
         keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]]
-    assert sorted(keys) == [manifest_key("recommender", 1), model_key("recommender", 1)]
+    assert sorted(keys) == [manifest_key("recommender", 1), model_key("recommender", 1),
+                            "models/recommender/1/reference.json"]
     assert json.loads(manifest.to_json())["preprocessing"]["synthetic"] is True

@@ -66,6 +66,7 @@ def build_manifest(
     golden: list[GoldenExample],
     training_data_sha256: str,
     quantized: bool,
+    task: str = "",
 ) -> Manifest:
     sha256, size = file_digest(path)
     inputs, outputs = read_specs(path)
@@ -85,4 +86,5 @@ def build_manifest(
         framework=framework_versions(),
         quantized=quantized,
         created_at=now_iso(),
+        task=str(task),
     )

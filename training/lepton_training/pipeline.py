@@ -17,6 +17,7 @@ from .hyperparams import resolve
 from .inputs import rows, take
 from .manifest_writer import build_manifest, golden_examples
 from .quantize import quantize
+from .reference import write_reference
 from .search import grid, search
 from .train import predict
 
@@ -99,8 +100,9 @@ def run(
     golden = golden_examples(model_path, test_inputs, picks, family.golden_requests(test, picks))
     manifest = build_manifest(
         family.name, model_path, family.labels, family.preprocessing(trained, hp, data), manifest_metrics,
-        golden, family.sha256(data), bool(quantization and quantization["kept"]),
+        golden, family.sha256(data), bool(quantization and quantization["kept"]), family.task,
     )
+    manifest.reference = write_reference(family, trained, train, data, model_path, manifest, artifact_dir)
     (artifact_dir / MANIFEST_FILE).write_text(manifest.to_json() + "\n", encoding="utf-8")
 
     extra = family.extra_report(trained, test, predict_shipped)

@@ -1,10 +1,10 @@
 """Publish an artifact directory to the model bucket as the next version.
 
-Layout (lepton_serving.manifest): ``models/<name>/<version>/model.onnx`` then
-``models/<name>/<version>/manifest.json``. The manifest goes LAST: its arrival tells the
-deployer the version is complete. Both writes are conditional (If-None-Match: *), so two
-publishers racing for the same version cannot overwrite each other; the loser moves on to the
-next number.
+Layout (lepton_serving.manifest): ``models/<name>/<version>/model.onnx`` (and the files the
+manifest pins: a ``tokenizer.json``, the ``reference.json`` profile) then
+``models/<name>/<version>/manifest.json``. The manifest goes LAST: its arrival tells the deployer
+the version is complete. Every write is conditional (If-None-Match: *), so two publishers racing
+for the same version cannot overwrite each other; the loser moves on to the next number.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lepton_serving.bucket import ModelBucket
-from lepton_serving.manifest import MANIFEST_FILE, TOKENIZER_FILE, Manifest
+from lepton_serving.manifest import MANIFEST_FILE, Manifest, version_prefix
 
 from .manifest_writer import file_digest
 
@@ -54,10 +54,10 @@ def load_artifact(artifact_dir: Path) -> tuple[Manifest, Path]:
             f"{model_path} does not match its manifest (sha256 {sha256[:12]}.. size {size} vs "
             f"{manifest.sha256[:12]}.. size {manifest.size})"
         )
-    if manifest.tokenizer is not None:
-        tokenizer = artifact_dir / TOKENIZER_FILE
-        if not tokenizer.is_file() or file_digest(tokenizer) != (manifest.tokenizer.sha256, manifest.tokenizer.size):
-            raise PublishError(f"{artifact_dir} has no {TOKENIZER_FILE} matching the one its manifest pins")
+    for file, pinned in manifest.pinned_files():
+        path = artifact_dir / file
+        if not path.is_file() or file_digest(path) != (pinned.sha256, pinned.size):
+            raise PublishError(f"{artifact_dir} has no {file} matching the one its manifest pins")
     return manifest, model_path
 
 
@@ -85,9 +85,10 @@ def publish(
                 raise PublishError(f"{published.model_key} already exists")
             log.info("%s: version %d was taken concurrently; retrying", manifest.name, number)
             continue
-        if published.tokenizer_key is not None and not target.put_new(
-                published.tokenizer_key, (Path(artifact_dir) / TOKENIZER_FILE).read_bytes(), "application/json", meta):
-            raise PublishError(f"{published.tokenizer_key} appeared while publishing")
+        for file, _ in published.pinned_files():
+            key = version_prefix(published.name, number) + file
+            if not target.put_new(key, (Path(artifact_dir) / file).read_bytes(), "application/json", meta):
+                raise PublishError(f"{key} appeared while publishing")
         manifest_body = (published.to_json() + "\n").encode("utf-8")
         if not target.put_new(published.manifest_key, manifest_body, "application/json", meta):
             raise PublishError(f"{published.manifest_key} appeared while publishing")

@@ -17,9 +17,10 @@ from starlette.exceptions import HTTPException
 from control import backends, site
 from control.openapi import build_openapi
 from control.schemas import (AttemptOut, BatchInputRequest, BatchInputUpload, BatchJobOut, BatchJobRequest,
-                             BatchJobsResponse, DeploymentsResponse, ErrorResponse, ModelCard, ModelDetail, ModelsResponse,
-                             PromoteRequest, PublicStatus, RepositoryIndexRequest, RepositoryModel, RollbackRequest,
-                             ServerLive, ServerMetadata, ServerReady, UploadRequest, UploadResponse)
+                             BatchJobsResponse, DeploymentsResponse, ErrorResponse, ModelCard, ModelDetail,
+                             ModelsResponse, PromoteRequest, PublicStatus, ReplayOut, ReplayRequest,
+                             RepositoryIndexRequest, RepositoryModel, RollbackRequest, ServerLive, ServerMetadata,
+                             ServerReady, UploadRequest, UploadResponse)
 from control.service import ControlService
 from control.settings import Settings
 
@@ -57,7 +58,8 @@ def current_settings(app: FastAPI) -> Settings:
 
 def _service(request: Request) -> ControlService:
     settings = current_settings(request.app)
-    return ControlService(settings, backends.build(settings, environment(request.app)))
+    return ControlService(settings, backends.build(settings, environment(request.app),
+                                                   lambda_api=request.app.state.lambda_api))
 
 
 # Module level: FastAPI resolves these annotations (postponed, PEP 563) from the module's globals.
@@ -74,6 +76,7 @@ def create_app(env: Mapping[str, str] | None = None) -> FastAPI:
                                 {"name": "inference (friendly)", "description": "Served by each model's function"},
                                 {"name": "public", "description": "Open views for the playground page"}])
     app.state.env = dict(env) if env is not None else None
+    app.state.lambda_api = None  # Lambda's client; the local stack sets its stand-in (with_lambda_api)
 
     @app.get("/models", tags=["control"], operation_id="listModels", response_model=ModelsResponse)
     def list_models(svc: Service) -> ModelsResponse:
@@ -116,6 +119,13 @@ def create_app(env: Mapping[str, str] | None = None) -> FastAPI:
                     limit: Annotated[int, Query(ge=1, le=500)] = 50) -> DeploymentsResponse:
         """Deployment attempts (uploads, promotions, rollbacks), newest first."""
         return svc.deployments(model, limit)
+
+    @app.post("/models/{name}/replay", tags=["control"], operation_id="replayVersion", response_model=ReplayOut,
+              responses={**ERRORS, 503: {"model": ErrorResponse, "description": "No payload capture on this stack"}})
+    def replay(name: str, svc: Service, body: Annotated[ReplayRequest, Body()]) -> ReplayOut:
+        """The replay gate's comparison on demand: the live version's newest captured requests, answered
+        by a published version, compared as the deployer compares them. Nothing moves."""
+        return svc.replays.run(name, body)
 
     # -- batch scoring (control/batch_jobs.py) ---------------------------------------------------
     batch_errors: dict[int | str, dict[str, Any]] = {
@@ -202,8 +212,19 @@ def create_app(env: Mapping[str, str] | None = None) -> FastAPI:
 
 
 def _cached_openapi(app: FastAPI) -> dict[str, Any]:
-    if app.openapi_schema is None:
-        app.openapi_schema = build_openapi(app, list(current_settings(app).functions))
+    """The document, built again when the models or their live versions change: each friendly
+    route's schema follows its live manifest (num_users, labels, feature names)."""
+    settings = current_settings(app)
+    service = ControlService(settings, backends.build(settings, environment(app)))
+    try:
+        versions: dict[str, int] | None = service.live_versions()
+    except LeptonError as exc:  # the registry does not answer: the schemas without the manifests, not cached
+        logger.warning("openapi: live versions unknown", extra={"reason": exc.message})
+        return build_openapi(app, list(settings.functions))
+    key = (tuple(sorted(settings.functions)), tuple(sorted(versions.items())))
+    if app.openapi_schema is None or getattr(app.state, "openapi_key", None) != key:
+        app.openapi_schema = build_openapi(app, list(settings.functions), service.live_manifests(versions))
+        app.state.openapi_key = key
     return app.openapi_schema
 
 

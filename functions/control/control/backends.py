@@ -9,7 +9,9 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
+from lepton_deploy.captures import CaptureStore
 from lepton_deploy.functions import LambdaFunctions
+from lepton_deploy.invoke import LambdaInvoker
 from lepton_deploy.registry import Registry
 from lepton_deploy.rollout import Rollout
 from lepton_serving import clients
@@ -17,18 +19,25 @@ from lepton_serving.bucket import ModelBucket
 from lepton_serving.table import DeploymentsTable
 
 from control.batch_jobs import BatchJobs
+from control.replays import Replays
 from control.service import Backends
 from control.settings import Settings
 
 
-def build(settings: Settings, env: Mapping[str, str], aws: Callable[[str], Any] = clients.client) -> Backends:
+def build(settings: Settings, env: Mapping[str, str], aws: Callable[[str], Any] = clients.client,
+          lambda_api: Any = None) -> Backends:
+    """``lambda_api``: what answers `lepton replay`'s calls of a published version (default:
+    Lambda's client; the local stack's stand-in with the same ``invoke``)."""
     registry = Registry(DeploymentsTable(aws("dynamodb"), settings.table))
     functions = LambdaFunctions(aws("lambda"))
     presign = presigner(env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL"),
                         env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"))
     batch = BatchJobs(settings, functions, aws("stepfunctions"), ModelBucket(aws("s3"), settings.batch_bucket, presign))
-    return Backends(registry, Rollout(registry, functions), functions, ModelBucket(aws("s3"), settings.bucket, presign),
-                    batch)
+    models = ModelBucket(aws("s3"), settings.bucket, presign)
+    captures = CaptureStore(aws("s3"), settings.capture_bucket) if settings.capture_bucket else None
+    replays = Replays(settings, registry, functions, models, captures,
+                      LambdaInvoker(lambda_api if lambda_api is not None else aws("lambda")))
+    return Backends(registry, Rollout(registry, functions), functions, models, batch, replays)
 
 
 @lru_cache(maxsize=4)

@@ -23,6 +23,12 @@ class ControlHandler:
     def with_environment(self, env: Mapping[str, str]) -> ControlHandler:
         return ControlHandler(env)
 
+    def with_lambda_api(self, lambda_api: Any) -> ControlHandler:
+        """`lepton replay` calling published versions through ``lambda_api`` (an object with
+        Lambda's ``invoke``) instead of Lambda's client: how the local stack runs them."""
+        self.app.state.lambda_api = lambda_api
+        return self
+
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         return self.adapter(event, context)
 

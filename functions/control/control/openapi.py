@@ -13,10 +13,12 @@ from typing import Any, Literal
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from lepton_serving.manifest import V2_TO_NUMPY
+from lepton_serving.binary import HEADER_PATTERN
+from lepton_serving.manifest import V2_TO_NUMPY, Manifest
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
+from control.friendly_schemas import friendly_schema
 from control.schemas import ErrorResponse
 
 REF = "#/components/schemas/{model}"
@@ -114,18 +116,6 @@ class ModelReadyResponse(BaseModel):
     ready: bool
 
 
-class PredictRequest(BaseModel):
-    """Each model's own JSON shape; see docs/models.md."""
-
-    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [
-        {"instances": [[13.0, 0.12, 22.0]]},
-        {"pixels": [[0, 0, 5, 13, 9, 1, 0, 0]] * 8, "k": 3},
-        {"text": "the movie was great"},
-        {"user_ids": [7, 42], "k": 3},
-        {"digit": 3, "count": 4, "seed": 7},
-    ]})
-
-
 class PredictResponse(BaseModel):
     model_config = ConfigDict(extra="allow")
     model_name: str
@@ -133,12 +123,14 @@ class PredictResponse(BaseModel):
 
 
 _SCHEMAS = (ErrorResponse, GatewayMessage, InferenceRequest, InferenceResponse, ModelMetadataResponse,
-            ModelReadyResponse, PredictRequest, PredictResponse)
+            ModelReadyResponse, PredictResponse)
 _OPEN_PATHS = ("/openapi.json", "/docs", "/v2", "/v2/repository/index", "/v2/health/live", "/v2/health/ready",
                "/models/{name}/card", "/status")
 
 
-def build_openapi(app: FastAPI, models: list[str]) -> dict[str, Any]:
+def build_openapi(app: FastAPI, models: list[str], manifests: dict[str, Manifest | None] | None = None
+                  ) -> dict[str, Any]:
+    """The document; ``manifests``: each model's live manifest, which its friendly schema follows."""
     doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes,
                       tags=app.openapi_tags)
     components = doc.setdefault("components", {})
@@ -151,6 +143,10 @@ def build_openapi(app: FastAPI, models: list[str]) -> dict[str, Any]:
         for operation in operations.values():
             _control_responses(operation, secured=path not in _OPEN_PATHS)
     doc["paths"].update(inference_paths(models))
+    for model in sorted(models):
+        schema = f"PredictRequest-{model}"
+        components["schemas"][schema] = friendly_schema(model, (manifests or {}).get(model))
+        doc["paths"].update(predict_path(model, schema))
     return doc
 
 
@@ -168,47 +164,19 @@ def _control_responses(operation: dict[str, Any], secured: bool) -> None:
         responses["403"] = _json("GatewayMessage", "API Gateway refused the request: no or a wrong SigV4 signature")
 
 
+# Described as the function reads it: ASCII digits only (lepton_serving/binary.py).
+_HEADER_LENGTH = {"name": HEADER_LENGTH, "in": "header", "required": False,
+                  "description": "Length in bytes of the JSON part when binary tensor data follows it.",
+                  "schema": {"type": "string", "pattern": HEADER_PATTERN}}
+
+
 def inference_paths(models: list[str]) -> dict[str, Any]:
+    """The V2 routes, shared by every model function (the friendly ones: `predict_path`)."""
     name = {"name": "name", "in": "path", "required": True, "description": "The model.",
             "schema": {"type": "string", "enum": sorted(models)}}
     version = {"name": "version", "in": "path", "required": True, "schema": {"type": "string", "examples": ["1"]},
                "description": "A version the model function currently serves (its model_version)."}
-    header_length = {"name": HEADER_LENGTH, "in": "header", "required": False,
-                     "description": "Length in bytes of the JSON part when binary tensor data follows it.",
-                     "schema": {"type": "integer", "minimum": 0}}
-    tag = ["inference (V2)"]
-
-    def op(operation_id: str, summary: str, response: str, *, params: list[dict[str, Any]] = (),  # type: ignore[assignment]
-           body: str | None = None, tags: list[str] = tag, binary: bool = False) -> dict[str, Any]:
-        ok: dict[str, Any] = _json(response, "OK")
-        responses: dict[str, Any] = {
-            "200": ok,
-            "404": _either("No such model (API Gateway: no route), or a version this function does not serve"),
-            "503": {**_json("ErrorResponse", "The model is not loaded (yet): the message says why"),
-                    "headers": {"Retry-After": {"description": "Seconds until the function tries to load it again",
-                                                "schema": {"type": "integer", "minimum": 1}}}},
-        }
-        out: dict[str, Any] = {"operationId": operation_id, "summary": summary, "tags": tags,
-                               "parameters": list(params), "responses": responses}
-        if body:
-            content: dict[str, Any] = {"application/json": {"schema": {"$ref": REF.format(model=body)}}}
-            if binary:
-                content[BINARY] = {"schema": {"type": "string", "format": "binary"},
-                                   "description": f"The JSON request, then binary tensor data; {HEADER_LENGTH} "
-                                                  "gives the JSON's length"}
-                ok["content"][BINARY] = {"schema": {"type": "string", "format": "binary"}}
-                ok["headers"] = {HEADER_LENGTH: {"description": "Present when binary tensor data follows the JSON",
-                                                 "schema": {"type": "integer", "minimum": 0}}}
-                out["parameters"].append(header_length)
-            out["requestBody"] = {"required": True, "content": content}
-            responses.update({
-                "400": _json("ErrorResponse", "The request does not fit the model (the message says how)"),
-                "413": _either("The body is over the function's 6 MB payload limit"),
-                "415": _json("ErrorResponse", "A content type the route does not read"),
-                "422": _json("ErrorResponse", "Above a limit: batch size, k, text length (the message says which)"),
-            })
-        return out
-
+    op = _operation
     return {
         "/v2/models/{name}": {"get": op("modelMetadata", "Model metadata", "ModelMetadataResponse", params=[name])},
         "/v2/models/{name}/ready": {"get": op("modelReady", "Model readiness", "ModelReadyResponse", params=[name])},
@@ -221,10 +189,48 @@ def inference_paths(models: list[str]) -> dict[str, Any]:
         "/v2/models/{name}/versions/{version}/infer": {"post": op(
             "modelVersionInfer", "Inference on one served version", "InferenceResponse", params=[name, version],
             body="InferenceRequest", binary=True)},
-        "/models/{name}/predict": {"post": op(
-            "predict", "Friendly prediction in the model's own JSON shape (docs/models.md)", "PredictResponse",
-            params=[name], body="PredictRequest", tags=["inference (friendly)"])},
     }
+
+
+def _operation(operation_id: str, summary: str, response: str, *, params: list[dict[str, Any]] | None = None,
+               body: str | None = None, tags: list[str] | None = None, binary: bool = False) -> dict[str, Any]:
+    """An inference operation with every status the function (or API Gateway before it) can answer."""
+    ok: dict[str, Any] = _json(response, "OK")
+    responses: dict[str, Any] = {
+        "200": ok,
+        "404": _either("No such model (API Gateway: no route), or a version this function does not serve"),
+        "503": {**_json("ErrorResponse", "The model is not loaded (yet): the message says why"),
+                "headers": {"Retry-After": {"description": "Seconds until the function tries to load it again",
+                                            "schema": {"type": "integer", "minimum": 1}}}},
+    }
+    out: dict[str, Any] = {"operationId": operation_id, "summary": summary, "tags": tags or ["inference (V2)"],
+                           "parameters": list(params or []), "responses": responses}
+    if body:
+        content: dict[str, Any] = {"application/json": {"schema": {"$ref": REF.format(model=body)}}}
+        if binary:
+            content[BINARY] = {"schema": {"type": "string", "format": "binary"},
+                               "description": f"The JSON request, then binary tensor data; {HEADER_LENGTH} "
+                                              "gives the JSON's length"}
+            ok["content"][BINARY] = {"schema": {"type": "string", "format": "binary"}}
+            ok["headers"] = {HEADER_LENGTH: {"description": "Present when binary tensor data follows the JSON",
+                                             "schema": {"type": "integer", "minimum": 0}}}
+            out["parameters"].append(_HEADER_LENGTH)
+        out["requestBody"] = {"required": True, "content": content}
+        responses.update({
+            "400": _json("ErrorResponse", "The request does not fit the model (the message says how)"),
+            "413": _either("The body is over the function's 6 MB payload limit"),
+            "415": _json("ErrorResponse", "A content type the route does not read"),
+            "422": _json("ErrorResponse", "Above a limit (batch size, k, text length), or values onnxruntime "
+                                          "cannot compute on (the message says which)"),
+        })
+    return out
+
+
+def predict_path(model: str, schema: str) -> dict[str, Any]:
+    """One model's friendly route, with the request schema of its own JSON shape."""
+    return {f"/models/{model}/predict": {"post": _operation(
+        f"predict-{model}", f"{model}: prediction in its own JSON shape (docs/models.md)", "PredictResponse",
+        body=schema, tags=["inference (friendly)"])}}
 
 
 def _json(schema: str, description: str) -> dict[str, Any]:

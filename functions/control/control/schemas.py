@@ -12,8 +12,10 @@ from typing import Annotated, Any, Literal, get_type_hints
 
 from annotated_types import Ge, Le
 from lepton_deploy.outcomes import Outcome
-from lepton_deploy.registry import Attempt, Canary, Release
+from lepton_deploy.receipt import Receipt
+from lepton_deploy.registry import Attempt, Canary, DriftStatus, Release
 from lepton_serving.manifest import TensorSpec
+from lepton_serving.receipts import PUBLIC_FIELDS
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, create_model
 
 
@@ -96,6 +98,9 @@ class ModelSummary(BaseModel):
     canary: CanaryOut | None = None
     last_deployment: LastDeployment | None = None
     updated_at: str | None = None
+    live_receipt: Receipt | None = Field(
+        default=None, description="The live version's receipt: its cold start, warm latency, memory and cost "
+                                  "as the deployer measured them when it published it (docs/lifecycle.md).")
 
 
 class ModelsResponse(BaseModel):
@@ -120,6 +125,8 @@ class VersionInfo(BaseModel):
     outcome: Outcome | None = Field(default=None, description="The newest deployment attempt's outcome for this version.")
     reason: str | None = None
     problem: str | None = Field(default=None, description="Why the manifest could not be read, when it could not.")
+    receipt: Receipt | None = Field(default=None, description="What the version measured when it was published "
+                                                              "(none if it never reached that stage).")
 
 
 class AliasOut(BaseModel):
@@ -140,7 +147,29 @@ AttemptOut = derived("AttemptOut", Attempt, doc="One deployment attempt, every f
     "source": "bucket, key, etag, version_id of the upload",
     "model_source": "A promotion's choice: layer (the model travels in the function version) or s3 (fetched at "
                     "cold start).",
+    "checks": "The checks on the published version, in order (pre-traffic, the replay of captured requests, "
+              "the receipt), each {name, outcome: passed | failed | skipped, summary, figures, ms}.",
+    "receipt": "What the version measured when this attempt published it (its cold start, warm p50/p99, "
+               "memory, cost; the fields of Receipt), or {} when it was not measured.",
 })
+
+
+class ReplayRequest(_Request):
+    version: Version = Field(description="A published version of the model, compared with the live one.")
+    requests: int = Field(default=200, ge=1, le=1000, description="How many of the live version's newest captured "
+                                                                   "requests to send.")
+
+
+class ReplayOut(BaseModel):
+    model: str
+    version: int
+    function_version: str = Field(description="The published function version the requests were sent to.")
+    live_version: int
+    outcome: str = Field(description="passed, failed or skipped, judged as the deployer's replay gate judges")
+    reason: str = Field(description="The figure and its threshold, or why nothing was compared.")
+    figures: dict[str, Any] = Field(default_factory=dict)
+    cases: list[dict[str, Any]] = Field(default_factory=list, description="The first disagreeing cases: inputs, "
+                                                                          "live answer, this version's answer.")
 
 
 class DeploymentsResponse(BaseModel):
@@ -196,6 +225,10 @@ class ServerReady(BaseModel):
 
 
 # -- the open routes behind the playground: what anyone may see ---------------------------------------
+PUBLIC_RECEIPT_TEXT = (f"The live version's receipt as the deployer measured it at publish: {', '.join(PUBLIC_FIELDS)} "
+                       "(sources says where each figure came from); not its sha256 or function version.")
+
+
 class ModelCard(BaseModel):
     """What a caller needs to build a request, from the live version's manifest. Nothing about
     where the model is kept (bucket, keys, functions) and nothing large (no vocabulary)."""
@@ -212,10 +245,20 @@ class ModelCard(BaseModel):
         default=None, description="The first golden example's inputs, in the graph's own terms (what the "
                                   "deployer replays); left out when larger than 32 KB.")
     created_at: str | None = None
+    receipt: dict[str, Any] | None = Field(default=None, description=PUBLIC_RECEIPT_TEXT)
 
 
 PublicCanary = derived("PublicCanary", Release, Canary, only=("version", "weight", "started_at", "promote_after"),
                        describe=_CANARY)
+
+
+#: A model's newest drift check (the drift function's), without the per-feature figures.
+PublicDrift = derived("PublicDrift", DriftStatus,
+                      only=("version", "level", "message", "checked_at", "reference", "worst_feature", "worst_psi"),
+                      describe={"version": "The version that was checked (the live one at the time).",
+                                "message": "One line: what the check found, resource names replaced.",
+                                "reference": "What it was compared with: training, reference data, first "
+                                             "captured window ('' when there was none)."})
 
 
 class PublicModel(BaseModel):
@@ -223,13 +266,25 @@ class PublicModel(BaseModel):
     live_version: int | None = Field(description="None until a version has been promoted.")
     canary: PublicCanary | None = None
     updated_at: str | None = None
+    receipt: dict[str, Any] | None = Field(default=None, description=PUBLIC_RECEIPT_TEXT)
+    drift: PublicDrift | None = Field(default=None, description="The newest drift check (the drift function's).")
 
 
 #: What anyone may see of an attempt (control.public): no actor, function version or source.
-PublicAttempt = derived("PublicAttempt", Attempt, only=("model", "version", "outcome", "check", "reason", "created_at"),
-                        describe={"check": "The gate check that refused the version, when one did.",
-                                  "reason": "The recorded reason, with bucket, table and function names, ARNs and "
-                                            "account ids replaced by placeholders."})
+class PublicCheck(BaseModel):
+    name: str
+    outcome: str
+    summary: str = Field(description="Its figure and limit (or why it was skipped), names replaced as in reason.")
+
+
+class PublicAttempt(derived("PublicAttemptFields", Attempt,
+                            only=("model", "version", "outcome", "check", "reason", "created_at"),
+                            describe={"check": "The gate check that refused the version, when one did.",
+                                      "reason": "The recorded reason, with bucket, table and function names, ARNs "
+                                                "and account ids replaced by placeholders."})):
+    checks: list[PublicCheck] = Field(default_factory=list, description="The checks on the published version: "
+                                                                        "pre-traffic, the replay of captured traffic; "
+                                                                        "no figures.")
 
 
 class PublicStatus(BaseModel):

@@ -13,16 +13,19 @@ from datetime import UTC, datetime, timedelta
 from lepton_deploy.clock import iso
 from lepton_deploy.errors import RolloutError
 from lepton_deploy.functions import ALIAS, LambdaFunctions
-from lepton_deploy.registry import Attempt, LivePointer, Registry
+from lepton_deploy.receipt import Receipt, receipt_of
+from lepton_deploy.registry import Attempt, LivePointer, Registry, Release
 from lepton_deploy.rollout import Rollout
 from lepton_serving.bucket import ModelBucket, StoredVersion
 from lepton_serving.errors import (Conflict, InvalidRequest, LeptonError, ModelIntegrityError, ModelNotReady,
                                   NotFound, ObjectMissing, StorageUnavailable, UpstreamFailure)
 from lepton_serving.manifest import (MANIFEST_FILE, MODEL_FILE, TOKENIZER_FILE, Manifest, manifest_key, model_key,
                                      valid_name, version_prefix)
+from lepton_serving.redaction import Redactor
 
 from control.batch_jobs import BatchJobs, BatchUnavailable
-from control.public import HIDDEN, Redactor, model_card, public_model
+from control.public import HIDDEN, model_card, public_attempt, public_drift, public_model
+from control.replays import Replays, ReplayUnavailable
 from control.schemas import (AliasOut, AttemptOut, CanaryOut, DeploymentsResponse, LastDeployment, ModelCard,
                              ModelDetail, ModelsResponse, ModelSummary, PresignedUpload, PromoteRequest, PublicStatus,
                              RepositoryModel, RollbackRequest, TensorSpecOut, UploadRequest, UploadResponse,
@@ -44,6 +47,7 @@ class Backends:
     functions: LambdaFunctions
     bucket: ModelBucket
     batch: BatchJobs | None = None
+    replays: Replays | None = None
 
 
 class ControlService:
@@ -54,6 +58,7 @@ class ControlService:
         self.functions = backends.functions
         self.bucket = backends.bucket
         self._batch = backends.batch
+        self._replays = backends.replays
         self.redact = Redactor(settings.bucket, settings.table, settings.functions.values())
 
     @property
@@ -61,6 +66,12 @@ class ControlService:
         if self._batch is None:
             raise BatchUnavailable("batch jobs are not configured on this stack")
         return self._batch
+
+    @property
+    def replays(self) -> Replays:
+        if self._replays is None:
+            raise ReplayUnavailable("replays are not configured on this stack")
+        return self._replays
 
     # -- reads -------------------------------------------------------------------------------
     def list_models(self) -> ModelsResponse:
@@ -76,19 +87,29 @@ class ControlService:
         pointer = self._require_known(name)
         attempts = self.registry.list_deployments(name, limit=ATTEMPTS_PER_MODEL)
         latest: dict[int, Attempt] = {}
+        receipts: dict[int, Receipt] = {}
         for attempt in attempts:  # newest first: the first one seen per version is its latest
             latest.setdefault(attempt.version, attempt)
-        versions = [self._version(stored, pointer, latest.get(stored.version)) for stored in self.bucket.versions(name)]
+            found = receipt_of(attempt.receipt)
+            if found is not None:
+                receipts.setdefault(attempt.version, found)
+        for release in _releases(pointer):  # the pointer's copy wins: it is the one that was promoted
+            found = receipt_of(release.receipt)
+            if found is not None:
+                receipts[release.version] = found
+        versions = [self._version(stored, pointer, latest.get(stored.version), receipts.get(stored.version))
+                    for stored in self.bucket.versions(name)]
         summary = self._summary(name, pointer, attempts[0] if attempts else None)
         live = next((v for v in versions if pointer and v.version == pointer.live.version), None)
         alias, notes = self._alias(summary.function_name, pointer)
         return ModelDetail(**summary.model_dump(), versions=versions, manifest=live, alias=alias, notes=notes)
 
     def repository_index(self, ready_only: bool) -> list[RepositoryModel]:
-        """Every model this API knows (its function, or a live pointer) and whether it serves."""
+        """Every model a function serves (LEPTON_FUNCTIONS) and whether it is live. A model whose
+        function was removed is gone, whatever the registry still remembers of it."""
         pointers = {p.model: p for p in self.registry.list_live()}
         index = []
-        for name in sorted(set(self.settings.functions) | set(pointers)):
+        for name in sorted(self.settings.functions):
             pointer = pointers.get(name)
             if pointer is not None:
                 index.append(RepositoryModel(name=name, version=str(pointer.live.version), state="READY"))
@@ -111,9 +132,9 @@ class ControlService:
 
     # -- the open views (control.public): what the playground page may show ------------------
     def card(self, name: str) -> ModelCard:
-        """The live version's public model card."""
+        """The live version's public model card (only of a model a function serves)."""
         with self._open_view():
-            pointer = self._require_known(name)
+            pointer = self._require_served(name)
         if pointer is None:
             raise ModelNotReady(f"no version of '{name}' is live yet, so it has no model card; upload one")
         version = pointer.live.version
@@ -126,16 +147,18 @@ class ControlService:
             raise ModelNotReady(f"the manifest of {name} v{version} is missing from the model bucket") from exc
         except ModelIntegrityError as exc:
             raise ModelNotReady(f"the manifest of {name} v{version} is not valid") from exc
-        return model_card(manifest)
+        return model_card(manifest, pointer.live.receipt)
 
     def status(self, limit: int) -> PublicStatus:
         """Every model's live version and canary, and the newest attempts, without infrastructure names."""
         with self._open_view():
             pointers = {p.model: p for p in self.registry.list_live()}
             attempts = self.registry.list_deployments(None, limit=limit)
-        names = sorted(set(self.settings.functions) | set(pointers))
-        return PublicStatus(models=[public_model(name, pointers.get(name)) for name in names],
-                            deployments=[self.redact.attempt(a) for a in attempts], hidden=HIDDEN)
+            drift = {d.model: public_drift(self.redact, d) for d in self.registry.list_drift()}
+        served = self.settings.functions  # a removed model's records stay in the table, not on the page
+        return PublicStatus(models=[public_model(name, pointers.get(name), drift.get(name)) for name in sorted(served)],
+                            deployments=[public_attempt(self.redact, a) for a in attempts if a.model in served],
+                            hidden=HIDDEN)
 
     @contextmanager
     def _open_view(self) -> Iterator[None]:
@@ -202,6 +225,26 @@ class ControlService:
                            "(GET /models lists them)")
         return pointer
 
+    def _require_served(self, name: str) -> LivePointer | None:
+        """As `_require_known`, for the open views: a model no function serves is unknown there."""
+        if self.settings.function_for(name) is None:
+            raise NotFound(f"unknown model '{name}'; this API serves {', '.join(sorted(self.settings.functions))}")
+        return self.registry.get_live(name)
+
+    def live_versions(self) -> dict[str, int]:
+        """The live version of every model a function serves (those with one)."""
+        return {p.model: p.live.version for p in self.registry.list_live() if p.model in self.settings.functions}
+
+    def live_manifests(self, versions: dict[str, int]) -> dict[str, Manifest | None]:
+        """Each served model's live manifest (None: none live, or it cannot be read now)."""
+        manifests: dict[str, Manifest | None] = {}
+        for name in self.settings.functions:
+            try:
+                manifests[name] = self.bucket.manifest(manifest_key(name, versions[name])) if name in versions else None
+            except LeptonError:
+                manifests[name] = None
+        return manifests
+
     def _summary(self, name: str, pointer: LivePointer | None, last: Attempt | None) -> ModelSummary:
         canary = pointer.canary if pointer else None
         return ModelSummary(
@@ -215,10 +258,12 @@ class ControlService:
                              promote_after=canary.promote_after) if canary else None,
             last_deployment=LastDeployment.model_validate(last, from_attributes=True) if last else None,
             updated_at=pointer.updated_at if pointer else None,
+            live_receipt=receipt_of(pointer.live.receipt) if pointer else None,
         )
 
     @staticmethod
-    def _version(stored: StoredVersion, pointer: LivePointer | None, last: Attempt | None) -> VersionInfo:
+    def _version(stored: StoredVersion, pointer: LivePointer | None, last: Attempt | None,
+                 receipt: Receipt | None) -> VersionInfo:
         v = stored.version
         if pointer and pointer.live.version == v:
             state = "live"
@@ -232,7 +277,7 @@ class ControlService:
             state = "pending" if stored.manifest else "incomplete"
         info = _manifest_summary(stored.manifest) if stored.manifest else {}
         return VersionInfo(version=v, state=state, problem=stored.problem, outcome=last.outcome if last else None,
-                           reason=last.reason if last else None, **info)
+                           reason=last.reason if last else None, receipt=receipt, **info)
 
     def _alias(self, function_name: str | None, pointer: LivePointer | None) -> tuple[AliasOut | None, list[str]]:
         """The alias as Lambda has it: the registry says what should serve, this says what does."""
@@ -263,3 +308,10 @@ def _manifest_summary(manifest: Manifest) -> dict[str, object]:
 
 def _attempt(attempt: Attempt) -> AttemptOut:
     return AttemptOut.model_validate(attempt, from_attributes=True)
+
+
+def _releases(pointer: LivePointer | None) -> list[Release]:
+    """Every release the pointer remembers, oldest first: history, live, canary."""
+    if pointer is None:
+        return []
+    return [*reversed(pointer.history), pointer.live, *((pointer.canary.release,) if pointer.canary else ())]

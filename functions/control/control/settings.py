@@ -10,6 +10,7 @@ LEPTON_BATCH_STATE_MACHINE the batch-scoring state machine's ARN; empty: no batc
 LEPTON_BATCH_BUCKET        where batch inputs and answers live
 LEPTON_BATCH_MAX_CONCURRENCY, LEPTON_BATCH_TOLERATED_FAILURE_PERCENTAGE  the template's Batch* parameters
 LEPTON_BATCH_UNAVAILABLE   why batch jobs cannot run here (the local stack says so), if they cannot
+LEPTON_CAPTURE_BUCKET      captured requests, for `lepton replay` (empty: none on this stack)
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ class Settings:
     batch_max_concurrency: int = 10
     batch_tolerated_failure_percentage: float = 0.0
     batch_unavailable: str = ""
+    capture_bucket: str = ""  # captured requests, for `lepton replay` ("" = none on this stack)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -58,6 +60,7 @@ class Settings:
             batch_tolerated_failure_percentage=read.number("LEPTON_BATCH_TOLERATED_FAILURE_PERCENTAGE", 0.0,
                                                            low=0.0, high=100.0),
             batch_unavailable=read.text("LEPTON_BATCH_UNAVAILABLE"),
+            capture_bucket=read.text("LEPTON_CAPTURE_BUCKET"),
         )
         read.done()
         return settings

@@ -24,9 +24,10 @@ from lepton_deploy.functions import FunctionConfig
 from lepton_deploy.model_layer import ModelFiles
 from lepton_deploy.outcomes import Outcome
 from lepton_deploy.registry import LivePointer
+from lepton_deploy.replay import task_of, thresholds
 from lepton_serving.bucket import ManifestDocument, ModelBucket
 from lepton_serving.errors import LimitExceeded, ModelIntegrityError, ObjectMissing
-from lepton_serving.manifest import TOKENIZER_FILE, V2_TO_NUMPY, Manifest, ManifestError, TensorSpec, manifest_key
+from lepton_serving.manifest import V2_TO_NUMPY, Manifest, ManifestError, TensorSpec, manifest_key
 from lepton_serving.store import sha256_hex
 
 #: A function may declare the signature its first version must have (before anything is live).
@@ -71,6 +72,8 @@ class GateReport:
     load_ms: float = 0.0
     golden_max_error: float = 0.0
     golden_examples: int = 0
+    opset: int | None = None  # the default (ai.onnx) domain's
+    onnxruntime: str = ""  # the version that loaded it
 
     @contextmanager
     def timed(self, stage: str) -> Iterator[None]:
@@ -120,15 +123,18 @@ def _inspect(sub: Submission, policy: Policy, bucket: ModelBucket, report: GateR
         document = read_manifest(bucket, sub.key)
     manifest = document.manifest
     check_identity(manifest, sub.model, sub.version)
+    check_replay_thresholds(manifest)
     check_newer(sub, manifest)
     check_metrics(manifest, policy.min_metrics)
     check_declared_size(manifest, policy)
     assert sub.function is not None  # check_target
     check_function_bucket(sub.function, sub.bucket)
     check_expected_signature(manifest, expectation(sub, bucket))
+    with report.timed("reference"):
+        check_reference(manifest, read_pinned(bucket, manifest.reference_key, "reference", policy))
     with report.timed("download"):
         data = read_model(bucket, manifest, policy)
-        tokenizer = read_tokenizer(bucket, manifest, policy)
+        tokenizer = read_pinned(bucket, manifest.tokenizer_key, "tokenizer", policy)
     validate(manifest, data, policy, report, tokenizer)
     return document, ModelFiles(data, document.data, tokenizer)
 
@@ -199,18 +205,18 @@ def read_manifest(bucket: ModelBucket, key: str) -> ManifestDocument:
         raise Rejected("manifest", f"the manifest cannot be read: {exc.message}") from exc
 
 
-def read_tokenizer(bucket: ModelBucket, manifest: Manifest, policy: Policy) -> bytes | None:
-    """The tokenizer.json the manifest pins (None when it pins none)."""
-    key = manifest.tokenizer_key
+def read_pinned(bucket: ModelBucket, key: str | None, check: str, policy: Policy) -> bytes | None:
+    """A file the manifest pins beside the model (its tokenizer.json, its reference.json; None
+    when it pins none), refused by ``check`` when it is missing or over the size budget."""
     if key is None:
         return None
     try:
         return bucket.read(key, max_bytes=policy.max_model_bytes)
     except ObjectMissing as exc:
-        raise Rejected("tokenizer", f"{exc.message}; the manifest pins a {TOKENIZER_FILE}: upload it before "
-                                    "the manifest") from exc
+        raise Rejected(check, f"{exc.message}; the manifest pins a {key.rsplit('/', 1)[-1]}: upload it before "
+                              "the manifest") from exc
     except LimitExceeded as exc:
-        raise Rejected("tokenizer", exc.message) from exc
+        raise Rejected(check, exc.message) from exc
 
 
 def read_model(bucket: ModelBucket, manifest: Manifest, policy: Policy) -> bytes:
@@ -227,6 +233,14 @@ def check_identity(manifest: Manifest, model: str, version: int) -> None:
     if manifest.name != model or manifest.version != version:
         raise Rejected("manifest", f"the manifest describes {manifest.name} v{manifest.version} but was "
                                    f"uploaded as models/{model}/{version}/manifest.json")
+
+
+def check_replay_thresholds(manifest: Manifest) -> None:
+    """The replay gate's thresholds the manifest sets apply to its task and are in range."""
+    try:
+        thresholds(manifest, task_of(manifest)[0])
+    except ValueError as exc:
+        raise Rejected("manifest", str(exc)) from exc
 
 
 def check_metrics(manifest: Manifest, minimums: dict[str, Any]) -> None:
@@ -257,6 +271,12 @@ def check_expected_signature(manifest: Manifest, expected: Expectation | None) -
         raise Rejected("signature", f"the signature differs from {expected.source}: {'; '.join(problems)}")
 
 
+def check_reference(manifest: Manifest, data: bytes | None) -> None:
+    """The reference profile the manifest pins, if it pins one (admission: the same check as `lepton add`)."""
+    if manifest.reference is not None:
+        admission.check_reference(manifest, data)
+
+
 # -- checks on the model file --------------------------------------------------------------------
 def validate(manifest: Manifest, data: bytes, policy: Policy, report: GateReport,
              tokenizer: bytes | None = None) -> admission.Admitted:
@@ -264,6 +284,8 @@ def validate(manifest: Manifest, data: bytes, policy: Policy, report: GateReport
         check_bytes(manifest, data, policy)
     admitted = admission.admit(data, manifest, stage=report.timed)
     report.load_ms = admitted.load_ms
+    report.opset = admitted.opsets.get("", admitted.opsets.get("ai.onnx"))
+    report.onnxruntime = admission.runtime_version()
     if report.load_ms > policy.max_load_ms:
         raise Rejected("load_time", f"onnxruntime took {report.load_ms:.0f} ms to load the model; the budget is "
                                     f"{policy.max_load_ms:.0f} ms (LEPTON_MAX_LOAD_MS)")

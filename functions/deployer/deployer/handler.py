@@ -21,7 +21,6 @@ from deployer.config import DeployerConfig
 from deployer.events import is_sqs_event, parse_body, parse_s3_event
 from deployer.pipeline import Deployer, Services
 from deployer.telemetry import logger, metrics
-from deployer.verify import Invoker
 
 # Reporting an all-failed batch, rather than raising, keeps one code path for the worker and Lambda.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -35,24 +34,25 @@ class DeployerHandler:
     instance, which is how the local stack runs functions side by side in one process."""
 
     def __init__(self, env: Mapping[str, str] | None = None, aws: Callable[[str], Any] = clients.client,
-                 invoker: Invoker | None = None):
-        """``invoker`` runs a published version for the pre-traffic check: Lambda's Invoke API
-        (None), or in-process where Lambda cannot run code (the local stack, tests)."""
+                 lambda_api: Any = None):
+        """``lambda_api`` answers the deployer's calls of a published version (the checks before
+        traffic moves): Lambda's own client (None), or, where Lambda cannot run code (the local
+        stack, tests), a stand-in with the same ``invoke`` (lepton/local/lambda_api.py)."""
         self.env = dict(env) if env is not None else None
         self.aws = aws
-        self.invoker = invoker
+        self.lambda_api = lambda_api
 
     def with_environment(self, env: Mapping[str, str]) -> DeployerHandler:
-        return DeployerHandler(env, self.aws, self.invoker)
+        return DeployerHandler(env, self.aws, self.lambda_api)
 
-    def with_invoker(self, invoker: Invoker) -> DeployerHandler:
-        return DeployerHandler(self.env, self.aws, invoker)
+    def with_lambda_api(self, lambda_api: Any) -> DeployerHandler:
+        return DeployerHandler(self.env, self.aws, lambda_api)
 
     def deployer(self) -> Deployer:
         config = settings_of(os.environ if self.env is None else self.env)
         aws = self.aws
         return Deployer(config, Services(aws("s3"), aws("lambda"), aws("dynamodb"), aws("sqs"), aws("cloudwatch")),
-                        invoker=self.invoker)
+                        lambda_api=self.lambda_api)
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         return _handle(event, context, self)

@@ -9,16 +9,23 @@ delivers the message again.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from lepton_deploy.canary import Health, canary_health
+from lepton_deploy.canary import Judgement, judge, version_health, window
+from lepton_deploy.captures import CaptureStore
 from lepton_deploy.clock import seconds_until
 from lepton_deploy.errors import NothingToDo, Rejected, Retry, RolloutError
 from lepton_deploy.functions import FunctionConfig, LambdaFunctions
 from lepton_deploy.model_layer import ModelLayers
+from lepton_deploy.invoke import LambdaInvoker
+from lepton_deploy.measure import Meter
 from lepton_deploy.outcomes import NoMove, Outcome
-from lepton_deploy.registry import Attempt, Registry
+from lepton_deploy.prices import Prices
+from lepton_deploy.prices import load as load_prices
+from lepton_deploy.receipt_check import ModelFacts
+from lepton_deploy.registry import Attempt, Registry, Release
 from lepton_deploy.rollout import Candidate, Move, Rollout
 from lepton_serving.bucket import ModelBucket
 from lepton_serving.errors import LeptonError
@@ -26,11 +33,12 @@ from lepton_serving.manifest import Manifest, ManifestError, parse_manifest_key
 from lepton_serving.table import DeploymentsTable
 
 from deployer import gate
+from deployer.checks import (Check, CheckResult, PreTraffic, Published, ReceiptCheck, ReplayCheck,
+                             receipt_of_results, run_checks, summary)
 from deployer.config import MAX_SQS_DELAY, DeployerConfig
 from deployer.events import CanaryCheck, Message, Upload
 from deployer.idempotency import run_once
 from deployer.telemetry import decision, logger, stage_latencies
-from deployer.verify import Invoker, LambdaInvoker, verify
 
 
 @dataclass(frozen=True)
@@ -46,8 +54,10 @@ class Services:
 
 class Deployer:
     def __init__(self, config: DeployerConfig, aws: Services, rollout: Rollout | None = None,
-                 invoker: Invoker | None = None):
-        """``invoker`` runs a published version for the pre-traffic check (default: Lambda's Invoke)."""
+                 lambda_api: Any = None):
+        """``lambda_api``: what answers Invoke for the checks on a published version (default:
+        Lambda's client; the local stack's stand-in where Lambda cannot run code). Every call
+        carries ``LogType=Tail`` and the meter keeps its REPORT line, for the receipt."""
         self.config = config
         self.aws = aws
         self.functions = LambdaFunctions(aws.lam)
@@ -55,7 +65,10 @@ class Deployer:
         self.layers = ModelLayers(self.functions, config.model_layer_prefix, config.model_layer_max_bytes)
         self.rollout = rollout or Rollout(self.registry, self.functions, lease_seconds=config.lease_seconds,
                                           layers=self.layers)
-        self.invoker = invoker or LambdaInvoker(aws.lam)
+        self.meter = Meter()
+        self._prices: Prices | None = None
+        self.invoker = LambdaInvoker(lambda_api if lambda_api is not None else aws.lam, self.meter)
+        self.captures = CaptureStore(aws.s3, config.capture_bucket) if config.capture_bucket else None
 
     # -- entry points ------------------------------------------------------------------------
     def handle(self, message: Message, context: Any = None) -> dict[str, Any]:
@@ -70,16 +83,20 @@ class Deployer:
             logger.info("ignored: not a manifest key", extra={"bucket": upload.bucket, "key": upload.key})
             return {"outcome": NoMove.IGNORED, "key": upload.key}
         result = run_once(self.aws.dynamodb, self.config.table, self.config.idempotency_ttl_seconds, context,
-                          upload.identity(), lambda: self.deploy(upload, model, version))
+                          upload.identity(), lambda: self.deploy(upload, model, version, _time_left(context)))
         if result.get("duplicate"):
             logger.info("duplicate delivery: already processed", extra={**upload.identity(), **result})
         return result
 
     # -- one upload --------------------------------------------------------------------------
-    def deploy(self, upload: Upload, model: str, version: int) -> dict[str, Any]:
+    def deploy(self, upload: Upload, model: str, version: int,
+               time_left: Callable[[], float] | None = None) -> dict[str, Any]:
+        """``time_left``: seconds this invocation may still run (the checks on the published
+        version keep within it); None: no limit."""
         started = time.perf_counter()
         attempt = Attempt(model, version, Outcome.FAILED, "", actor="upload", source=upload.source())
         timings: dict[str, float] = {}
+        results: list[CheckResult] = []
         try:
             # read: once per upload, handed to the gate and the rollout
             function = self._function(model)
@@ -99,10 +116,12 @@ class Deployer:
                 manifest = verdict.manifest
                 candidate = Candidate(model, version, upload.bucket, manifest.model_key, manifest.sha256,
                                       verdict.manifest_sha256, verdict.files)
-                move = self._promote(candidate, function, manifest, timings)
+                live = submission.pointer.live if submission.pointer else None
+                checks = self._checks(time_left or _unlimited, _facts(manifest, verdict.report))
+                move = self._promote(candidate, function, manifest, timings, Checks(checks, live, results))
                 attempt.outcome, attempt.function_version = move.outcome, move.release.function_version
                 attempt.model_source = move.release.model_source
-                attempt.reason = _promotion_reason(move, verdict.report)
+                attempt.reason = _promotion_reason(move, verdict.report, results)
                 _log_collected(model, move)
                 if move.outcome is Outcome.CANARY:
                     self._schedule_canary_check(CanaryCheck(model, version))
@@ -117,6 +136,8 @@ class Deployer:
             attempt.outcome, attempt.reason = Outcome.FAILED, f"internal error ({type(exc).__name__}): {exc}"[:500]
         timings["total"] = round((time.perf_counter() - started) * 1000.0, 3)
         attempt.timings_ms = timings
+        attempt.checks = [r.to_dict() for r in results]
+        attempt.receipt = receipt_of_results(results) or {}
         # record
         return self._finish(attempt)
 
@@ -124,20 +145,34 @@ class Deployer:
         name = self.config.functions.get(model)
         return self.functions.config(name) if name else None
 
+    def _checks(self, time_left: Callable[[], float], facts: ModelFacts) -> list[Check]:
+        """The checks on a published version, in the order they run (deployer/checks.py)."""
+        return [PreTraffic(self.invoker),
+                ReplayCheck(self.invoker, self.captures, self.config.replay, time_left),
+                ReceiptCheck(self.invoker, self.meter, self.captures, self.config.receipt, self.prices, facts,
+                             time_left)]
+
+    @property
+    def prices(self) -> Prices:
+        """The price list the receipts are priced with (lepton_deploy/prices.json), read once."""
+        if self._prices is None:
+            self._prices = load_prices()
+        return self._prices
+
     def _promote(self, candidate: Candidate, function: FunctionConfig, manifest: Manifest,
-                 timings: dict[str, float]) -> Move:
+                 timings: dict[str, float], checks: Checks) -> Move:
         started = time.perf_counter()
 
-        def pre_traffic(function_version: str) -> None:
-            checked = time.perf_counter()
+        def on_published(function_version: str) -> dict[str, Any] | None:
             try:
-                verify(self.invoker, function.name, function_version, manifest)
+                run_checks(checks.checks, Published(manifest, function, function_version, checks.live), checks.results)
             finally:
-                timings["pre_traffic"] = round((time.perf_counter() - checked) * 1000.0, 3)
+                timings.update({r.name: r.ms for r in checks.results})
+            return receipt_of_results(checks.results)  # kept with the release in the live pointer
 
         try:
             return self.rollout.promote(candidate, function, canary_weight=self.config.canary_weight,
-                                        bake_seconds=self.config.canary_bake_seconds, verify=pre_traffic)
+                                        bake_seconds=self.config.canary_bake_seconds, verify=on_published)
         finally:
             timings["promote"] = round((time.perf_counter() - started) * 1000.0, 3)
 
@@ -164,18 +199,22 @@ class Deployer:
         if remaining > 0:  # bake time longer than one SQS delay: wait again
             self._schedule_canary_check(check, delay=remaining)
             return {"outcome": NoMove.WAITING, "model": check.model, "version": check.version}
-        health = canary_health(self.aws.cloudwatch, check.model, canary.release.function_version, canary.started_at)
-        if health.requests < self.config.canary_min_requests:
-            return self._hold_canary(check, health)
+        # Both versions over the same window: the live one is what the canary is compared with.
+        start, end = window(canary.started_at)
+        judgement = judge(
+            version_health(self.aws.cloudwatch, check.model, canary.release.function_version, start, end),
+            version_health(self.aws.cloudwatch, check.model, pointer.live.function_version, start, end),
+            self.config.canary)
+        if judgement.verdict == "hold":
+            return self._hold_canary(check, judgement)
         try:
-            if health.error_rate > self.config.canary_max_error_rate:
-                attempt = self.rollout.abort_canary(
-                    check.model, f"canary check failed: {health.describe()}, above the "
-                                 f"{self.config.canary_max_error_rate:.1%} limit", check.version)
+            if judgement.verdict == "roll_back":
+                attempt = self.rollout.abort_canary(check.model, f"canary check failed: {judgement.reason}",
+                                                    check.version)
             else:
                 attempt = self.rollout.promote_canary(
-                    check.model, check.version,
-                    reason=f"canary check passed: {health.describe()}; version {check.version} now serves all traffic")
+                    check.model, check.version, reason=f"canary check passed: {judgement.reason}; "
+                                                       f"version {check.version} now serves all traffic")
         except NothingToDo as exc:
             logger.info("canary check: nothing to do", extra={"model": check.model, "reason": exc.message})
             return {"outcome": NoMove.IGNORED, "model": check.model, "reason": exc.message}
@@ -184,13 +223,12 @@ class Deployer:
         return {"outcome": attempt.outcome, "reason": attempt.reason, "model": attempt.model,
                 "version": attempt.version, "function_version": attempt.function_version}
 
-    def _hold_canary(self, check: CanaryCheck, health: Health) -> dict[str, Any]:
-        """Too few requests to judge: the canary keeps its share and is checked again after another
-        bake period. Silence is never read as health; `lepton promote` finishes it by hand."""
+    def _hold_canary(self, check: CanaryCheck, judgement: Judgement) -> dict[str, Any]:
+        """Too few callers' requests to judge: the canary keeps its share and is checked again after
+        another bake period. Silence is never read as health; `lepton promote` finishes it by hand."""
         pointer = self.registry.get_live(check.model)
         assert pointer is not None and pointer.canary is not None
-        reason = (f"canary held: {health.describe()}, fewer than the {self.config.canary_min_requests} requests "
-                  f"needed to judge it; checking again in {self.config.canary_bake_seconds} s")
+        reason = f"canary held: {judgement.reason}; checking again in {self.config.canary_bake_seconds} s"
         attempt = self.registry.record_attempt(Attempt(
             check.model, check.version, Outcome.CANARY, reason, function_name=pointer.function_name,
             function_version=pointer.canary.release.function_version, actor="canary"))
@@ -217,9 +255,32 @@ class Deployer:
                          extra={"model": check.model, "version": check.version, "reason": str(exc)})
 
 
-def _promotion_reason(move: Move, report: gate.GateReport) -> str:
+@dataclass(frozen=True)
+class Checks:
+    """What runs on the published version (in order), what it is compared with, where results go."""
+
+    checks: list[Check]
+    live: Release | None
+    results: list[CheckResult]
+
+
+def _facts(manifest: Manifest, report: gate.GateReport) -> ModelFacts:
+    return ModelFacts(manifest.size, manifest.sha256, report.opset, report.onnxruntime)
+
+
+def _unlimited() -> float:
+    return float("inf")
+
+
+def _time_left(context: Any) -> Callable[[], float] | None:
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return (lambda: remaining() / 1000.0) if callable(remaining) else None
+
+
+def _promotion_reason(move: Move, report: gate.GateReport, results: list[CheckResult]) -> str:
     checks = (f"all checks passed (load {report.load_ms:.0f} ms, {report.golden_examples} golden example(s) "
-              f"under onnxruntime and through the published function version, max error {report.golden_max_error:.2g})")
+              f"under onnxruntime and through the published function version, max error {report.golden_max_error:.2g}"
+              f"{'; ' + summary(results[1:]) if len(results) > 1 else ''})")
     was = f" (was version {move.previous.version})" if move.previous else ""
     where = f"; {move.placement.describe()}" if move.placement else ""
     if move.outcome is Outcome.CANARY:

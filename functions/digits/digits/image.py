@@ -68,6 +68,9 @@ def open_image(data: bytes, where: str) -> Image.Image:
             raise LimitExceeded(f"{where} declares too many pixels; the limit is {MAX_SIDE}x{MAX_SIDE}") from exc
         except UnidentifiedImageError as exc:
             raise InvalidRequest(f"{where} is not a PNG or JPEG image; send a PNG or JPEG file, base64-encoded") from exc
+        except Exception as exc:  # a broken container: Pillow raises OSError, ValueError, SyntaxError... while opening
+            raise InvalidRequest(f"{where} is a damaged PNG or JPEG file ({_first_line(exc)}); "
+                                 "send the whole file, base64-encoded") from exc
     width, height = image.size
     if width > MAX_SIDE or height > MAX_SIDE:
         raise LimitExceeded(f"{where} is {width}x{height} pixels; the limit is {MAX_SIDE}x{MAX_SIDE}")
@@ -89,9 +92,12 @@ def decode_image(image: Image.Image, where: str) -> Image.Image:
             image.load()
             return ImageOps.exif_transpose(image)
         except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError, EOFError... on bad files
-            reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-            raise InvalidRequest(f"{where} could not be decoded as {image.format} ({reason}); "
+            raise InvalidRequest(f"{where} could not be decoded as {image.format} ({_first_line(exc)}); "
                                  "the file is truncated or corrupt") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
 
 
 def open_images(texts: list[object], where: list[str]) -> list[Image.Image]:

@@ -104,4 +104,5 @@ class DigitsModel(Model):
 
 
 def _as_digit(label: str) -> int | str:
-    return int(label) if label.isdigit() else label
+    """A label "7" is the digit 7; any other label ("²", "seven") is kept as it is."""
+    return int(label) if label.isascii() and label.isdigit() else label

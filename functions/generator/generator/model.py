@@ -4,7 +4,8 @@ The V2 route is the graph's own signature, `z` FP32 [-1, latent] and `label` INT
 `image` FP32 [-1, 8, 8], with labels range-checked first. The friendly route takes
 {"digit": 3, "count": 4, "seed": 7}, draws the latent vectors from the seed (sampling.py) and
 returns each image as its 8x8 values and a PNG (png.py), with the seed, so the answer can be
-reproduced; without a seed it picks one.
+reproduced; without a seed it picks one. It also takes the generic rows of the signature,
+{"instances": [{"z": [...], "label": 3}]}, as every model's friendly route does.
 """
 from __future__ import annotations
 
@@ -54,7 +55,12 @@ class GeneratorModel(Model):
 
     # -- the friendly route --------------------------------------------------------------------
     def read_predict(self, doc: Any) -> PredictRequest:
-        """{"digit", "count", "seed"}: one row per image to draw, each the digit's class."""
+        """{"digit", "count", "seed"}: one row per image to draw, each the digit's class. The generic
+        rows of the signature ({"instances": [{"z": [...], "label": 3}, ...]}) draw from given latents."""
+        if isinstance(doc, dict) and "digit" not in doc and ("instances" in doc or "inputs" in doc):
+            request = super().read_predict(doc)
+            request.options["latent"] = True
+            return request
         if not isinstance(doc, dict) or "digit" not in doc:
             raise InvalidRequest(f'send {{"digit": 3}}, optionally with "count" (1..{self.max_batch}, default 1) '
                                  'and "seed" (a whole number; the same seed gives the same images)')
@@ -70,12 +76,18 @@ class GeneratorModel(Model):
         return PredictRequest([digit] * count, {"digit": digit, "seed": parse_seed(doc.get("seed"))})
 
     def decode_predict(self, request: PredictRequest) -> dict[str, np.ndarray]:
+        if request.options.get("latent"):
+            return super().decode_predict(request)
         count = len(request.rows)
         return {"z": latent_vectors(request.options["seed"], count, self.latent_dim),
                 "label": np.asarray(request.rows, dtype=np.int64)}
 
     def encode_predict(self, outputs: dict[str, np.ndarray], request: PredictRequest) -> dict[str, Any]:
         images = outputs[self.outputs[0].name]
+        if request.options.get("latent"):  # each image's class is its own row's label
+            labels = request.inputs["label"].tolist()
+            return {"images": [{"digit": digit, "pixels": image, "png": png}
+                               for digit, image, png in zip(labels, images, png_base64(images, self.max_value))]}
         return {
             "digit": request.options["digit"],
             "seed": request.options["seed"],

@@ -46,11 +46,13 @@ class RecommenderModel(Model):
 
     # -- the friendly route --------------------------------------------------------------------
     def read_predict(self, doc: Any) -> PredictRequest:
-        if not isinstance(doc, dict) or ("user_id" in doc) == ("user_ids" in doc):
+        """{"user_id": 42} or {"user_ids": [...]} (the generic {"instances": [...]} too), "k", "exclude"."""
+        fields = [f for f in ("user_id", "user_ids", "instances") if isinstance(doc, dict) and f in doc]
+        if len(fields) != 1:
             raise InvalidRequest('send {"user_id": 42} or {"user_ids": [42, 7]}, optionally with '
                                  f'"k" (1..{self.max_k}, default {min(DEFAULT_K, self.max_k)}) and "exclude": [item ids]')
-        field = "user_id" if "user_id" in doc else "user_ids"
-        users = [doc["user_id"]] if field == "user_id" else doc["user_ids"]
+        field = fields[0]
+        users = [doc["user_id"]] if field == "user_id" else doc[field]
         if not isinstance(users, list):
             raise InvalidRequest(f"'{field}' must be a list of user ids (whole numbers 0..{self.num_users - 1})")
         k = top_k(doc, min(DEFAULT_K, self.max_k), self.max_k,

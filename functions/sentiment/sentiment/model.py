@@ -1,7 +1,7 @@
 """Sentiment classifier: text in, negative/positive probabilities out.
 
 The graph takes int64 token ids [batch, L]; tokenising happens here, with the manifest's
-vocabulary and L, exactly as training did (tokenizer.py). So the public V2 signature differs
+vocabulary and L, exactly as training did (lepton_serving.vectorizer). So the public V2 signature differs
 from the graph's: one BYTES tensor `text` of shape [-1], one string per row.
 """
 from __future__ import annotations
@@ -12,8 +12,7 @@ import numpy as np
 from lepton_serving.errors import InvalidRequest, InvalidTensor, LimitExceeded, ModelIntegrityError
 from lepton_serving.manifest import Manifest, TensorSpec
 from lepton_serving.model import Model, PredictRequest
-
-from sentiment.tokenizer import Tokenizer, TokenizerConfigError
+from lepton_serving.vectorizer import Tokenizer, TokenizerConfigError
 
 MAX_CHARACTERS = 5000
 TEXT = TensorSpec("text", "BYTES", [-1])
@@ -57,8 +56,10 @@ class SentimentModel(Model):
         return {self.graph_input: ids}
 
     def read_predict(self, doc: Any) -> PredictRequest:
-        if isinstance(doc, dict) and ("text" in doc) != ("texts" in doc):
-            texts = [doc["text"]] if "text" in doc else doc["texts"]
+        """{"text": "..."} or {"texts": [...]}; also the generic {"instances": [...]} of any model."""
+        forms = [f for f in ("text", "texts", "instances") if isinstance(doc, dict) and f in doc]
+        if len(forms) == 1:
+            texts = [doc["text"]] if forms[0] == "text" else doc[forms[0]]
             if isinstance(texts, list) and all(isinstance(t, str) for t in texts):
                 return PredictRequest(texts)
         raise InvalidRequest('send {"text": "..."} or {"texts": ["...", ...]} (strings)')

@@ -8,12 +8,24 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from lepton_serving.errors import InvalidRequest
+from lepton_serving.errors import InvalidRequest, ModelIntegrityError
+from lepton_serving.manifest import Manifest
 from lepton_serving.model import Model, PredictRequest
 from lepton_serving.protocol import decode_rows
 
 
 class TabularModel(Model):
+    feature_names: list[str] = []
+
+    def setup(self, manifest: Manifest) -> None:
+        names = manifest.preprocessing.get("feature_names", [])
+        width = manifest.inputs[0].shape[-1]
+        if not (isinstance(names, list) and all(isinstance(n, str) for n in names)
+                and (not names or width < 0 or len(names) == width)):
+            raise ModelIntegrityError(f"tabular v{manifest.version}: preprocessing.feature_names must be "
+                                      f"{width} strings, one per input column, got {names!r}"[:300])
+        self.feature_names = names
+
     def read_predict(self, doc: Any) -> PredictRequest:
         if not isinstance(doc, dict) or not isinstance(doc.get("instances"), list):
             raise InvalidRequest('send {"instances": [[x1, x2, x3], ...]}, one row per instance')
@@ -22,7 +34,7 @@ class TabularModel(Model):
     def decode_predict(self, request: PredictRequest) -> dict[str, np.ndarray]:
         spec = self.inputs[0]
         width = spec.shape[-1]
-        names = list(self.manifest.preprocessing.get("feature_names", [])) if self.manifest else []
+        names = self.feature_names
         rows = request.rows
         # Rows that are all lists of the right width pass as they are (checked in C, not row by row).
         if set(map(type, rows)) != {list} or set(map(len, rows)) != {width}:

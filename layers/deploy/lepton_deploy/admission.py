@@ -20,6 +20,10 @@ What is decided here, in this order, so each fault is reported by the check that
    decides which operators are served: onnxruntime's contrib operators (``com.microsoft``, such as
    skl2onnx's ``Tokenizer``) load, a custom domain it does not implement does not.
 
+Beside the model, the files a manifest pins are judged here too: ``tokenizer`` (`check_tokenizer`)
+and ``reference``, the reference profile drift is measured against (`check_reference`: the pinned
+bytes, a profile lepton_drift reads, of this model's own features).
+
 Pure: bytes (and a manifest) in, facts or a `Refusal` out. Nothing here reads S3 or a file.
 """
 from __future__ import annotations
@@ -34,8 +38,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import onnx
+from lepton_drift.errors import ProfileError
+from lepton_drift.profile import ReferenceProfile
+from lepton_drift.reference import verify_reference
 from lepton_serving.errors import LeptonError, ModelIntegrityError
-from lepton_serving.manifest import NUMPY_TO_V2, TOKENIZER_FILE, V2_TO_NUMPY, Manifest, TensorSpec
+from lepton_serving.manifest import NUMPY_TO_V2, REFERENCE_FILE, TOKENIZER_FILE, V2_TO_NUMPY, Manifest, TensorSpec
 from lepton_serving.session import create_session
 from lepton_serving.store import sha256_hex
 from lepton_serving.text import TEXT, TokenizedInput
@@ -136,6 +143,13 @@ def admit(data: bytes, manifest: Manifest | None = None,
     return Admitted(data, hashlib.sha256(data).hexdigest(), model.ir_version,
                     {imp.domain: imp.version for imp in model.opset_import}, producer, inputs, outputs, session,
                     load_ms)
+
+
+def runtime_version() -> str:
+    """The onnxruntime that admits models: the shared layer's, the one the model functions run."""
+    import onnxruntime
+
+    return str(onnxruntime.__version__)
 
 
 # -- the checks, each usable alone ------------------------------------------------------------------
@@ -262,6 +276,20 @@ def check_tokenizer(manifest: Manifest, data: bytes | None) -> TokenizedInput:
                                        f"{', '.join(differ)} than the manifest records: not the tokenizer the model "
                                        "was added with", "golden")
     return tokens
+
+
+def check_reference(manifest: Manifest, data: bytes | None) -> ReferenceProfile:
+    """The reference profile the manifest pins: those bytes, a profile lepton_drift reads, and one
+    of this model's own features (the drift check reads it the same way, lepton_drift.reference)."""
+    if manifest.reference is None:
+        raise Refusal("reference", "the manifest pins no reference profile")
+    if data is None:
+        raise Refusal("reference", f"the manifest pins a {REFERENCE_FILE}, and there is none beside the model",
+                      "missing")
+    try:
+        return verify_reference(data, manifest)[0]
+    except ProfileError as exc:
+        raise Refusal("reference", exc.message, "sha256" if "the manifest pins" in exc.message else "profile") from exc
 
 
 def signature_diff(kind: str, expected: list[TensorSpec], actual: list[TensorSpec]) -> list[str]:

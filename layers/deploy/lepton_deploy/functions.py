@@ -35,6 +35,7 @@ class FunctionConfig:
     layers: tuple[str, ...] = ()  # layer version ARNs, in the order Lambda extracts them
     runtime: str = ""
     architectures: tuple[str, ...] = ()
+    memory_mb: int = 0  # MemorySize
 
     @classmethod
     def from_response(cls, response: dict[str, Any]) -> FunctionConfig:
@@ -50,6 +51,7 @@ class FunctionConfig:
             layers=tuple(str(layer["Arn"]) for layer in response.get("Layers") or []),
             runtime=str(response.get("Runtime", "") or ""),
             architectures=tuple(str(a) for a in response.get("Architectures") or []),
+            memory_mb=int(response.get("MemorySize") or 0),
         )
 
     @property
@@ -168,10 +170,12 @@ class LambdaFunctions:
 
     # -- writes --------------------------------------------------------------------------------
     def set_environment(self, current: FunctionConfig, environment: dict[str, str],
-                        layers: tuple[str, ...] | None = None) -> None:
-        """Replace $LATEST's environment (and, given, its layers) in one update, refused by Lambda
-        if the function changed since ``current`` was read."""
+                        layers: tuple[str, ...] | None = None, memory_mb: int | None = None) -> None:
+        """Replace $LATEST's environment (and, given, its layers and memory size) in one update,
+        refused by Lambda if the function changed since ``current`` was read."""
         extra: dict[str, Any] = {"Layers": list(layers)} if layers is not None else {}
+        if memory_mb is not None:
+            extra["MemorySize"] = memory_mb
         self._call(self.client.update_function_configuration, FunctionName=current.name,
                    Environment={"Variables": environment}, **extra, **_revision(current.revision))
 
@@ -186,6 +190,12 @@ class LambdaFunctions:
         return LayerVersion.from_response(self._call(
             self.client.publish_layer_version, LayerName=name, Description=description[:256],
             Content={"ZipFile": zip_bytes}, **extra))
+
+    def delete_version(self, name: str, version: str) -> None:
+        """Delete one published version (never $LATEST, never one an alias routes to: Lambda refuses)."""
+        if version == LATEST:
+            raise ValueError("$LATEST is not a published version")
+        self._call(self.client.delete_function, FunctionName=name, Qualifier=version)
 
     def delete_layer_version(self, arn: str) -> None:
         lv = LayerVersion(arn)

@@ -8,11 +8,13 @@ pk                     sk                          item
 ``model#<name>``       ``live``                    the live pointer: live release, canary, history
 ``model#<name>``       ``attempt#<time>#<id>``     one deployment attempt and its outcome
 ``model#<name>``       ``lease``                   held while one deployer moves the alias
+``model#<name>``       ``drift``                   the newest drift check of its live version
+``model#<name>``       ``baseline#<version>``      a first-window drift baseline (lepton_deploy.monitoring.baselines)
 ``idempotency#...``    <hash>                      Powertools idempotency records (TTL ``expiration``)
 =====================  ==========================  ==============================================
 
-Attempts and pointers carry ``kind`` and ``created_at``, the keys of the sparse ``by-kind`` index:
-"newest attempts across all models" is one Query, no Scan.
+Attempts, pointers and drift checks carry ``kind`` and ``created_at``, the keys of the sparse
+``by-kind`` index: "newest attempts across all models" is one Query, no Scan.
 
 The live pointer keeps the live release's fields (version, function_version, bucket,
 model_key, sha256) at the top of its item: a model function whose environment names no model
@@ -26,14 +28,17 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from lepton_drift.levels import Level
 from lepton_serving.table import LIVE_SK, ConditionFailed, DeploymentsTable, model_pk
 
 from .clock import now_iso
 from .errors import PointerConflict
 from .outcomes import Outcome
+from .receipt import Receipt, receipt_of
 
 KIND_INDEX = "by-kind"
 HISTORY_LIMIT = 20
+ATTEMPTS_SEARCHED = 200  # how far back `receipt` looks for a version that left the pointer's history
 
 
 @dataclass(frozen=True)
@@ -47,12 +52,14 @@ class Release:
     sha256: str
     manifest_sha256: str = ""  # the validated manifest's bytes
     model_source: str = ""  # where its cold starts read the model: "layer" or "s3" ("" before layers)
+    receipt: dict[str, Any] = field(default_factory=dict, compare=False)  # measured at publish (receipt.py)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Release:
+        receipt = data.get("receipt")
         return cls(int(data["version"]), str(data["function_version"]), str(data.get("bucket", "")),
                    str(data["model_key"]), str(data.get("sha256", "")), str(data.get("manifest_sha256", "")),
-                   str(data.get("model_source", "")))
+                   str(data.get("model_source", "")), dict(receipt) if isinstance(receipt, dict) else {})
 
 
 @dataclass(frozen=True)
@@ -110,6 +117,11 @@ class Attempt:
     created_at: str = ""
     attempt_id: str = ""
     model_source: str = ""  # a promotion's: "layer" (in the function version) or "s3" (fetched at cold start)
+    #: The checks on the published version, in order, each {name, outcome, summary, figures, ms}
+    #: (deployer/checks.py): pre-traffic, replay, receipt.
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    #: The version's receipt, when it was measured (promoted, or refused by the regression gate).
+    receipt: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         try:
@@ -127,6 +139,35 @@ class Attempt:
         """An attempt as stored or as the control API returns it; fields this code does not know are left out."""
         known = cls.__dataclass_fields__
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True)
+class DriftStatus:
+    """The newest drift check of a model's live version (the drift function writes it): its level
+    (ok, warning, alarm, not_enough_data, no_reference), its one-line message, the feature that
+    moved most, and each measured feature's PSI."""
+
+    model: str
+    version: str
+    level: Level
+    message: str
+    checked_at: str
+    rows: int = 0
+    reference: str = ""  # training, reference data, first captured window ("" when there is none)
+    worst_feature: str = ""
+    worst_psi: float | None = None
+    features: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "level", Level(self.level))  # a level by name is read as the enum
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DriftStatus:
+        worst = data.get("worst_psi")
+        return cls(str(data["model"]), str(data["version"]), data["level"], str(data.get("message", "")),
+                   str(data.get("checked_at", "")), int(data.get("rows", 0)), str(data.get("reference", "")),
+                   str(data.get("worst_feature", "")), float(worst) if worst is not None else None,
+                   {str(k): float(v) for k, v in (data.get("features") or {}).items()})
 
 
 class Registry:
@@ -177,6 +218,18 @@ class Registry:
                                      limit=limit)
         return [Attempt.from_dict(i) for i in items]
 
+    # -- receipts ----------------------------------------------------------------------------------
+    def receipt(self, model: str, version: int) -> Receipt | None:
+        """A version's receipt: from the live pointer (live, canary or earlier), else its newest
+        attempt that carries one. None when it was never measured."""
+        pointer = self.get_live(model, consistent=False)
+        release = pointer.release(version) if pointer else None
+        found = receipt_of(release.receipt) if release else None
+        if found is None:
+            found = next((r for r in (receipt_of(a.receipt) for a in self.list_deployments(model, ATTEMPTS_SEARCHED)
+                                      if a.version == version) if r is not None), None)
+        return found
+
     # -- the per-model lease -------------------------------------------------------------------
     def acquire_lease(self, model: str, owner: str, purpose: str, seconds: int) -> dict[str, Any] | None:
         """Take the model's deployment lease; None if another live holder has it.
@@ -191,6 +244,32 @@ class Registry:
         except ConditionFailed:
             return None
         return item
+
+    # -- drift -------------------------------------------------------------------------------------
+    def put_drift(self, status: DriftStatus) -> None:
+        self.table.put({"pk": model_pk(status.model), "sk": "drift", "kind": "drift",
+                        "created_at": status.checked_at, **asdict(status)})
+
+    def get_drift(self, model: str) -> DriftStatus | None:
+        item = self.table.get(model_pk(model), "drift", consistent=False)
+        return DriftStatus.from_dict(item) if item else None
+
+    def list_drift(self) -> list[DriftStatus]:
+        """Every model's newest drift check: one Query."""
+        items = self.table.query("kind = :k", {":k": "drift"}, index=KIND_INDEX)
+        return sorted((DriftStatus.from_dict(i) for i in items), key=lambda d: d.model)
+
+    def put_baseline(self, model: str, version: str, profile: str) -> None:
+        """A first-window baseline (JSON text), written once: the first one made stays."""
+        try:
+            self.table.put({"pk": model_pk(model), "sk": f"baseline#{version}", "profile": profile,
+                            "created_at": now_iso()}, "attribute_not_exists(pk)")
+        except ConditionFailed:
+            pass
+
+    def get_baseline(self, model: str, version: str) -> str | None:
+        item = self.table.get(model_pk(model), f"baseline#{version}")
+        return str(item["profile"]) if item else None
 
     def lease_holder(self, model: str) -> dict[str, Any] | None:
         return self.table.get(model_pk(model), "lease")

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from .clock import iso
 from .errors import AliasConflict, DeploymentBusy, FunctionUpdateFailed, NothingToDo, PointerConflict, Superseded
@@ -97,10 +98,11 @@ class Rollout:
 
     # -- promote -------------------------------------------------------------------------------
     def promote(self, candidate: Candidate, function: FunctionConfig, *, canary_weight: float = 0.0,
-                bake_seconds: int = 300, verify: Callable[[str], None] | None = None) -> Move:
+                bake_seconds: int = 300, verify: Callable[[str], dict[str, Any] | None] | None = None) -> Move:
         """Publish ``candidate`` as a new version of ``function`` (its $LATEST configuration, as
-        read for this upload) and move the alias to it. ``verify`` (function version -> None, or
-        raise) runs on the published version before the alias moves.
+        read for this upload) and move the alias to it. ``verify`` (function version -> the
+        version's receipt, or None; or raise) runs on the published version before the alias
+        moves; the receipt is kept with the release in the live pointer.
 
         With ``canary_weight`` in (0, 1) and a version already live, the alias keeps the live
         version and sends that share of requests to the new one; `promote_canary` finishes it.
@@ -115,10 +117,10 @@ class Rollout:
                 )
             placement = self._place(candidate, function)
             function_version = self._publish(function, candidate, placement)
-            if verify is not None:  # pre-traffic: the published version answers before any traffic moves
-                verify(function_version)
+            # pre-traffic: the published version answers (and is measured) before any traffic moves
+            receipt = verify(function_version) if verify is not None else None
             release = Release(candidate.version, function_version, candidate.bucket, candidate.model_key,
-                              candidate.sha256, candidate.manifest_sha256, placement.source)
+                              candidate.sha256, candidate.manifest_sha256, placement.source, receipt or {})
             alias = self.functions.alias(function.name)
             canary = pointer is not None and 0.0 < canary_weight < 1.0
             if canary:

@@ -3,50 +3,16 @@
 LEPTON_FUNCTIONS           {"tabular": "<function name>", ...}: which function serves each model
 LEPTON_DEPLOYMENTS_TABLE   deployment records, live pointers, leases
 
-The deployer (deployer/config.py) and the control API (control/settings.py) add their own.
+The deployer (deployer/config.py), the control API (control/settings.py) and the drift check
+(monitoring/settings.py) add their own, read through the same `EnvReader`.
 """
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-from typing import Any
-
 from lepton_serving.environment import EnvReader
-from lepton_serving.errors import ConfigError
 from lepton_serving.manifest import valid_name
 
 FUNCTIONS_ENV = "LEPTON_FUNCTIONS"
 TABLE_ENV = "LEPTON_DEPLOYMENTS_TABLE"
-
-
-def functions_from(env: Mapping[str, str]) -> dict[str, str]:
-    """LEPTON_FUNCTIONS: a JSON object of model name -> function name, at least one."""
-    raw = env.get(FUNCTIONS_ENV, "").strip()
-    mapping = json_object(raw, FUNCTIONS_ENV) if raw else {}
-    if not mapping:
-        raise ConfigError(f'{FUNCTIONS_ENV} must map each model to its function, e.g. {{"tabular": "lepton-tabular"}}')
-    bad = [m for m, fn in mapping.items() if not valid_name(m) or not isinstance(fn, str) or not fn]
-    if bad:
-        raise ConfigError(f"{FUNCTIONS_ENV}: each model name must be lower-case letters, digits and '-' and map "
-                          f"to a function name; wrong: {', '.join(map(repr, bad))}")
-    return dict(mapping)
-
-
-def table_from(env: Mapping[str, str], who: str) -> str:
-    name = env.get(TABLE_ENV, "").strip()
-    if not name:
-        raise ConfigError(f"{TABLE_ENV} is not set; {who} cannot read or record deployments")
-    return name
-
-
-def json_object(raw: str, name: str) -> dict[str, Any]:
-    try:
-        value = json.loads(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} is not valid JSON: {exc}") from exc
-    if not isinstance(value, dict):
-        raise ConfigError(f"{name} must be a JSON object")
-    return value
 
 
 def read_functions(read: EnvReader) -> dict[str, str]:

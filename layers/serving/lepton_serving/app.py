@@ -19,16 +19,20 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import binary, clients
+from .boundary import reading
+from .capture import Capture
 from .config import ServingConfig
 from .dataplane import DataPlane, LiveResolver
-from .errors import (ConfigError, InvalidRequest, LeptonError, ModelNotReady, PayloadTooLarge, UnsupportedMediaType,
-                     kind_of, status_for)
+from .errors import (ConfigError, InputError, InvalidRequest, LeptonError, ModelNotReady, NotFound, PayloadTooLarge,
+                     UnreadableInput, UnsupportedMediaType, kind_of, status_for)
 from .misconfigured import MisconfiguredHandler
 from .model import Model
 from .observability import Telemetry, tracing_on
+from .origin import deployer_origin
 from .pins import ModelPins
 from .protocol import EncodedResponse, dumps
-from .routes import Request, Response, Routes
+from .redaction import Redactor
+from .routes import Request, Response, Route, Routes
 from .store import ModelStore
 from .table import DeploymentsTable, TableError
 
@@ -65,11 +69,15 @@ def request_body(request: Request) -> bytes:
         raise InvalidRequest("the request body is marked base64-encoded but is not valid base64") from exc
 
 
-def _header_length(request: Request) -> int | None:
-    return binary.header_length(request.headers.get(binary.HEADER))
+def v2_body(request: Request) -> tuple[bytes, int | None]:
+    """A V2 request's bytes and its binary extension header, read inside the boundary."""
+    with reading("the request"):
+        return request_body(request), binary.header_length(request.headers.get(binary.HEADER))
 
 
 def build_routes(plane: DataPlane) -> Routes:
+    """The nine routes. The three inference routes are `judged`: a caller's request to them
+    counts in the version's own metrics, which a canary is judged on."""
     routes = Routes()
 
     @routes.get("/v2/health/live")
@@ -99,17 +107,19 @@ def build_routes(plane: DataPlane) -> Routes:
         plane.check_target(name, version)
         return json_response(200, {"name": name, "ready": True})
 
-    @routes.post("/v2/models/<name>/infer")
+    @routes.post("/v2/models/<name>/infer", judged=True)
     def infer(request: Request, name: str) -> Response:
-        return infer_response(plane.infer(name, request_body(request), _header_length(request)))
+        return infer_response(plane.infer(name, *v2_body(request)))
 
-    @routes.post("/v2/models/<name>/versions/<version>/infer")
+    @routes.post("/v2/models/<name>/versions/<version>/infer", judged=True)
     def version_infer(request: Request, name: str, version: str) -> Response:
-        return infer_response(plane.infer(name, request_body(request), _header_length(request), version))
+        return infer_response(plane.infer(name, *v2_body(request), version))
 
-    @routes.post("/models/<name>/predict")
+    @routes.post("/models/<name>/predict", judged=True)
     def predict(request: Request, name: str) -> Response:
-        return json_response(200, plane.predict(name, request_body(request)))
+        with reading("the request"):
+            body = request_body(request)
+        return json_response(200, plane.predict(name, body))
 
     return routes
 
@@ -133,8 +143,15 @@ class Handler:
             resolve_live = self._live_from_table
         store = ModelStore(self.config.cache_dir, open_bucket=self._open_bucket)
         self.plane = DataPlane(model_factory(self.config.model_name), self.config, self.telemetry, store,
-                               resolve_live=resolve_live)
+                               resolve_live=resolve_live,
+                               receipts=self._receipt_from_table if self.config.deployments_table else None)
         self.routes = build_routes(self.plane)
+        # What an error body may say: this deployment's bucket, table and function are named in
+        # S3 and DynamoDB messages (a 503's reason), and every caller may read it.
+        self.redact = Redactor(self.config.pins.bucket, self.config.deployments_table,
+                               [env.get("AWS_LAMBDA_FUNCTION_NAME", "")])
+        self.capture = Capture(self.config.capture, self.config.model_name,
+                               env.get("AWS_LAMBDA_FUNCTION_NAME", ""), env.get("AWS_LAMBDA_FUNCTION_VERSION", ""))
 
     def warm(self) -> None:
         """Load the model now, in Lambda's init phase; a failure is reported per request instead."""
@@ -147,19 +164,47 @@ class Handler:
         """The same function under another configuration: how the local API serves each version."""
         return configured(self.model_factory, env, aws=self.aws)
 
+    def with_capture_output(self, write: Callable[[str], Any]) -> Handler:
+        """This handler writing its capture records with ``write`` instead of stdout: the local
+        stack delivers them to the log group, as Lambda delivers what a function prints."""
+        self.capture.output = write
+        return self
+
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         self.telemetry.start_invocation(getattr(context, "aws_request_id", None))
         started = time.perf_counter()
         batch = isinstance(event, dict) and "lepton_batch" in event  # a direct invocation, not API Gateway
+        status, error, judged = 500, "Unknown", False
+        exchange = None
         try:
-            return self.score_batch(event, context) if batch else self.answer(event).to_event()
+            if batch:
+                status, error = 200, None
+                return self.score_batch(event, context)
+            request = Request(event)
+            found = self.routes.match(request.method, request.path)
+            judged = found is not None and self.routes.judges(found[0]) and deployer_origin(event) is None
+            if self.capture.on and judged and request.path.endswith(("/infer", "/predict")):
+                exchange = self.capture.begin("predict" if request.path.endswith("/predict") else "infer",
+                                              request.request_id)
+            response, failure = self.respond(request, found)
+            status, error = response.status, kind_of(failure) if failure is not None else None
+            # A 404 for a model or version this function does not serve says nothing of this version.
+            judged = judged and not isinstance(failure, NotFound)
+            return response.to_event()
         finally:
+            if exchange is not None:
+                self.capture.end(exchange, status, time.perf_counter() - started, error,
+                                 version=self.plane.model.version)
             self.telemetry.count("Invocations")
+            if not batch:
+                self.telemetry.answered(status, error, judged)
             self.telemetry.latency("Batch" if batch else "Request", time.perf_counter() - started)
             self.telemetry.flush()
 
     def score_batch(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        """A batch of rows (batch.py): each row judged by `answer`, the same boundary as a request."""
+        """A batch of rows (batch.py): each row judged by `answer`, the same boundary as a request.
+        Its rows count as answers of this function, never in the version's own series: a batch
+        is not callers' traffic to judge a canary on."""
         from . import batch
 
         try:
@@ -183,25 +228,40 @@ class Handler:
         return batch.score(event, signature, answer, version)
 
     def answer(self, event: dict[str, Any]) -> Response:
-        """The route's answer to one event; every failure becomes its status from the one table."""
-        try:
-            check_envelope(event, self.config.max_body_bytes)
-        except LeptonError as exc:
-            return error_response(refusal(exc, self.telemetry), exc.message)  # 413/415: nothing to retry
+        """The answer to one event (an API Gateway request, or a batch's row), counted by its
+        status and kind; the route and failure are `respond`'s."""
         request = Request(event)
-        found = self.routes.match(request.method, request.path)
-        if found is None:
-            self.telemetry.error("RouteNotFound", 404)
-            return error_response(404, f"no route for {request.method} {request.path}")
-        route, parameters = found
+        response, failure = self.respond(request, self.routes.match(request.method, request.path))
+        self.telemetry.answered(response.status, kind_of(failure) if failure is not None else None)
+        return response
+
+    def respond(self, request: Request, found: tuple[Route, dict[str, str]] | None
+                ) -> tuple[Response, Exception | None]:
+        """The answer to ``request`` by its route (None: no route matched) and, when it failed, why.
+        Every failure becomes its status from the one table; what the caller sent cannot reach a
+        5xx (boundary.py), so a 5xx is our fault, logged with its stack and the request id."""
         try:
-            return route(request, **parameters)
+            check_envelope(request.event, self.config.max_body_bytes)
+            if found is None:
+                raise NotFound(f"no route for {request.method} {request.path}")
+            route, parameters = found
+            return route(request, **parameters), None
         except LeptonError as exc:
-            return error_response(refusal(exc, self.telemetry), exc.message, exc.retry_after)
+            status = status_for(exc)
+            self._log_refusal(exc, status, request)
+            return error_response(status, self.redact(exc.message), exc.retry_after), exc
         except Exception as exc:  # noqa: BLE001 - a bug, not bad input: logged with its trace
-            self.telemetry.logger.exception("unhandled error")
-            self.telemetry.error(kind_of(exc), 500)
-            return error_response(500, f"internal error; quote request id {request.request_id}")
+            self.telemetry.logger.exception("unhandled error", extra={"gateway_request_id": request.request_id})
+            return error_response(500, f"internal error; quote request id {request.request_id}"), exc
+
+    def _log_refusal(self, exc: LeptonError, status: int, request: Request) -> None:
+        if status >= 500:  # our own fault (the model is unavailable, S3 is down): with its stack
+            self.telemetry.logger.warning("request refused", exc_info=exc, extra={
+                "status": status, "reason": exc.message, "gateway_request_id": request.request_id})
+        elif isinstance(exc, UnreadableInput | InputError):
+            # The caller's, but no check named it: the library's trace says where, in case it is ours.
+            self.telemetry.logger.info("request refused by the boundary", exc_info=exc, extra={
+                "status": status, "reason": exc.message, "gateway_request_id": request.request_id})
 
     def _open_bucket(self, name: str) -> Any:
         from .bucket import ModelBucket  # the S3 path only
@@ -214,6 +274,10 @@ class Handler:
             return table.live_model_ref(config.model_name, config.pins.bucket)
         except TableError as exc:
             raise ModelNotReady(f"cannot read which version of '{config.model_name}' is live: {exc.message}") from exc
+
+
+    def _receipt_from_table(self, model: str, version: str) -> dict[str, Any] | None:
+        return DeploymentsTable(self.aws("dynamodb"), self.config.deployments_table).release_receipt(model, version)
 
 
 #: Content types a body may declare: JSON, the binary tensor extension's octet stream, and what
@@ -232,15 +296,6 @@ def check_envelope(event: dict[str, Any], max_body_bytes: int) -> None:
         if media and media not in ACCEPTED_TYPES and not media.endswith("+json"):
             raise UnsupportedMediaType(f"content type '{media}' is not accepted; send JSON "
                                        "(Content-Type: application/json)")
-
-
-def refusal(exc: LeptonError, telemetry: Telemetry) -> int:
-    """A domain error's status (from the one table), counted and, for a 5xx, logged."""
-    status = status_for(exc)
-    telemetry.error(kind_of(exc), status)
-    if status >= 500:
-        telemetry.logger.warning("request refused", extra={"status": status, "reason": exc.message})
-    return status
 
 
 def configured(model_factory: Callable[[str], Model], env: Mapping[str, str], resolve_live: LiveResolver | None = None,

@@ -9,6 +9,7 @@ Every malformed body is an InvalidTensor/InvalidRequest (400) naming what is wro
 from __future__ import annotations
 
 import math
+import re
 import struct
 
 import numpy as np
@@ -16,6 +17,11 @@ import numpy as np
 from .errors import InvalidRequest, InvalidTensor
 
 HEADER = "inference-header-content-length"
+#: How the header is read (and how the OpenAPI document describes it): ASCII digits, nothing
+#: else. Not `str.isdigit`/`int`, which also take "²", "٣", "+5" and "1_0"; twelve digits are
+#: far above any body Lambda accepts.
+HEADER_PATTERN = "^[0-9]{1,12}$"
+_HEADER_VALUE = re.compile(HEADER_PATTERN)
 _LENGTH = struct.Struct("<I")
 # Little-endian dtypes for every fixed-size V2 datatype (BYTES is length-prefixed, below).
 _DTYPE = {
@@ -29,13 +35,11 @@ def header_length(raw: str | None) -> int | None:
     """The Inference-Header-Content-Length header, checked: None when absent."""
     if raw is None:
         return None
-    text = raw.strip()
-    if not text.lstrip("-").isdigit():
-        raise InvalidRequest(f"{HEADER} must be a whole number of bytes, got {raw!r}")
-    value = int(text)
-    if value < 0:
-        raise InvalidRequest(f"{HEADER} is {value}; it must be the JSON header's length in bytes, 0 or more")
-    return value
+    text = raw.strip(" \t")
+    if not _HEADER_VALUE.fullmatch(text):
+        raise InvalidRequest(f"{HEADER} must be the JSON header's length in bytes: ASCII digits 0-9, "
+                             f"at most 12 of them, got {raw[:40]!r}")
+    return int(text)
 
 
 def split(body: bytes, length: int | None) -> tuple[bytes, bytes]:

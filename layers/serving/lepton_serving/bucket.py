@@ -123,7 +123,7 @@ class ModelBucket:
             for page in pages:
                 for prefix in page.get("CommonPrefixes", []):
                     segment = prefix["Prefix"].rstrip("/").rsplit("/", 1)[-1]
-                    if segment.isdigit() and int(segment) > 0:
+                    if segment.isascii() and segment.isdigit() and int(segment) > 0:
                         found.append(int(segment))
         return sorted(found)
 
@@ -160,6 +160,20 @@ class ModelBucket:
                 return False
             raise UpstreamFailure(f"cannot write {self.uri(key)} ({error_message(exc)})") from exc
         return True
+
+    def purge(self, model: str) -> int:
+        """Delete every object under models/<model>/, every version of each (the bucket is
+        versioned); returns how many were deleted. What `lepton remove --purge` does."""
+        prefix = f"{MODELS_PREFIX}{model}/"
+        deleted = 0
+        with _list_errors(f"purge {self.uri(prefix)}"):
+            for page in self.s3.get_paginator("list_object_versions").paginate(Bucket=self.name, Prefix=prefix):
+                batch = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                         for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]]
+                if batch:
+                    self.s3.delete_objects(Bucket=self.name, Delete={"Objects": batch, "Quiet": True})
+                    deleted += len(batch)
+        return deleted
 
     def presign_post(self, key: str, seconds: int, max_bytes: int) -> tuple[str, dict[str, str]]:
         """A browser-style POST policy that writes ``key`` only, with a body of 1..``max_bytes``

@@ -14,6 +14,7 @@ LEPTON_MAX_BATCH           rows one request may carry (default 64, at least 1)
 LEPTON_MAX_BODY_BYTES      the largest request body (default and at most Lambda's 6 MB payload)
 LEPTON_THREADS             onnxruntime's intra-op threads (default 0: the function's vCPUs)
 AWS_LAMBDA_FUNCTION_MEMORY_SIZE   set by Lambda: the memory, and so the vCPUs, it has
+LEPTON_CAPTURE_SAMPLE_RATE, _REDACT, _MAX_TENSOR_BYTES   payload capture (capture.py)
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from .capture import CaptureSettings
 from .environment import EnvReader
 from .pins import ModelPins
 
@@ -42,6 +44,7 @@ class ServingConfig:
     max_batch: int = 64
     max_body_bytes: int = LAMBDA_PAYLOAD_LIMIT
     threads: int = 1
+    capture: CaptureSettings = field(default_factory=CaptureSettings)  # what share of requests is recorded, how
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ServingConfig:
@@ -60,6 +63,7 @@ class ServingConfig:
             max_batch=read.whole("LEPTON_MAX_BATCH", 64, low=1),
             max_body_bytes=read.whole("LEPTON_MAX_BODY_BYTES", LAMBDA_PAYLOAD_LIMIT, low=1, high=LAMBDA_PAYLOAD_LIMIT),
             threads=threads or vcpus(read),
+            capture=CaptureSettings.read(read),
         )
         read.done()
         return config

@@ -2,6 +2,8 @@
 
 Routes are thin and call these methods; each stage is timed into the function's metrics. The
 batch limit of both routes is held here (through the protocol's one rule), once per request.
+Every step that reads the caller's values runs inside the boundary (boundary.py): parsing and
+the model's own forms here, preprocessing and onnxruntime's run in the model's lifecycle.
 """
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from . import capture
+from .boundary import reading
 from .config import ServingConfig
 from .errors import LeptonError, ModelNotReady, NotFound
 from .layer_model import read_layer_model
@@ -17,10 +21,16 @@ from .observability import Telemetry
 from .pins import ModelPins
 from .protocol import (EncodedResponse, check_rows, encode_infer_response, loads, model_metadata,
                        parse_infer_request, select_outputs)
+from .receipts import public_view
 from .store import ModelStore
 
 #: Finds the live version when the function's environment names none (the deployments table).
 LiveResolver = Callable[[ServingConfig], ModelPins | None]
+#: (model, version) -> that version's receipt as the deployer stored it, or None (not yet measured).
+ReceiptLookup = Callable[[str, str], "dict[str, Any] | None"]
+#: How long a version with no receipt yet waits before the metadata route looks again (the
+#: deployer writes it when the version goes live, moments after its first calls).
+RECEIPT_RETRY_SECONDS = 60.0
 
 
 #: After a failed load, the next try waits 1 s, then 2, 4, ... up to this: a model that cannot
@@ -30,7 +40,8 @@ MAX_BACKOFF_SECONDS = 30.0
 
 class DataPlane:
     def __init__(self, model: Model, config: ServingConfig, telemetry: Telemetry, store: ModelStore,
-                 resolve_live: LiveResolver | None = None, clock: Callable[[], float] = time.monotonic):
+                 resolve_live: LiveResolver | None = None, clock: Callable[[], float] = time.monotonic,
+                 receipts: ReceiptLookup | None = None):
         self.model = model
         self.config = config
         self.telemetry = telemetry
@@ -42,6 +53,9 @@ class DataPlane:
         self._failures = 0
         self._retry_at = 0.0
         self._last_failure: LeptonError | None = None
+        self.receipts = receipts
+        self._receipt: dict[str, Any] | None = None  # once found, a version's receipt never changes
+        self._receipt_checked = -RECEIPT_RETRY_SECONDS
 
     # -- lifecycle ---------------------------------------------------------------------------
     def load(self) -> Model:
@@ -110,19 +124,39 @@ class DataPlane:
         return model
 
     def metadata(self, name: str, version: str | None = None) -> dict[str, Any]:
+        """V2 model metadata; ``parameters.receipt`` is what the version measured when it was published."""
         model = self.check_target(name, version)
-        return model_metadata(model.name, model.version, model.inputs, model.outputs)
+        metadata = model_metadata(model.name, model.version, model.inputs, model.outputs)
+        receipt = self._version_receipt(model)
+        if receipt is not None:
+            metadata["parameters"] = {"receipt": public_view(receipt)}
+        return metadata
+
+    def _version_receipt(self, model: Model) -> dict[str, Any] | None:
+        if self._receipt is not None or self.receipts is None:
+            return self._receipt
+        if self.clock() - self._receipt_checked < RECEIPT_RETRY_SECONDS:
+            return None
+        self._receipt_checked = self.clock()
+        try:
+            self._receipt = self.receipts(model.name, model.version)
+        except LeptonError as exc:  # metadata answers without it: the receipt is extra, never a reason to fail
+            self.telemetry.logger.warning("receipt not read", extra={"reason": exc.message})
+        return self._receipt
 
     def infer(self, name: str, body: bytes, header_length: int | None = None,
               version: str | None = None) -> EncodedResponse:
         """A V2 request (JSON, or JSON then binary tensors) -> its encoded response."""
         model = self.check_target(name, version)
         t0 = time.perf_counter()
-        request = parse_infer_request(body, model.inputs, self.max_batch, header_length, model.text_inputs)
-        inputs, notes = model.decode_infer(request.inputs)
+        with reading("the request"):
+            request = parse_infer_request(body, model.inputs, self.max_batch, header_length, model.text_inputs)
+            inputs, notes = model.decode_infer(request.inputs)
         t1 = time.perf_counter()
         with self.telemetry.segment("inference"):
-            outputs = select_outputs(model(inputs), request.outputs, model.labels_of)
+            answered = model(inputs)
+        capture.seen(request.inputs, answered, model.version)
+        outputs = select_outputs(answered, request.outputs, model.labels_of)
         t2 = time.perf_counter()
         self.telemetry.latency("Decode", t1 - t0)
         self.telemetry.latency("Inference", t2 - t1)
@@ -131,12 +165,14 @@ class DataPlane:
     def predict(self, name: str, body: bytes) -> dict[str, Any]:
         model = self.check_target(name)
         t0 = time.perf_counter()
-        request = model.read_predict(loads(body))
-        check_rows(len(request.rows), self.max_batch, model.row_noun)
-        request.inputs = model.decode_predict(request)
+        with reading("the request"):
+            request = model.read_predict(loads(body))
+            check_rows(len(request.rows), self.max_batch, model.row_noun)
+            request.inputs = model.decode_predict(request)
         t1 = time.perf_counter()
         with self.telemetry.segment("inference"):
             outputs = model(request.inputs)
+        capture.seen(request.inputs, outputs, model.version)
         t2 = time.perf_counter()
         self.telemetry.latency("Decode", t1 - t0)
         self.telemetry.latency("Inference", t2 - t1)

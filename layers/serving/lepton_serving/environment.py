@@ -48,7 +48,7 @@ class EnvReader:
             return default
         if not _WHOLE.match(raw):
             return self._refuse(name, raw, "a whole number", default)
-        return self._within(name, int(raw), low, high, default)
+        return self._within(name, raw, int(raw), low, high, default)
 
     def number(self, name: str, default: float, *, low: float | None = None, high: float | None = None,
                below: float | None = None) -> float:
@@ -64,7 +64,7 @@ class EnvReader:
             return self._refuse(name, raw, "a finite number", default)
         if below is not None and not value < below:
             return self._refuse(name, raw, f"below {_show(below)}", default)
-        return self._within(name, value, low, high, default)
+        return self._within(name, raw, value, low, high, default)
 
     def json_object(self, name: str) -> dict[str, Any]:
         raw = self.raw(name)
@@ -91,13 +91,13 @@ class EnvReader:
         if self.problems:
             raise ConfigError(f"{self.who} is misconfigured: {'; '.join(self.problems)}")
 
-    def _within(self, name: str, value: Any, low: Any, high: Any, default: Any) -> Any:
+    def _within(self, name: str, raw: str, value: Any, low: Any, high: Any, default: Any) -> Any:
         if low is not None and high is not None and not low <= value <= high:
-            return self._refuse(name, str(value), f"between {_show(low)} and {_show(high)}", default)
+            return self._refuse(name, raw, f"between {_show(low)} and {_show(high)}", default)
         if low is not None and not value >= low:
-            return self._refuse(name, str(value), f"at least {_show(low)}", default)
+            return self._refuse(name, raw, f"at least {_show(low)}", default)
         if high is not None and not value <= high:
-            return self._refuse(name, str(value), f"at most {_show(high)}", default)
+            return self._refuse(name, raw, f"at most {_show(high)}", default)
         return value
 
     def _refuse(self, name: str, raw: str, expected: str, default: Any) -> Any:

@@ -29,6 +29,16 @@ class LimitExceeded(InvalidRequest):
     """Batch size, item count or text length above the configured maximum."""
 
 
+class UnreadableInput(InvalidRequest):
+    """Reading the request failed in a way no check names (a parser or an image library raised):
+    the caller's bytes, by construction (boundary.py). The message carries the library's reason."""
+
+
+class InputError(InvalidRequest):
+    """onnxruntime refused to run the model on the caller's values (an id outside an embedding
+    table, ...): well-typed, checked, and still not something this model can compute."""
+
+
 class SchemaViolation(InvalidRequest):
     """Well-formed JSON that breaks the route's declared schema (the control API's validation).
     ``detail`` lists each problem: where, what, which rule."""
@@ -87,6 +97,7 @@ class ConfigError(LeptonError):
 _STATUS: tuple[tuple[type[LeptonError], int], ...] = (
     (LimitExceeded, 422),
     (SchemaViolation, 422),
+    (InputError, 422),
     (InvalidTensor, 400),
     (InvalidRequest, 400),
     (PayloadTooLarge, 413),

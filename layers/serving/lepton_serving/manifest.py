@@ -9,6 +9,7 @@ import json
 import math
 import re
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
 MODELS_PREFIX = "models/"
@@ -16,6 +17,9 @@ MODEL_FILE = "model.onnx"
 MANIFEST_FILE = "manifest.json"
 #: A Hugging Face tokenizer.json that travels with its model (pinned by the manifest's `tokenizer`).
 TOKENIZER_FILE = "tokenizer.json"
+#: The reference profile beside the model: what its inputs and predictions looked like in
+#: training (lepton_drift.profile), pinned by the manifest's `reference`.
+REFERENCE_FILE = "reference.json"
 SCHEMA_VERSION = 1
 
 # Names become URL path segments, S3 prefixes and Lambda function suffixes.
@@ -46,6 +50,17 @@ NUMPY_TO_V2 = {v: k for k, v in V2_TO_NUMPY.items()}
 V2_EXTENSIONS = ("binary_tensor_data", "classification")
 
 
+class Task(StrEnum):
+    """What a model's outputs mean, so a new version can be compared with the live one on the
+    requests callers sent (the deployer's replay gate): which class, which number, which ranking,
+    or a drawn sample."""
+
+    CLASSIFIER = "classifier"  # one score per class; the answer is the highest
+    REGRESSOR = "regressor"  # numbers
+    RANKER = "ranker"  # one score per item; the answer is the top k
+    GENERATOR = "generator"  # a sample drawn for a condition (a class) from a latent vector
+
+
 #: A manifest is a few KB (a vocabulary can make it a few hundred): anything this large is refused unread.
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 
@@ -60,7 +75,7 @@ _FIELD_TYPES: dict[str, tuple[Any, ...]] = {
     "labels": (list, None), "preprocessing": (dict,), "metrics": (dict,), "golden": (list,),
     "golden_tolerance": (float, int), "training_data_sha256": (str,), "framework": (dict,), "quantized": (bool,),
     "created_at": (str,), "model_file": (str,), "schema_version": (int,), "tokenizer": (dict, None),
-    "output_labels": (dict, None),
+    "output_labels": (dict, None), "task": (str,), "replay": (dict,), "reference": (dict, None),
 }
 _JSON_NAMES = {str: "a string", int: "a whole number", float: "a number", list: "a list", dict: "an object",
                bool: "true or false"}
@@ -169,6 +184,28 @@ class TokenizerFile:
         return cls(sha256, size, length)
 
 
+@dataclass(frozen=True)
+class ReferenceFile:
+    """The reference profile beside the model: its bytes' sha256 and size, which the deployer
+    checks on upload and the drift check checks on every read, and the rows it was computed on."""
+
+    sha256: str
+    size: int
+    rows: int
+    file: str = REFERENCE_FILE
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ReferenceFile:
+        sha256, size, rows = data.get("sha256"), data.get("size"), data.get("rows")
+        if not isinstance(sha256, str) or not re.fullmatch(r"[0-9a-f]{64}", sha256):
+            raise ManifestError("reference.sha256 must be 64 lower-case hex digits")
+        if type(size) is not int or size < 1 or type(rows) is not int or rows < 1:
+            raise ManifestError("reference.size and reference.rows must be whole numbers of at least 1")
+        if data.get("file", REFERENCE_FILE) != REFERENCE_FILE:
+            raise ManifestError(f"reference.file must be {REFERENCE_FILE!r}: it lives beside the model, under that name")
+        return cls(sha256, size, rows)
+
+
 @dataclass
 class Manifest:
     name: str
@@ -193,6 +230,12 @@ class Manifest:
     tokenizer: TokenizerFile | None = None
     #: labels for each score output by name, when there are several (``labels`` is for one)
     output_labels: dict[str, list[str]] | None = None
+    #: What the outputs mean ("" = the family's, else read from the signature: lepton_deploy.replay.tasks).
+    task: str = ""
+    #: The replay gate's thresholds for this model, over its task's defaults (docs/lifecycle.md).
+    replay: dict[str, Any] = field(default_factory=dict)
+    #: the reference profile drift is measured against (None: a model trained or added without one)
+    reference: ReferenceFile | None = None
 
     def __post_init__(self) -> None:
         if not valid_name(self.name):
@@ -225,6 +268,15 @@ class Manifest:
         if self.output_labels:
             return self.output_labels.get(output)
         return self.labels
+
+    @property
+    def reference_key(self) -> str | None:
+        return version_prefix(self.name, self.version) + REFERENCE_FILE if self.reference else None
+
+    def pinned_files(self) -> list[tuple[str, TokenizerFile | ReferenceFile]]:
+        """The files beside the model that this manifest pins (file name, pin): each is uploaded
+        before the manifest and checked against its pin wherever it is read."""
+        return [(pin.file, pin) for pin in (self.tokenizer, self.reference) if pin is not None]
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
@@ -263,6 +315,13 @@ class Manifest:
         if output_labels is not None and not all(
                 isinstance(v, list) and v and all(isinstance(x, str) for x in v) for v in output_labels.values()):
             raise ManifestError("output_labels must map output names to lists of label strings")
+        if kwargs.get("task", "") not in ("", *Task):
+            raise ManifestError(f"task must be one of {', '.join(Task)}, got {kwargs['task']!r:.40}")
+        bad = {k: v for k, v in kwargs.get("replay", {}).items() if not _finite_number(v)}
+        if bad:
+            raise ManifestError(f"replay thresholds must be finite numbers; {', '.join(map(repr, bad))} is not")
+        if kwargs.get("reference") is not None:
+            kwargs["reference"] = ReferenceFile.from_dict(kwargs["reference"])
         if kwargs.get("model_file", MODEL_FILE) != MODEL_FILE:
             raise ManifestError(f"model_file must be {MODEL_FILE!r}: the model lives beside its manifest, under "
                                 "that one name")
@@ -281,7 +340,7 @@ class Manifest:
         data["inputs"] = [t.to_dict() for t in self.inputs]
         data["outputs"] = [t.to_dict() for t in self.outputs]
         # Absent rather than null: a manifest without them reads (and hashes) as before.
-        for optional in ("tokenizer", "output_labels"):
+        for optional in ("tokenizer", "output_labels", "reference"):
             if data[optional] is None:
                 del data[optional]
         return data

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import friendly
-from .errors import InvalidRequest, ModelNotReady
+from .boundary import reading, running
+from .errors import InvalidRequest, LeptonError, ModelIntegrityError, ModelNotReady
 from .manifest import Manifest, TensorSpec
 from .session import create_session
 from .text import TEXT, TextInput, text_input
@@ -59,7 +60,13 @@ class Model:
         self._output_names = [o.name for o in self.session.get_outputs()]
         self.text = text_input(manifest, local.tokenizer)
         self.manifest = manifest
-        self.setup(manifest)
+        try:
+            self.setup(manifest)
+        except LeptonError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any setup failure is the version's, never a 500
+            raise ModelIntegrityError(f"{manifest.name} v{manifest.version}: its manifest cannot set up this "
+                                      f"function ({type(exc).__name__}: {exc}); publish a corrected version") from exc
         self.ready = True
 
     def setup(self, manifest: Manifest) -> None:
@@ -100,14 +107,20 @@ class Model:
 
     def predict(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         self._require()
-        return dict(zip(self._output_names, self.session.run(self._output_names, feed)))
+        with running(self.name):  # the caller's values: what onnxruntime refuses is a 422
+            results = self.session.run(self._output_names, feed)
+        return dict(zip(self._output_names, results))
 
     def postprocess(self, outputs: dict[str, np.ndarray], inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Graph outputs -> V2 outputs. `inputs` are the request's tensors, for context."""
         return outputs
 
     def __call__(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return self.postprocess(self.predict(self.preprocess(inputs)), inputs)
+        """The lifecycle on a caller's tensors: preprocessing reads their values and onnxruntime
+        runs on them, each inside the boundary (boundary.py); postprocessing is ours."""
+        with reading("the request's values"):
+            feed = self.preprocess(inputs)
+        return self.postprocess(self.predict(feed), inputs)
 
     def decode_infer(self, inputs: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """A V2 request's checked tensors -> the model's input tensors, and what to tell the caller

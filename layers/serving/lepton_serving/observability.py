@@ -19,9 +19,12 @@ from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import Ama
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.constants import MAX_METRICS
 
 NAMESPACE = "Lepton"
-#: Counted per function version too (dimensions service + function_version): what a canary is
-#: judged on. Every request is an Invocation; every 5xx answer a ServerError.
-PER_VERSION = ("Invocations", "ServerErrors")
+#: Counted per function version too (dimensions service + function_version), for callers'
+#: inference requests only: what a canary is judged on (lepton_deploy/canary.py). Each such
+#: request is one of Requests; a 5xx answer a ServerError, a 4xx a ClientError, and of those the
+#: values onnxruntime refused an InputError. Readiness and metadata calls, the deployer's own
+#: invocations (origin.py) and 404s for a model or version not served here are left out.
+PER_VERSION = ("Requests", "ServerErrors", "ClientErrors", "InputErrors")
 
 
 class EMFProvider(AmazonCloudWatchEMFProvider):
@@ -39,6 +42,7 @@ class EMFProvider(AmazonCloudWatchEMFProvider):
         self._checked: dict[tuple[str, Any, Any], tuple[str, int]] = {}
         self._disabled = is_metrics_disabled()  # the environment is fixed for a Lambda environment
         self.function_version = function_version
+        self.judged = False  # this invocation's counts go into the version's own series too
 
     def add_metric(self, name: str, unit: Any, value: float, resolution: Any = 60) -> None:
         key = (name, unit, resolution)
@@ -62,7 +66,8 @@ class EMFProvider(AmazonCloudWatchEMFProvider):
             return
         document = self.serialize_metric_set()
         counted = [name for name in PER_VERSION if name in self.metric_set]
-        if self.function_version and counted:
+        judged, self.judged = self.judged, False
+        if self.function_version and judged and counted:
             # A second directive over the same values: the counts by function version as well.
             document["function_version"] = self.function_version
             document["_aws"]["CloudWatchMetrics"].append({
@@ -84,9 +89,8 @@ class Telemetry:
         ``tracing``: create the X-Ray tracer (`tracing_on` of the function's environment)."""
         self.service = service
         self.logger = Logger(service=service)
-        self.metrics = Metrics(namespace=NAMESPACE, service=service,
-                               provider=EMFProvider(namespace=NAMESPACE, service=service,
-                                                    function_version=function_version))
+        self._provider = EMFProvider(namespace=NAMESPACE, service=service, function_version=function_version)
+        self.metrics = Metrics(namespace=NAMESPACE, service=service, provider=self._provider)
         self._tracer: Any = None
         self._cold = True
         if tracing:
@@ -111,12 +115,21 @@ class Telemetry:
     def count(self, name: str, value: float = 1) -> None:
         self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
-    def error(self, kind: str, status: int) -> None:
-        if status >= 500:
-            self.count("ServerErrors")
+    def answered(self, status: int, error: str | None = None, judged: bool = False) -> None:
+        """One answer, counted: each error by kind and status; 5xx, 4xx and onnxruntime's refusals
+        (``error`` "InputError") by class. ``judged``: a caller's inference request, counted in the
+        function version's own series as well (PER_VERSION)."""
+        if judged:
+            self.count("Requests")
+            self._provider.judged = True
+        if status < 400:
+            return
+        self.count("ServerErrors" if status >= 500 else "ClientErrors")
+        if error == "InputError":
+            self.count("InputErrors")
         with single_metric(name="Errors", unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as metric:
             metric.add_dimension(name="service", value=self.service)
-            metric.add_dimension(name="kind", value=kind)
+            metric.add_dimension(name="kind", value=error or "Unknown")
             metric.add_dimension(name="status", value=str(status))
 
     def flush(self) -> None:

@@ -257,11 +257,14 @@ def check_rows(count: int, max_batch: int, noun: str = "") -> None:
 
 
 def _parameters(raw: Any, where: str, known: dict[str, type]) -> dict[str, Any]:
-    """A 'parameters' object; the ones the protocol defines must have their types. Others pass."""
+    """A 'parameters' object; the ones the protocol defines must have their types, or be null
+    (as absent: what clients that serialise unset fields send). Others pass."""
     if raw is None:
         return {}
     if not isinstance(raw, dict):
         raise InvalidRequest(f"'parameters' of {where} must be an object")
+    if any(raw.get(key, 0) is None for key in known):
+        raw = {key: value for key, value in raw.items() if not (key in known and value is None)}
     for key, kind in known.items():
         if key not in raw:
             continue

@@ -74,21 +74,28 @@ class Routes:
     def __init__(self) -> None:
         self._static: dict[tuple[str, str], Route] = {}
         self._dynamic: dict[str, list[tuple[re.Pattern[str], Route]]] = {}
+        self._judged: set[Route] = set()
 
-    def add(self, method: str, rule: str, route: Route) -> None:
-        """``rule``: a path, with ``<name>`` for each parameter segment."""
+    def add(self, method: str, rule: str, route: Route, judged: bool = False) -> None:
+        """``rule``: a path, with ``<name>`` for each parameter segment. ``judged``: a caller's
+        request to this route counts in what a canary is judged on (an inference route)."""
         method = method.upper()
+        if judged:
+            self._judged.add(route)
         if "<" not in rule:
             self._static[(method, rule)] = route
             return
         pattern = re.compile(_PARAMETER.sub(lambda m: f"(?P<{m.group(1)}>{_SEGMENT})", rule))
         self._dynamic.setdefault(method, []).append((pattern, route))
 
-    def get(self, rule: str) -> Callable[[Route], Route]:
-        return self._decorator("GET", rule)
+    def get(self, rule: str, judged: bool = False) -> Callable[[Route], Route]:
+        return self._decorator("GET", rule, judged)
 
-    def post(self, rule: str) -> Callable[[Route], Route]:
-        return self._decorator("POST", rule)
+    def post(self, rule: str, judged: bool = False) -> Callable[[Route], Route]:
+        return self._decorator("POST", rule, judged)
+
+    def judges(self, route: Route) -> bool:
+        return route in self._judged
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         """The route for this method and path, with its parameters; None when no route fits."""
@@ -102,9 +109,9 @@ class Routes:
                 return route, found.groupdict()
         return None
 
-    def _decorator(self, method: str, rule: str) -> Callable[[Route], Route]:
+    def _decorator(self, method: str, rule: str, judged: bool) -> Callable[[Route], Route]:
         def register(route: Route) -> Route:
-            self.add(method, rule, route)
+            self.add(method, rule, route, judged)
             return route
 
         return register

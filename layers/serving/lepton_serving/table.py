@@ -4,7 +4,7 @@ writes its own records into the same table: deployer/idempotency.py).
 One table, keys ``pk``/``sk`` (the item layout is described in lepton_deploy.registry, which
 gives the items their meaning). This module knows how to read and write items, how a
 conditional write fails, and the one item a model function reads at cold start: its model's
-live pointer (`live_model_ref`). The client and the table name are passed in.
+live pointer (`live_model_ref`), which its V2 metadata also reads for the version's receipt. The client and the table name are passed in.
 """
 from __future__ import annotations
 
@@ -74,6 +74,17 @@ class DeploymentsTable:
         return ModelPins(str(item.get("bucket") or default_bucket), str(item["model_key"]),
                         str(item.get("sha256", "")), str(item.get("version", "")),
                         str(item.get("manifest_sha256", "")))
+
+    def release_receipt(self, model: str, version: str) -> dict[str, Any] | None:
+        """The receipt of one version, if the live pointer remembers it (live, canary or earlier)."""
+        item = self.get(model_pk(model), LIVE_SK, consistent=False)
+        if item is None:
+            return None
+        canary = item.get("canary") or {}
+        for release in (item, canary.get("release") or {}, *(item.get("history") or [])):
+            if str(release.get("version", "")) == str(version) and release.get("receipt"):
+                return dict(release["receipt"])
+        return None
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from lepton_serving.manifest import TensorSpec
+from lepton_serving.manifest import Task, TensorSpec
 
 from ..inputs import Inputs
 from ..train import Trained
@@ -21,6 +21,7 @@ class Family(ABC):
     output_name: str
     labels: list[str] | None
     primary_metric: str  # what search and the quantisation bound compare
+    task: Task  # what the outputs mean: the manifest's "task", how the replay gate compares versions
     defaults: dict[str, Any]  # model hyperparameters (pipeline options are added by hyperparams.py)
     quick: dict[str, Any]  # overrides for --quick: a handful of steps on a small subset
     search_grid: dict[str, list[Any]]  # the tiny grid for --search
@@ -85,6 +86,16 @@ class Family(ABC):
         """The golden rows as V2 requests to the function, when its public signature differs from
         the graph's (the deployer's pre-traffic check sends them); None when it is the graph's."""
         return None
+
+    def reference_inputs(self, trained: Trained, part: Any) -> dict[str, np.ndarray]:
+        """``part`` as the function's V2 inputs, the way a capture records a request: what the
+        reference profile is computed on. Default: the graph's own inputs."""
+        x = self.inputs(trained, part)
+        return dict(x) if isinstance(x, dict) else {self.input_name: x}
+
+    def reference_context(self, data: Any) -> dict[str, Any]:
+        """What the family's drift features need from the training data (e.g. its users)."""
+        return {}
 
     def golden_rows(self, total: int, count: int) -> np.ndarray:
         """Which rows of the test inputs become the manifest's golden examples: spread evenly."""

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from lepton_serving.manifest import Task
 
 from .. import report
 from ..evaluate import classification_metrics, confusion_matrix, majority_baseline
@@ -15,6 +16,7 @@ from .labelled import LabelledFamily, Part
 
 class ClassifierFamily(LabelledFamily):
     primary_metric = "accuracy"
+    task = Task.CLASSIFIER
 
     # -- to implement per family -------------------------------------------------------------
     def fit_state(self, hp: dict[str, Any], x_raw: np.ndarray) -> dict[str, Any]:

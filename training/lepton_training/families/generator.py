@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from lepton_serving.manifest import TensorSpec
+from lepton_serving.manifest import Task, TensorSpec
 
 from .. import report
 from ..data import digits as data
@@ -53,6 +53,7 @@ class GeneratorFamily(LabelledFamily):
     output_name = "image"
     labels = data.LABELS
     primary_metric = "conditional_accuracy"
+    task = Task.GENERATOR
     defaults = {
         "epochs": 180,
         "batch_size": 64,
@@ -171,6 +172,13 @@ class GeneratorFamily(LabelledFamily):
         report.plot_samples(directory / "samples.png", np.asarray(extra["samples"]), extra["labels"])
         report.plot_generation(directory / "generation.png", test_metrics)
         return ["samples.png", "generation.png"]
+
+    def reference_inputs(self, trained: Trained, part: Part) -> dict[str, np.ndarray]:
+        """The digits the generator learned, each with a latent vector from the served sampler."""
+        state = trained.state
+        # Any seed: the served sampler draws standard normals whatever the seed.
+        return {"z": latent_vectors(0, len(part), state["latent_dim"]),
+                "label": np.asarray(part.y, dtype=np.int64)}
 
     def golden_rows(self, total: int, count: int) -> np.ndarray:
         return np.arange(min(count, total))  # rows 0..9 ask for digits 0..9 (interleaved)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from lepton_serving.manifest import TensorSpec
+from lepton_serving.manifest import Task, TensorSpec
 
 from .. import report
 from ..data import recommender as data
@@ -26,6 +26,7 @@ class RecommenderFamily(Family):
     output_name = "scores"
     labels = None
     primary_metric = f"ndcg_at_{K}"
+    task = Task.RANKER
     defaults = {
         "epochs": 15,
         "batch_size": 64,
@@ -92,6 +93,12 @@ class RecommenderFamily(Family):
     def plots(self, directory: Path, extra: dict[str, Any], test_metrics: dict[str, float]) -> list[str]:
         report.plot_ranking(directory / "ranking.png", test_metrics)
         return ["ranking.png"]
+
+    def reference_context(self, data_: InteractionData) -> dict[str, Any]:
+        """Users with training interactions are known; an item's popularity is its training count."""
+        train = data_.train
+        return {"known_users": np.unique(train[:, 0]).tolist(),
+                "item_counts": np.bincount(train[:, 1], minlength=data_.num_items).tolist()}
 
     def preprocessing(self, trained: Trained, hp: dict[str, Any], data_: InteractionData) -> dict[str, Any]:
         return {

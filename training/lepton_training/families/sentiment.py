@@ -62,6 +62,10 @@ class SentimentFamily(ClassifierFamily):
         """The function takes text (it tokenises), so a golden request is the row's own text."""
         return [[{"name": "text", "datatype": "BYTES", "shape": [1], "data": [str(part.x[int(i)])]}] for i in picks]
 
+    def reference_inputs(self, trained: Trained, part: Any) -> dict[str, np.ndarray]:
+        """The function takes text and tokenises it: the profile reads the texts themselves."""
+        return {"text": np.asarray([str(t) for t in part.x], dtype=object)}
+
     def transform(self, state: dict[str, Any], x_raw: np.ndarray) -> np.ndarray:
         # int64 because the ONNX input is int64 and onnxruntime refuses int32.
         return np.asarray(state["vectorizer"](np.asarray(x_raw, dtype=str)), dtype=np.int64)

@@ -3,6 +3,7 @@ import {call, setToken} from "./api.js";
 import {followDeployments} from "./deployments.js";
 import {el} from "./dom.js";
 import {describe, formFor} from "./forms.js";
+import {receipt} from "./receipt.js";
 
 const $ = (id) => document.getElementById(id);
 // cardVersion: the live version the model card (and the info line) describes.
@@ -34,7 +35,7 @@ async function openModel(name, {keepForm = false} = {}) {
     state.name = name;
     state.answered = "";
     history.replaceState(null, "", `#${name}`);
-    for (const id of ["answer-meta", "answer-error", "model-info"]) $(id).textContent = "";
+    for (const id of ["answer-meta", "answer-error", "model-info", "model-receipt"]) $(id).textContent = "";
     $("result").replaceChildren();
     $("fields").replaceChildren(el("p", {class: "muted", text: "Loading…"}));
   }
@@ -48,6 +49,9 @@ async function openModel(name, {keepForm = false} = {}) {
     return;
   }
   $("model-info").textContent = describe(card.data);
+  // What this version measured when the deployer published it; the tooltip says how.
+  $("model-receipt").replaceChildren(...(card.data.receipt
+    ? [`Receipt of v${card.data.receipt.version}: `, receipt(card.data.receipt)] : []));
   if (refresh) return;
   state.form = formFor({name, card: card.data, metadata: metadata.ok ? metadata.data : null});
   $("fields").replaceChildren(state.form.element);

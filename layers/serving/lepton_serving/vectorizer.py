@@ -1,8 +1,11 @@
 """Keras TextVectorization's int mode, re-implemented without TensorFlow, from the manifest.
 
+The sentiment function tokenises with it, and the drift check reads the same words (how long a
+text is, how many words the vocabulary does not know), so both see a text exactly as training did.
+
 Training runs `TextVectorization(standardize="lower_and_strip_punctuation", split="whitespace",
 output_mode="int", output_sequence_length=L)` outside the graph. What it does, measured on
-keras 3.15 / TF 2.21 (tests/families/test_tokenizer.py checks it against keras itself):
+keras 3.15 / TF 2.21 (tests/families/test_sentiment_tokenizer.py checks it against keras itself):
 - `tf.strings.lower` without an encoding lower-cases ASCII A-Z only ("ÉCOLE" -> "École");
 - the regex ``[!"#$%&()\\*\\+,-\\./:;<=>?@\\[\\\\\\]^_`{|}~\\']`` deletes ASCII punctuation only
   (exactly `string.punctuation`; "’" and "«" stay);
@@ -69,8 +72,8 @@ class Tokenizer:
     def encode_batch(self, texts: Sequence[str]) -> np.ndarray:
         """[len(texts), L] int64 ids (the graph's input is int64; onnxruntime refuses int32)."""
         length = self.sequence_length
-        # each text's words as training saw them (UTF-8), cut to the sequence length
-        words = [_utf8(text).translate(_LOWER, _PUNCTUATION).split()[:length] for text in texts]
+        # each text's words as training saw them, cut to the sequence length
+        words = [w[:length] for w in map(_words, texts)]
         counts = list(map(len, words))
         ids = np.fromiter(map(self._ids.get, chain.from_iterable(words), repeat(self.oov_id)),
                           dtype=np.int64, count=sum(counts))
@@ -78,6 +81,21 @@ class Tokenizer:
         # Each row's words fill its first positions: a row-major mask takes the ids in batch order.
         out[self._positions < np.array(counts, dtype=np.intp)[:, None]] = ids
         return out
+
+
+    def word_counts(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Per text, its words and how many of them the vocabulary does not know (all of its
+        words, not only the first L the model reads)."""
+        words = [_words(text) for text in texts]
+        known = self._ids
+        unknown = [sum(1 for w in row if w not in known) for row in words]
+        return np.fromiter(map(len, words), np.int64, len(words)), np.asarray(unknown, dtype=np.int64)
+
+
+def _words(text: str) -> list[bytes]:
+    """A text's words as training saw them: UTF-8, ASCII lower-cased, ASCII punctuation removed,
+    split on ASCII whitespace."""
+    return _utf8(text).translate(_LOWER, _PUNCTUATION).split()
 
 
 def _utf8(text: str) -> bytes:

@@ -1,0 +1,1 @@
+"""The drift function: on a schedule, each model's live version against its reference profile."""

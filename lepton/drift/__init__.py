@@ -1,0 +1,1 @@
+"""`lepton drift`: the drift check on the local stack's captured requests, printed or as a report."""
