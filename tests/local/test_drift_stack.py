@@ -26,7 +26,8 @@ import requests
 
 from local_stack import free_port, serving
 from lepton.cli import main as lepton
-from lepton.local.stack import StackSettings, boot
+from lepton.local.stack import boot
+from lepton.local.stack_settings import StackSettings
 from stack_models import write_all
 from trained_models import artifact_cache, trained
 
@@ -53,7 +54,7 @@ def stack(tmp_path_factory, moto_server, trained_models):
     settings = StackSettings(root=Path(__file__).resolve().parents[2], api_port=free_port(), aws_port=moto_server,
                              state_dir=state, train_missing=False, external_aws=True,
                              overrides={"CaptureSampleRate": "1"})
-    stack = boot(settings)
+    stack = boot(settings, api=True)
     try:
         with serving(stack) as base_url:
             stack.base_url = base_url
@@ -82,6 +83,7 @@ def drift(stack, capsys, model: str, since: datetime, rows: int) -> dict:
     """`lepton drift <model> --json` over the window since ``since``, once its rows are captured."""
     deadline = time.monotonic() + 30
     while True:
+        capsys.readouterr()  # the stack's functions log to this process's stdout too: only the command's output is read
         code = lepton(["drift", model, "--json", "--since", since.isoformat(), "--aws-port", str(stack.settings.aws_port)])
         report = json.loads(capsys.readouterr().out)
         if code == 0 and report["window"]["rows"] >= rows or time.monotonic() > deadline:
