@@ -1,5 +1,5 @@
 """One function version in a process of its own, as a Lambda execution environment runs it: run by
-path (``python -I lepton/local/bootstrap.py``) by environment.py, never imported.
+path (``python -I lepton/local/bootstrap.py``) by execution_environment.py, never imported.
 
 Lambda starts an environment, runs the runtime, imports the handler (the init phase), then
 invokes it once per request, one at a time, until it is reclaimed. This does the same, with the

@@ -21,7 +21,6 @@ counted, as a log agent under back-pressure does.
 """
 from __future__ import annotations
 
-import collections
 import logging
 import os
 import signal
@@ -31,7 +30,7 @@ from pathlib import Path
 
 from lepton_serving.capture import MARKER
 
-from .gathering import Gatherer
+from .agent_pipe import AgentPipe
 from .local_aws import LOCAL_CREDENTIALS, REGION
 
 log = logging.getLogger("lepton.logs")
@@ -49,17 +48,14 @@ class CaptureAgent:
         self.endpoint = endpoint
         self.root = root
         self.prefix = prefix
-        # appends from any thread, no lock; the oldest go first when the agent falls far behind
-        self.lines: collections.deque[str] = collections.deque(maxlen=MAX_PENDING)
-        self.fed = self.handed = self.dropped = 0
-        self._process: subprocess.Popen[bytes] | None = None
-        self._gone = False  # the agent ended: later records are dropped, not sent to a closed pipe
-        self._rounds = Gatherer(self._hand_over, flush_seconds, "lepton-captures")
+        # the oldest go first when the agent falls far behind; a blank line ends each round
+        self.pipe = AgentPipe(self._spawn, "capture agent", flush_seconds, max_pending=MAX_PENDING, round_end="\n",
+                              stop_seconds=20.0)
 
     def start(self) -> None:
         """Start gathering; the agent's process starts with the first record (a stack that serves
         no inference never pays for it)."""
-        self._rounds.start()
+        self.pipe.start()
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         # Its own moto serves its Logs and Firehose: no endpoint in its environment points elsewhere.
@@ -71,40 +67,11 @@ class CaptureAgent:
     def feed(self, line: str) -> None:
         """A model handler's capture record (one line)."""
         if line.startswith(MARKER):
-            self.lines.append(line.rstrip("\n"))
-            self.fed += 1
-            self._rounds.arrived()
+            self.pipe.put(line.rstrip("\n"))
 
     def stop(self) -> None:
         """Hand over what is left, then let the agent deliver it and end."""
-        self._rounds.stop()
-        self._hand_over()
-        if self._process is not None:
-            try:
-                self._process.stdin.close()  # type: ignore[union-attr]
-                self._process.wait(timeout=20)
-            except (OSError, subprocess.TimeoutExpired):
-                self._process.kill()
-
-    def _hand_over(self) -> None:
-        batch = []
-        while self.lines:
-            batch.append(self.lines.popleft())
-        dropped = self.fed - self.handed - len(batch) - len(self.lines)  # what the deque's bound let go
-        if dropped > self.dropped:
-            log.warning("capture agent behind: %d record(s) dropped so far", dropped)
-            self.dropped = dropped
-        self.handed += len(batch)
-        if not batch or self._gone:
-            return
-        if self._process is None:
-            self._process = self._spawn()
-        try:
-            self._process.stdin.write(("\n".join(batch) + "\n\n").encode())
-            self._process.stdin.flush()
-        except (BrokenPipeError, ValueError, OSError) as exc:  # the agent is gone: captures are best effort
-            log.warning("capture agent gone (%s); %d record(s) not delivered", exc, len(batch))
-            self._gone = True
+        self.pipe.stop()
 
 
 class Delivery:

@@ -10,19 +10,15 @@ microsecond per request on metrics, instead of the parsing and summing, which ru
 """
 from __future__ import annotations
 
-import collections
-import logging
 import os
 import signal
 import subprocess
 import sys
 
+from .agent_pipe import AgentPipe
 from .emf import EMF_MARKER, FLUSH_SECONDS, EmfForwarder, EmfTee
 from .function_log import FunctionLog
-from .gathering import Gatherer
 from .local_aws import LOCAL_CREDENTIALS, REGION, LocalAws
-
-log = logging.getLogger("lepton.local.emf")
 
 
 class EmfAgent:
@@ -30,44 +26,22 @@ class EmfAgent:
 
     def __init__(self, endpoint: str, flush_seconds: float = FLUSH_SECONDS):
         self.endpoint = endpoint
-        self.flush_seconds = flush_seconds
-        self.lines: collections.deque[str] = collections.deque()  # appends from any thread, no lock
-        self._process: subprocess.Popen[bytes] | None = None
-        self._rounds = Gatherer(self._hand_over, flush_seconds, "lepton-emf")
+        self.pipe = AgentPipe(self._spawn, "emf agent", flush_seconds)
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, "-m", "lepton.local.emf_agent", self.endpoint],
+                                stdin=subprocess.PIPE, env={**os.environ, **LOCAL_CREDENTIALS})
 
     def start(self) -> None:
-        self._process = subprocess.Popen([sys.executable, "-m", "lepton.local.emf_agent", self.endpoint],
-                                         stdin=subprocess.PIPE, env={**os.environ, **LOCAL_CREDENTIALS})
-        self._rounds.start()
+        self.pipe.start()
 
     def feed(self, line: str) -> None:
         if line.startswith(EMF_MARKER):
-            self.lines.append(line)
-            self._rounds.arrived()
+            self.pipe.put(line)
 
     def stop(self) -> None:
         """Hand over what is left, then let the agent put it and end."""
-        self._rounds.stop()
-        self._hand_over()
-        if self._process is not None:
-            try:
-                self._process.stdin.close()  # type: ignore[union-attr]
-                self._process.wait(timeout=10)
-            except (OSError, subprocess.TimeoutExpired):
-                self._process.kill()
-
-    def _hand_over(self) -> None:
-        batch = []
-        while self.lines:
-            batch.append(self.lines.popleft())
-        if not batch or self._process is None or self._process.stdin is None:
-            return
-        try:
-            self._process.stdin.write(("\n".join(batch) + "\n").encode())
-            self._process.stdin.flush()
-        except (BrokenPipeError, ValueError, OSError) as exc:  # the agent is gone: metrics are best effort
-            log.warning("EMF agent gone (%s); %d metric line(s) not forwarded", exc, len(batch))
-            self._process = None
+        self.pipe.stop()
 
 
 def forward_function_metrics(aws: LocalAws) -> EmfAgent | EmfForwarder:

@@ -7,15 +7,15 @@ calls instead, in Invoke's shape: StatusCode, ExecutedVersion, Payload, Function
 handler raised, and with ``LogType="Tail"`` a log tail ending in a REPORT line built from real
 measurements.
 
-Each version is called in an execution environment of its own (environment.py), a process
-started for it with its code and layers, its configuration and its model layer mounted:
+Each version is called in an execution environment of its own (execution_environment.py), a
+process started for it with its code and layers, its configuration and its model layer mounted:
 
 - the first call of a version, and the first after it was idle ``idle_seconds`` (as Lambda
   reclaims idle environments), starts one: a cold start, whose line carries the init;
 - later calls are warm; every line carries that process's peak memory, as Lambda's does.
 
 A ``LEPTON-LOCAL`` line before the REPORT line says which figure was measured how (durations
-are CPU time: environment.py says why), so a receipt says where each of its figures came from.
+are CPU time: execution_environment.py says why), so a receipt says where each of its figures came from.
 The function's own output goes to the stack's function log, as its API calls' output does.
 
 With ``fresh_processes`` off (test harnesses that deploy many versions and read none of their
@@ -39,7 +39,7 @@ from lepton_deploy.functions import LambdaFunctions
 from lepton_deploy.pricing import billed_ms
 from lepton_deploy.report_line import InvokeReport, local_line
 
-from .environment import EnvironmentFailed, ExecutionEnvironment
+from .execution_environment import EnvironmentFailed, ExecutionEnvironment
 from .template import FunctionSpec
 
 #: A version not called for this long gets a new environment (a cold start) on its next call.

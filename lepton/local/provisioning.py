@@ -1,10 +1,10 @@
 """What template.yaml declares, created in the local AWS and named as a deployed stack names it.
 
 The redeploy path (deploy_setup.py: the deployments table, the deploy queue, the bucket's
-notification, and each model function's capture path, capture_setup.py), the batch state
-machine where moto can run it (step_functions.py), one role, and one Lambda function per
-template function with version 1 and its `live` alias, as SAM makes them. moto stores each function's code but cannot run it; the stack runs the real handlers
-in-process (function_host.py).
+notification, and each model function's capture path, capture_setup.py), the batch state machine
+where moto can run it (step_functions.py), one role, and one Lambda function per template function
+with version 1 and its `live` alias, as SAM makes them. moto stores each function's code but
+cannot run it; the stack runs the real handlers in-process (function_host.py).
 """
 from __future__ import annotations
 

@@ -1,15 +1,15 @@
 """The local stack behind `make up`: AWS (a moto server) on :4566 and the HTTP API on :3000.
 
-`boot` wires it from small pieces, each with one job, in the order they need each other: the
-local AWS (local_aws.py); what template.yaml declares, created in it (provisioning.py); the
-capture agent that delivers the model functions' capture records as Logs and Firehose would
-(capture_agent.py); the template's functions, run in this process, with Lambda's Invoke API
-for their published versions (function_host.py, lambda_api.py); the deploy worker (worker.py:
-SQS -> the deployer); the scheduled functions (schedules.py: EventBridge's rate rules); the
-deployment feed (feed.py); the trained models, published to the bucket through the real
-redeploy path (artifacts.py); the functions' metrics in the local CloudWatch (emf_agent.py);
-the API (local_api.py); and what follows template.yaml as it changes (template_follower.py). Requests are served by the version the `live` alias names, so local and
-cloud behave the same.
+`boot` wires it from small pieces, each with one job, in the order they need each other: the local
+AWS (local_aws.py); what template.yaml declares, created in it (provisioning.py); the capture
+agent that delivers the model functions' capture records as Logs and Firehose would
+(capture_agent.py); the template's functions, run in this process, with Lambda's Invoke API for
+their published versions (function_host.py, lambda_api.py); the deploy worker (worker.py: SQS ->
+the deployer); the scheduled functions (schedules.py: EventBridge's rate rules); the deployment
+feed (feed.py); the trained models, published to the bucket through the real redeploy path
+(artifacts.py); the functions' metrics in the local CloudWatch (emf_agent.py); the API
+(local_api.py); and what follows template.yaml as it changes (template_follower.py). Requests are
+served by the version the `live` alias names, so local and cloud behave the same.
 """
 from __future__ import annotations
 

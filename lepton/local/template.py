@@ -14,27 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-
-class _CfnLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short-form tags (!Ref, !Sub, !GetAtt, ...)."""
-
-
-def _construct_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if suffix == "GetAtt":
-            value = str(value).split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _construct_tag)
+from .cfn_yaml import load_cfn
 
 
 #: A route's authorizer when nothing protects it; AWS_IAM is API Gateway's built-in IAM one.
@@ -86,7 +66,7 @@ class Template:
         `parameters` overrides parameters' defaults, as `sam deploy --parameter-overrides` does."""
         self.path = Path(path).resolve()
         self.root = self.path.parent
-        self.doc = yaml.load(self.path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+        self.doc = load_cfn(self.path.read_text())
         self.names = dict(names or {})
         self.resources: dict[str, dict[str, Any]] = self.doc.get("Resources", {})
         declared = self.doc.get("Parameters", {})

@@ -1,4 +1,4 @@
-"""The deployer's configuration, validated once from its environment (environment.py's one way).
+"""The deployer's configuration, validated once from its environment (lepton_serving/environment.py's one way).
 
 LEPTON_FUNCTIONS             {"tabular": "<function name>"}: which function serves each model
 LEPTON_DEPLOYMENTS_TABLE     deployment records, live pointers, leases, idempotency
