@@ -87,7 +87,7 @@ def captured(aws_port: int | None, models: list[BenchModel]) -> dict[str, int]:
     import boto3
     from lepton.local.capture_setup import capture_bucket_name
     from lepton.local.local_aws import LOCAL_CREDENTIALS, REGION
-    from lepton.local.stack import PREFIX
+    from lepton.local.provisioning import PREFIX
     from lepton_deploy.captures import CaptureStore
 
     s3 = boto3.client("s3", region_name=REGION, endpoint_url=f"http://127.0.0.1:{aws_port}",

@@ -119,7 +119,7 @@ def _purge(args: argparse.Namespace, out: Console) -> int:
     from lepton_serving.errors import LeptonError
 
     from ..local.local_aws import LocalAws, port_open
-    from ..local.stack import StackSettings
+    from ..local.stack_settings import StackSettings
 
     bucket = StackSettings().bucket
     if not port_open(args.host, args.aws_port):

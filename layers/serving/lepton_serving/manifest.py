@@ -174,13 +174,10 @@ class TokenizerFile:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TokenizerFile:
-        sha256, size, length = data.get("sha256"), data.get("size"), data.get("max_length")
-        if not isinstance(sha256, str) or not re.fullmatch(r"[0-9a-f]{64}", sha256):
-            raise ManifestError("tokenizer.sha256 must be 64 lower-case hex digits")
+        sha256 = _pinned_sha256(data, "tokenizer", TOKENIZER_FILE)
+        size, length = data.get("size"), data.get("max_length")
         if type(size) is not int or size < 0 or type(length) is not int or length < 1:
             raise ManifestError("tokenizer.size must be a whole number and tokenizer.max_length one of at least 1")
-        if data.get("file", TOKENIZER_FILE) != TOKENIZER_FILE:
-            raise ManifestError(f"tokenizer.file must be {TOKENIZER_FILE!r}: it lives beside the model, under that name")
         return cls(sha256, size, length)
 
 
@@ -196,14 +193,20 @@ class ReferenceFile:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ReferenceFile:
-        sha256, size, rows = data.get("sha256"), data.get("size"), data.get("rows")
-        if not isinstance(sha256, str) or not re.fullmatch(r"[0-9a-f]{64}", sha256):
-            raise ManifestError("reference.sha256 must be 64 lower-case hex digits")
+        sha256, size, rows = _pinned_sha256(data, "reference", REFERENCE_FILE), data.get("size"), data.get("rows")
         if type(size) is not int or size < 1 or type(rows) is not int or rows < 1:
             raise ManifestError("reference.size and reference.rows must be whole numbers of at least 1")
-        if data.get("file", REFERENCE_FILE) != REFERENCE_FILE:
-            raise ManifestError(f"reference.file must be {REFERENCE_FILE!r}: it lives beside the model, under that name")
         return cls(sha256, size, rows)
+
+
+def _pinned_sha256(data: dict[str, Any], key: str, file: str) -> str:
+    """A file pinned beside the model: its sha256, and its name, which is always ``file``."""
+    sha256 = data.get("sha256")
+    if not isinstance(sha256, str) or not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        raise ManifestError(f"{key}.sha256 must be 64 lower-case hex digits")
+    if data.get("file", file) != file:
+        raise ManifestError(f"{key}.file must be {file!r}: it lives beside the model, under that name")
+    return sha256
 
 
 @dataclass
