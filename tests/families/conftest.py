@@ -80,10 +80,11 @@ def generator(serve_version):
 @pytest.fixture(scope="module")
 def churn(serve_version):
     """A model added with `lepton add`: the library's generic Model, as its scaffolded handler serves it."""
-    from lepton_serving.app import Handler
+    from lepton_serving.app import configured
     from lepton_serving.model import Model
 
-    return serve_version(Handler(Model, {}), fm.churn_manifest(), fm.churn_model())
+    # with no environment yet it refuses every request (no model name); serve_version configures it
+    return serve_version(configured(Model, {}), fm.churn_manifest(), fm.churn_model())
 
 
 @pytest.fixture(scope="module")
