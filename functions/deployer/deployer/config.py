@@ -141,13 +141,6 @@ def receipt_settings(env: Mapping[str, str]) -> ReceiptSettings:
                            thresholds=Thresholds(p99, init, budget, headroom))
 
 
-def _whole(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    value = _number(env, name, default)
-    if value != int(value) or not low <= value <= high:
-        raise ConfigError(f"{name} must be a whole number from {low} to {high}, got {value:g}")
-    return int(value)
-
-
 def _number(env: Mapping[str, str], name: str, default: float) -> float:
     """A finite number: NaN and infinity are refused (NaN compares false, so every check passes)."""
     raw = env.get(name, "").strip()
@@ -162,9 +155,10 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-def _whole(env: Mapping[str, str], name: str, default: int, low: int = 0) -> int:
-    """A whole number of at least ``low``."""
-    value = float(_number(env, name, default))
-    if not value.is_integer() or value < low:
-        raise ConfigError(f"{name} must be a whole number, {low} or more, got {env.get(name, '').strip()!r}")
+def _whole(env: Mapping[str, str], name: str, default: int, low: int = 0, high: int | None = None) -> int:
+    """A whole number from ``low`` to ``high`` (no upper bound: None)."""
+    value = _number(env, name, default)
+    if not float(value).is_integer() or value < low or (high is not None and value > high):
+        bounds = f"from {low} to {high}" if high is not None else f"{low} or more"
+        raise ConfigError(f"{name} must be a whole number {bounds}, got {env.get(name, '').strip()!r}")
     return int(value)
