@@ -159,6 +159,6 @@ def _whole(env: Mapping[str, str], name: str, default: int, low: int = 0, high: 
     """A whole number from ``low`` to ``high`` (no upper bound: None)."""
     value = _number(env, name, default)
     if not float(value).is_integer() or value < low or (high is not None and value > high):
-        bounds = f"from {low} to {high}" if high is not None else f"{low} or more"
-        raise ConfigError(f"{name} must be a whole number {bounds}, got {env.get(name, '').strip()!r}")
+        bounds = f" from {low} to {high}" if high is not None else f", {low} or more"
+        raise ConfigError(f"{name} must be a whole number{bounds}, got {env.get(name, '').strip()!r}")
     return int(value)
