@@ -28,6 +28,7 @@ from cfnlint.decode import decode
 from onnx import TensorProto, helper, numpy_helper
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+from template_env import template_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYERS = {"OnnxRuntimeLayer": ROOT / "layers" / "onnxruntime", "ServingLayer": ROOT / "layers" / "serving",
@@ -409,7 +410,8 @@ def test_stripped_layers_import_and_run_a_model(build, tmp_path: Path) -> None:
 
 
 HANDLER = """
-import json, sys
+import json, os, sys
+os.environ.update(json.loads(sys.argv[2]))  # the function's environment, as Lambda sets it before init
 import botocore
 from aws_lambda_powertools import Tracer
 tracer = Tracer(service="probe")  # X-Ray needs botocore, which only the runtime provides
@@ -434,8 +436,12 @@ def test_function_code_and_layers_answer_a_request_beside_the_runtime_boto3(buil
         (runtime / name).symlink_to(Path(__import__(name).__file__).parent)
     (runtime / "six.py").symlink_to(__import__("six").__file__)
     code_dir, refs = function_code_dirs()["TabularFunction"]
+    # the template's LEPTON_ settings (Powertools' own stay the probe's)
+    environment = {k: v for k, v in template_environment(
+        "TabularFunction", {"ModelBucket": "lepton-models", "DeploymentsTable": "lepton-deployments"}).items()
+        if k.startswith("LEPTON_")}
     out = isolated_python(HANDLER, [code_dir, *(built.python_dirs[r] for r in refs), runtime],
-                          str(ROOT / "events" / "tabular" / "health-live.json"))
+                          str(ROOT / "events" / "tabular" / "health-live.json"), json.dumps(environment))
     assert out == {"status": 200, "body": {"live": True}, "botocore": out["botocore"],
                    "provider": "AsyncAWSXRayRecorder"}
     assert out["botocore"].startswith(str(runtime))
