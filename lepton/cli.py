@@ -220,8 +220,10 @@ def build_parser() -> argparse.ArgumentParser:
     register_cost(sub)
     register_tune(sub)
     from .batch import register as register_batch  # batch scoring jobs
+    from .drift.cli import register as register_drift  # the drift check on captured requests
 
     register_batch(sub)
+    register_drift(sub)
     return parser
 
 

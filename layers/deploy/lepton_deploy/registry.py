@@ -28,7 +28,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from lepton_drift.check import Level
+from lepton_drift.levels import Level
 from lepton_serving.table import LIVE_SK, ConditionFailed, DeploymentsTable, model_pk
 
 from .clock import now_iso

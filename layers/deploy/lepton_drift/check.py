@@ -17,32 +17,20 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 import numpy as np
 
 from . import stats
 from .errors import ProfileError
-from .features import CATEGORICAL, NUMERIC
+from .features import NUMERIC
+from .levels import Level
 from .profile import FeatureProfile, ReferenceProfile
 
 DEFAULT_WARNING = 0.1
 DEFAULT_ALARM = 0.25
 #: Fewer live rows than this is never enough, whatever the noise floor says.
 DEFAULT_MIN_ROWS = 100
-
-
-class Level(StrEnum):
-    OK = "ok"
-    WARNING = "warning"
-    ALARM = "alarm"
-    NOT_ENOUGH_DATA = "not_enough_data"
-    NO_REFERENCE = "no_reference"
-
-    @property
-    def rank(self) -> int:
-        return {"no_reference": 0, "not_enough_data": 1, "ok": 2, "warning": 3, "alarm": 4}[self.value]
 
 
 @dataclass(frozen=True)
