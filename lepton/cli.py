@@ -216,15 +216,15 @@ def build_parser() -> argparse.ArgumentParser:
     register_byom(sub)
     register_ops(sub)
     from .cost.cli import register as register_cost
-    from .drift.cli import register as register_drift
     from .tune import register as register_tune
 
     register_cost(sub)
-    register_drift(sub)
     register_tune(sub)
     from .batch import register as register_batch  # batch scoring jobs
+    from .drift.cli import register as register_drift  # the drift check on captured requests
 
     register_batch(sub)
+    register_drift(sub)
     return parser
 
 

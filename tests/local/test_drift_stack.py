@@ -83,13 +83,30 @@ def drift(stack, capsys, model: str, since: datetime, rows: int) -> dict:
     """`lepton drift <model> --json` over the window since ``since``, once its rows are captured."""
     deadline = time.monotonic() + 30
     while True:
-        capsys.readouterr()  # the stack's functions log to this process's stdout too: only the command's output is read
+        capsys.readouterr()
         code = lepton(["drift", model, "--json", "--since", since.isoformat(), "--aws-port", str(stack.settings.aws_port)])
-        report = json.loads(capsys.readouterr().out)
+        got = capsys.readouterr()
+        print('DBG', code, repr(got.err[-800:]), repr(got.out[-300:]), file=__import__('sys').__stderr__)
+        report = report_in(got.out)
         if code == 0 and report["window"]["rows"] >= rows or time.monotonic() > deadline:
             assert code == 0
             return report
         time.sleep(0.5)  # records reach the capture bucket through the log group and Firehose
+
+
+def report_in(out: str) -> dict:
+    """The report `lepton drift --json` printed; the stack's functions log to the same stdout here."""
+    decoder, at = json.JSONDecoder(), 0
+    while (at := out.find("{", at)) >= 0:
+        try:
+            doc, end = decoder.raw_decode(out, at)
+        except ValueError:
+            at += 1
+            continue
+        if isinstance(doc, dict) and "window" in doc:
+            return doc
+        at = end
+    raise AssertionError(f"no drift report in the output: {out[-2000:]}")
 
 
 def psi(report: dict) -> dict[str, float | None]:

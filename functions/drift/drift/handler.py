@@ -60,7 +60,7 @@ class DriftHandler:
                 continue
             summary = {"model": model, "version": report.version, "level": report.level.value,
                        "message": report.message, "rows": report.rows}
-            logger.info("drift checked", extra=summary)
+            logger.info("drift checked", extra={"drift": summary})  # "message" is the log line's own key
             results.append(summary)
         if failed:
             raise UpstreamFailure(f"the drift check could not run for {len(failed)} model(s): {'; '.join(failed)}")

@@ -23,7 +23,7 @@ import numpy as np
 
 from . import stats
 from .errors import ProfileError
-from .features import CATEGORICAL, NUMERIC
+from .features import NUMERIC
 from .levels import Level
 from .profile import FeatureProfile, ReferenceProfile
 

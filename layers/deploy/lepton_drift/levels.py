@@ -1,5 +1,6 @@
-"""A drift check's level: what the registry records and every view shows, without numpy (the
-deployment core reads it on paths that never measure anything)."""
+"""How far a model has drifted, as a word every reader of a drift check shares. Its own module,
+without numpy, so the deployment records (lepton_deploy.registry) can name a level without
+loading the statistics."""
 from __future__ import annotations
 
 from enum import StrEnum

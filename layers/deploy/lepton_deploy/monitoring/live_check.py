@@ -73,7 +73,11 @@ def check_version(sources: Sources, manifest: Manifest, span: Span, thresholds: 
                              f"(`lepton train {manifest.family or model}`) and publish the new version to "
                              "measure drift from its training data")
     else:
-        extractor = extractor_for(manifest)
+        try:
+            extractor = extractor_for(manifest)
+        except ProfileError as exc:  # a recommender's features need its training users: no baseline without them
+            return _no_reference(model, version, thresholds, f"v{version} has no reference profile, and its captured "
+                                 f"rows cannot be its baseline: {exc.message}")
         found = sources.baselines.get(model, version) if sources.baselines is not None else None
         if found is None:
             found = first_window(sources.captures, model, version, extractor, span.end, baseline_rows, created_at=now)
