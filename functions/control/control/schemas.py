@@ -156,8 +156,8 @@ AttemptOut = derived("AttemptOut", Attempt, doc="One deployment attempt, every f
 
 class ReplayRequest(_Request):
     version: Version = Field(description="A published version of the model, compared with the live one.")
-    requests: int = Field(default=200, ge=1, le=1000, description="How many of the live version's newest captured "
-                                                                   "requests to send.")
+    requests: Annotated[int, Strict(), BeforeValidator(_whole)] = Field(
+        default=200, ge=1, le=1000, description="How many of the live version's newest captured requests to send.")
 
 
 class ReplayOut(BaseModel):
