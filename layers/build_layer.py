@@ -80,8 +80,8 @@ def copy_package(package: Path, target: Path) -> None:
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "tests"))
 
 
-def strip(root: Path) -> int:
-    """Delete what serving never imports; return the bytes removed."""
+def strip(root: Path, keep: tuple[str, ...] = ()) -> int:
+    """Delete what serving never imports, but the STRIP_GLOBS in ``keep``; return the bytes removed."""
     removed = 0
 
     def rm(path: Path) -> None:
@@ -93,7 +93,7 @@ def strip(root: Path) -> int:
             removed += path.stat().st_size
             path.unlink()
 
-    for pattern in STRIP_GLOBS:
+    for pattern in (p for p in STRIP_GLOBS if p not in keep):
         for path in sorted(root.glob(pattern)):
             rm(path)
     # Walk top-down and prune: a removed dir's children are never visited.
@@ -151,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requirements", type=Path, help="pinned third-party wheels (none for a pure-Python layer)")
     parser.add_argument("--package", type=Path, action="append", default=[],
                         help="a source package to copy into the layer (repeatable)")
+    parser.add_argument("--keep", action="append", default=[], choices=STRIP_GLOBS, metavar="GLOB",
+                        help="a path stripping would remove that this layer needs (repeatable)")
     parser.add_argument("--python", default=sys.executable, help="interpreter whose pip installs the wheels")
     args = parser.parse_args(argv)
 
@@ -170,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         pip_install(args.requirements, root, arch, args.python)
     for package in args.package:
         copy_package(package.resolve(), root)
-    removed = strip(root)
+    removed = strip(root, tuple(args.keep))
     rewrite_records(root)
     check_no_runtime_packages(root)
     compile_bytecode(root, args.python)

@@ -97,8 +97,10 @@ class ControlClient:
     def promote(self, name: str, version: int | None = None, reason: str = "") -> dict[str, Any]:
         return self.call("POST", f"/models/{name}/promote", body=_drop_empty(version=version, reason=reason))
 
-    def uploads(self, name: str, version: int | None = None, tokenizer: bool = False) -> dict[str, Any]:
-        return self.call("POST", f"/models/{name}/uploads", body=_drop_empty(version=version, tokenizer=tokenizer or None))
+    def uploads(self, name: str, version: int | None = None, tokenizer: bool = False,
+                reference: bool = False) -> dict[str, Any]:
+        return self.call("POST", f"/models/{name}/uploads",
+                         body=_drop_empty(version=version, tokenizer=tokenizer or None, reference=reference or None))
 
     def deployments(self, model: str | None = None, limit: int = 50) -> dict[str, Any]:
         return self.call("GET", "/deployments", query=_drop_empty(model=model, limit=limit))

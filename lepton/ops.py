@@ -139,16 +139,17 @@ def cmd_push(args: argparse.Namespace, client: ControlClient, out: Console) -> i
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
     manifest, model_bytes = _artifact(args.folder, args.model)
-    grant = client.uploads(args.model, args.version, tokenizer=manifest.tokenizer is not None)
+    grant = client.uploads(args.model, args.version, tokenizer=manifest.tokenizer is not None,
+                           reference=manifest.reference is not None)
     version = grant["version"]
     # The same rewrite lepton_training.publish makes: the folder's manifest, numbered for this upload.
     bodies = {"model.onnx": model_bytes,
               "manifest.json": (dataclasses.replace(manifest, version=version).to_json() + "\n").encode()}
-    if manifest.tokenizer is not None:  # load_artifact checked it against the manifest's pin
-        bodies["tokenizer.json"] = (args.folder / "tokenizer.json").read_bytes()
+    for file, _ in manifest.pinned_files():  # tokenizer.json, reference.json: _artifact checked their pins
+        bodies[file] = (args.folder / file).read_bytes()
     with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                   console=Console(stderr=True), transient=not sys.stderr.isatty()) as progress:
-        for upload in grant["uploads"]:  # the API lists model.onnx first (then tokenizer.json), manifest.json last
+        for upload in grant["uploads"]:  # the API lists model.onnx first, then the pinned files, manifest.json last
             data = bodies[upload["file"]]
             task = progress.add_task(f"{args.model} v{version} {upload['file']}", total=len(data))
             client.upload(upload, data, lambda n, t=task: progress.advance(t, n))

@@ -28,6 +28,7 @@ from local_stack import free_port, serving
 from lepton.cli import main as lepton
 from lepton.local.stack import boot
 from lepton.local.stack_settings import StackSettings
+from cli_json import document_with
 from stack_models import write_all
 from trained_models import artifact_cache, trained
 
@@ -85,28 +86,11 @@ def drift(stack, capsys, model: str, since: datetime, rows: int) -> dict:
     while True:
         capsys.readouterr()
         code = lepton(["drift", model, "--json", "--since", since.isoformat(), "--aws-port", str(stack.settings.aws_port)])
-        got = capsys.readouterr()
-        print('DBG', code, repr(got.err[-800:]), repr(got.out[-300:]), file=__import__('sys').__stderr__)
-        report = report_in(got.out)
+        report = document_with(capsys.readouterr().out, "window")
         if code == 0 and report["window"]["rows"] >= rows or time.monotonic() > deadline:
             assert code == 0
             return report
         time.sleep(0.5)  # records reach the capture bucket through the log group and Firehose
-
-
-def report_in(out: str) -> dict:
-    """The report `lepton drift --json` printed; the stack's functions log to the same stdout here."""
-    decoder, at = json.JSONDecoder(), 0
-    while (at := out.find("{", at)) >= 0:
-        try:
-            doc, end = decoder.raw_decode(out, at)
-        except ValueError:
-            at += 1
-            continue
-        if isinstance(doc, dict) and "window" in doc:
-            return doc
-        at = end
-    raise AssertionError(f"no drift report in the output: {out[-2000:]}")
 
 
 def psi(report: dict) -> dict[str, float | None]:

@@ -97,9 +97,9 @@ def test_make_up_curl_captures_then_a_swapped_version_is_refused_and_a_retrain_p
     assert len(records) == len(rows) + 1
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=CAPTURES, Prefix="captures/tabular/")["Contents"]]
     assert all(k.count("/") == 6 for k in keys), keys
-    # the model takes float32: each captured value rounds back to the three decimals curl sent
-    captured = {tuple(np.round(r.inputs[0].array()[0].astype(np.float64), 3).tolist()) for r in records}
-    assert {tuple(row) for row in rows.tolist()} <= captured
+    # each row as the model took it: the signature's FP32, whatever precision the JSON carried
+    captured = {tuple(np.asarray(r.inputs[0].array()[0], dtype=np.float32).tolist()) for r in records}
+    assert {tuple(row) for row in rows.astype(np.float32).tolist()} <= captured
 
     # 3. a version with its outputs swapped and self-consistent golden examples is refused by the replay
     live = retrains[42]
@@ -108,6 +108,7 @@ def test_make_up_curl_captures_then_a_swapped_version_is_refused_and_a_retrain_p
     (tmp_path / "swapped").mkdir()
     (tmp_path / "swapped" / "model.onnx").write_bytes(swapped)
     (tmp_path / "swapped" / "manifest.json").write_text(manifest.to_json())
+    shutil.copy(live / "reference.json", tmp_path / "swapped")  # the profile its manifest pins, as training left it
     pushed = lepton("push", "tabular", str(tmp_path / "swapped"), "--endpoint", url)
     said = " ".join(pushed.stdout.split())
     assert pushed.returncode == 1, pushed.stdout + pushed.stderr

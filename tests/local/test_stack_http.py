@@ -9,6 +9,7 @@ import time
 import numpy as np
 import requests
 
+from cli_json import document_with
 from stack_models import write_tabular
 from onnx_models import manifest_for, mlp_model, run
 
@@ -94,15 +95,13 @@ def test_a_corrupt_upload_is_rejected_and_the_live_model_keeps_answering(stack):
 
 
 def test_every_promoted_version_has_a_receipt_in_the_api_the_metadata_and_lepton_cost(stack, capsys):
-    import json
-
     from lepton.cli import main
 
     # GIVEN the stack's live versions, each measured by the deployer in an environment of its own
     # WHEN GET /models is read as the CLI reads it (SigV4)
-    capsys.readouterr()  # the stack's functions log to this process's stdout too: only the commands' output is read
+    capsys.readouterr()
     assert main(["models", "--endpoint", stack.base_url, "--json"]) == 0
-    listed = json.loads(capsys.readouterr().out)["models"]
+    listed = document_with(capsys.readouterr().out, "models")["models"]
     # THEN every live version has a receipt with a cold start, warm figures and memory, measured locally
     for model in listed:
         receipt = model["live_receipt"]
@@ -118,6 +117,6 @@ def test_every_promoted_version_has_a_receipt_in_the_api_the_metadata_and_lepton
     # AND lepton cost prices the deployed versions from their receipts, saying so
     capsys.readouterr()
     assert main(["cost", "--endpoint", stack.base_url, "--json"]) == 0
-    priced = json.loads(capsys.readouterr().out)
+    priced = document_with(capsys.readouterr().out, "source")
     assert priced["source"] == "receipts" and {r["model"] for r in priced["rows"]} == set(stack.models)
     assert all(r["usd_per_million_predictions"]["total"] > 1.2 for r in priced["rows"])

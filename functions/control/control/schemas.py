@@ -49,6 +49,8 @@ class UploadRequest(_Request):
                                     description="Version to upload; default: 1 + the highest existing version.")
     tokenizer: bool = Field(default=False, description="Also presign tokenizer.json (a model whose manifest "
                                                        "pins one, added with `lepton add --tokenizer`).")
+    reference: bool = Field(default=False, description="Also presign reference.json (a model whose manifest pins "
+                                                       "a reference profile, for the drift check).")
 
 
 class ErrorResponse(BaseModel):

@@ -19,8 +19,8 @@ from lepton_deploy.rollout import Rollout
 from lepton_serving.bucket import ModelBucket, StoredVersion
 from lepton_serving.errors import (Conflict, InvalidRequest, LeptonError, ModelIntegrityError, ModelNotReady,
                                   NotFound, ObjectMissing, StorageUnavailable, UpstreamFailure)
-from lepton_serving.manifest import (MANIFEST_FILE, MODEL_FILE, TOKENIZER_FILE, Manifest, manifest_key, model_key,
-                                     valid_name, version_prefix)
+from lepton_serving.manifest import (MANIFEST_FILE, MODEL_FILE, REFERENCE_FILE, TOKENIZER_FILE, Manifest,
+                                     manifest_key, model_key, valid_name, version_prefix)
 from lepton_serving.redaction import Redactor
 
 from control.batch_jobs import BatchJobs, BatchUnavailable
@@ -200,6 +200,8 @@ class ControlService:
         files = [(MODEL_FILE, model_key(name, version), self.settings.max_upload_bytes)]
         if request.tokenizer:
             files.append((TOKENIZER_FILE, version_prefix(name, version) + TOKENIZER_FILE, self.settings.max_upload_bytes))
+        if request.reference:
+            files.append((REFERENCE_FILE, version_prefix(name, version) + REFERENCE_FILE, self.settings.max_upload_bytes))
         files.append((MANIFEST_FILE, manifest_key(name, version), MAX_MANIFEST_UPLOAD_BYTES))
         for file, key, limit in files:
             url, fields = self.bucket.presign_post(key, seconds, limit)
@@ -208,8 +210,8 @@ class ControlService:
         return UploadResponse(
             model=name, version=version, bucket=self.settings.bucket, expires_in=seconds,
             expires_at=iso(expires), uploads=uploads,
-            instructions=(f"POST {MODEL_FILE} first, {f'then {TOKENIZER_FILE}, ' if request.tokenizer else ''}"
-                          f"then {MANIFEST_FILE} (with \"version\": {version}), each as "
+            instructions=(f"POST {MODEL_FILE} first, " + "".join(f"then {f}, " for f, _, _ in files[1:-1])
+                          + f"then {MANIFEST_FILE} (with \"version\": {version}), each as "
                           f"multipart/form-data: the listed fields, then the file as the field 'file', within "
                           f"{seconds // 60} minutes and at most max_bytes. The manifest's arrival starts the "
                           f"deployment; follow it with GET /deployments?model={name}."))
