@@ -147,7 +147,7 @@ class LocalStack:
 
     def start_schedules(self) -> None:
         """Run each function with a Schedule event at its rate (the drift function), as EventBridge does."""
-        self.schedules = Schedules(jobs_of(self.host.specs), self.invoke)
+        self.schedules = Schedules(jobs_of(self.host.specs, self.template.text), self.invoke)
         self.schedules.start()
 
     def _deployer(self) -> str | None:
