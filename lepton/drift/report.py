@@ -44,7 +44,8 @@ def print_report(out: Console, report: DriftReport) -> None:
     table = Table(show_edge=False, pad_edge=False)
     for column, justify in (("feature", "left"), ("role", "left"), ("PSI", "right"), ("test", "left"),
                             ("statistic", "right"), ("p-value", "right"), ("rows", "right"), ("level", "left")):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        # a feature's name on one line, in an 80-column terminal too: the numbers' columns give way
+        table.add_column(column, justify=justify, no_wrap=column == "feature")  # type: ignore[arg-type]
     for f in report.features:
         table.add_row(f.name, f.role, _number(f.psi, 3), f.test or "-", _number(f.statistic, 3), _p(f.p_value),
                       f"{f.live_rows:,}", f"[{STYLE[f.level]}]{_level(f)}[/{STYLE[f.level]}]")

@@ -49,14 +49,15 @@ class Job:
     every_s: float
 
 
-def jobs_of(specs: dict[str, FunctionSpec]) -> list[Job]:
-    """Every ``Schedule`` event of the template's functions with a rate this stack can follow."""
+def jobs_of(specs: dict[str, FunctionSpec], resolve: Callable[[Any], str] = str) -> list[Job]:
+    """Every ``Schedule`` event of the template's functions with a rate this stack can follow.
+    ``resolve`` turns an expression the template computes (``!Ref DriftSchedule``) into its text."""
     found = []
     for logical_id, spec in specs.items():
         for event_name, event in (spec.properties.get("Events") or {}).items():
             if not isinstance(event, dict) or event.get("Type") != "Schedule":
                 continue
-            expression = str((event.get("Properties") or {}).get("Schedule", ""))
+            expression = resolve((event.get("Properties") or {}).get("Schedule", ""))
             every = rate_seconds(expression)
             if every is None:
                 log.warning("%s: schedule %r is not run locally (only rate(...) schedules are)", logical_id, expression)

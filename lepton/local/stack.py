@@ -105,7 +105,7 @@ def boot(settings: StackSettings, *, feed: bool = False, models: bool = True, wa
             aws.server.invocations = host.lambda_api
         registry = Registry(DeploymentsTable(aws.client("dynamodb"), provisioned.table))
         worker = deploy_worker(host, provisioned, aws)
-        schedules = Schedules(jobs_of(host.specs), live_invoker(host))  # the drift function's daily check
+        schedules = Schedules(jobs_of(host.specs, provisioned.template.text), live_invoker(host))  # the drift check
         decisions = DeploymentFeed(registry, aws.changes, every=aws.every(FEED_POLL_SECONDS)) if feed else None
         for piece in (worker, schedules, decisions):
             if piece is not None:

@@ -176,6 +176,10 @@ class Template:
         layer = self.resources[logical_id]["Properties"]
         return (self.root / layer["ContentUri"]).resolve()
 
+    def text(self, value: Any) -> str:
+        """A property's value as the deployed stack would have it (conditions and parameters applied)."""
+        return self.resolve(self.evaluate(value))
+
     def resolve(self, value: Any) -> str:
         """Resolve the intrinsics an environment variable may use against local names."""
         if isinstance(value, dict):

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from lepton.local.schedules import Job, Schedules, jobs_of, rate_seconds
-from lepton.local.template import FunctionSpec
+from lepton.local.template import FunctionSpec, Template
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("expression, seconds", [
@@ -26,6 +29,13 @@ def test_only_schedule_events_with_a_rate_become_jobs(tmp_path) -> None:
              "Cron": spec({"Nightly": {"Type": "Schedule", "Properties": {"Schedule": "cron(0 3 * * ? *)"}}}),
              "Api": spec({"Get": {"Type": "HttpApi", "Properties": {}}})}
     assert jobs_of(specs) == [Job("Drift", "Daily", 86400)]
+
+
+@pytest.mark.parametrize("overrides, seconds", [({}, 86400), ({"DriftSchedule": "rate(5 minutes)"}, 300)])
+def test_the_drift_function_runs_at_the_rate_its_schedule_parameter_gives(overrides, seconds) -> None:
+    # template.yaml writes the schedule as !Ref DriftSchedule; the stack reads it as sam deploy would
+    template = Template(ROOT / "template.yaml", parameters=overrides)
+    assert jobs_of(template.functions(), template.text) == [Job("DriftFunction", "Schedule", seconds)]
 
 
 def test_each_job_runs_once_a_period_with_a_scheduled_event_and_a_failure_is_only_logged() -> None:
