@@ -74,6 +74,16 @@ def test_a_misconfigured_function_answers_with_the_reason(world, monkeypatch):
         "the control API is misconfigured: LEPTON_FUNCTIONS is not valid JSON")
 
 
+def test_the_handler_answers_after_asyncio_run_cleared_the_threads_event_loop(world):
+    import asyncio
+
+    # GIVEN code earlier in the same process (an async client, say) that ran asyncio.run()
+    asyncio.run(asyncio.sleep(0))
+    # WHEN a request arrives on that thread THEN the control API answers it
+    status, models = invoke(load_event("control/list-models.json"))
+    assert status == 200 and {m["name"] for m in models["models"]} == {"tabular", "digits"}
+
+
 @pytest.mark.parametrize(("path", "route", "content_type", "starts"), [
     ("/", "GET /", "text/html; charset=utf-8", "<!doctype html>"),
     ("/playground/app.js", "GET /playground/{file}", "text/javascript; charset=utf-8", "// The playground"),

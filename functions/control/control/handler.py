@@ -1,7 +1,9 @@
 """Lambda entry point: the control API's FastAPI app behind Mangum (API Gateway HTTP API, v2 events)."""
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,7 +32,21 @@ class ControlHandler:
         return self
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        _own_event_loop()
         return self.adapter(event, context)
+
+
+_thread = threading.local()
+
+
+def _own_event_loop() -> None:
+    """Mangum runs each request on ``asyncio.get_event_loop()``, which raises in a thread whose loop
+    was cleared (``asyncio.run`` clears it on return) and is deprecated where none was ever set: the
+    calling thread gets a loop of its own, made once and set before every request."""
+    loop = getattr(_thread, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = _thread.loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
 
 
 lambda_handler = ControlHandler()
