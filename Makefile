@@ -47,9 +47,12 @@ checkov: $(CHECKOV_STAMP)
 SAM_VENV ?= .venv-sam
 SAM := $(SAM_VENV)/bin/sam
 
+# Test files run in TEST_WORKERS processes (pytest-xdist), each file whole in one of them so its
+# module fixtures (a local stack, a trained model) start once; TEST_WORKERS=0 runs them in this one.
+TEST_WORKERS ?= 2
 # The SAM CLI's own venv too: tests/template translate the template with it (auth per route).
 test: venv clients checkov $(SAM)
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 test-fast: venv
 	$(VENV)/bin/python -m pytest -m "not slow"

@@ -36,9 +36,13 @@ def artifact_cache(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
 
 def trained(out: Path, family: str, quick: bool, **overrides: Any) -> Path:
     """``out/<family>``, trained there unless a finished run (its manifest) is already there."""
+    from filelock import FileLock
     from lepton_training import train_family
 
     folder = out / family
-    if not (folder / "manifest.json").is_file():
-        folder = Path(train_family(family, out, quick=quick, **overrides))
+    # `make test` runs test files in two processes, and several files share a cache: whoever
+    # comes second waits for the first to finish training, then reuses its run.
+    with FileLock(out / f".{family}.lock"):
+        if not (folder / "manifest.json").is_file():
+            folder = Path(train_family(family, out, quick=quick, **overrides))
     return folder
